@@ -1,0 +1,390 @@
+//! Compiled policies: every pattern pre-split, every condition value pre-parsed, statements indexed
+//! by resource so that unrelated statements cost nothing.
+//!
+//! The index keys each statement by the longest literal text that every request resource it can
+//! match must start with, taken from the resource part of its ARNs (after the fifth colon):
+//! `arn:aws:ecr:*:111122223333:repository/team/*` is filed under `repository/team/`. A lookup
+//! probes the request's resource part at each distinct key length, so its cost depends on the
+//! number of distinct key lengths, not on the number of statements. Statements that could match
+//! anything (`"*"`, `NotResource`, resource policies without `Resource`) are always candidates.
+
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
+
+use crate::arn::Arn;
+use crate::condition::{Condition, Operator};
+use crate::context::Context;
+use crate::error::PolicyError;
+use crate::policy::{Effect, Policy, PolicyKind, Statement};
+use crate::principal::PrincipalMatcher;
+use crate::wildcard::{Case, Match, Pattern};
+
+/// Below this many statements a set is scanned whole; the index would cost more than it saves.
+const INDEX_THRESHOLD: usize = 24;
+
+/// A policy compiled for evaluation; cheap to clone (shared).
+#[derive(Debug, Clone)]
+pub struct CompiledPolicy(Arc<PolicyData>);
+
+#[derive(Debug)]
+struct PolicyData {
+    id: Box<str>,
+    source_type: Box<str>,
+    policy: Policy,
+    statements: Vec<CompiledStatement>,
+}
+
+impl CompiledPolicy {
+    /// Parses, validates and compiles `text` as a policy of `kind`. `id` names it in decisions
+    /// (`PolicyInputList.1`, a managed policy name, a repository name).
+    ///
+    /// ```
+    /// use warden_policy::{CompiledPolicy, PolicyKind};
+    /// let p = CompiledPolicy::compile(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"ecr:*","Resource":"*"}}"#,
+    ///                                 PolicyKind::Identity, "inline").unwrap();
+    /// assert_eq!(p.id(), "inline");
+    /// ```
+    pub fn compile(text: &str, kind: PolicyKind, id: &str) -> Result<CompiledPolicy, PolicyError> {
+        Ok(CompiledPolicy::new(Policy::parse(text, kind)?, id))
+    }
+
+    /// Compiles a parsed policy.
+    pub fn new(policy: Policy, id: &str) -> CompiledPolicy {
+        let source_type = match policy.kind() {
+            PolicyKind::Resource | PolicyKind::Repository => "resource",
+            PolicyKind::Boundary => "permissions boundary",
+            PolicyKind::Session => "session",
+            PolicyKind::Identity => "IAM Policy",
+        };
+        let statements = policy.statements().iter().map(|s| CompiledStatement::new(s, &policy)).collect();
+        CompiledPolicy(Arc::new(PolicyData { id: id.into(), source_type: source_type.into(), policy, statements }))
+    }
+
+    /// Sets the `SourcePolicyType` reported for this policy (`IAM Policy`, `user`, `aws-managed`, ...).
+    pub fn with_source_type(self, source_type: &str) -> CompiledPolicy {
+        let data = &self.0;
+        CompiledPolicy(Arc::new(PolicyData {
+            id: data.id.clone(),
+            source_type: source_type.into(),
+            policy: data.policy.clone(),
+            statements: data.statements.clone(),
+        }))
+    }
+
+    /// The name given at compile time.
+    pub fn id(&self) -> &str {
+        &self.0.id
+    }
+
+    /// The `SourcePolicyType` reported for it.
+    pub fn source_type(&self) -> &str {
+        &self.0.source_type
+    }
+
+    /// The policy kind.
+    pub fn kind(&self) -> PolicyKind {
+        self.0.policy.kind()
+    }
+
+    /// The parsed policy.
+    pub fn policy(&self) -> &Policy {
+        &self.0.policy
+    }
+
+    pub(crate) fn compiled_statements(&self) -> &[CompiledStatement] {
+        &self.0.statements
+    }
+}
+
+/// One statement ready to evaluate.
+#[derive(Debug, Clone)]
+pub(crate) struct CompiledStatement {
+    pub(crate) effect: Effect,
+    actions: PatternList,
+    resources: Option<ResourceList>,
+    pub(crate) principal: Option<PrincipalMatcher>,
+    pub(crate) conditions: Box<[Condition]>,
+}
+
+#[derive(Debug, Clone)]
+struct PatternList {
+    negated: bool,
+    patterns: Box<[Pattern]>,
+}
+
+#[derive(Debug, Clone)]
+struct ResourceList {
+    negated: bool,
+    patterns: Box<[ResourcePattern]>,
+}
+
+/// A `Resource` entry: `*`, or an ARN matched field by field for the first five fields and as one
+/// pattern (where `*` crosses `/` and `:`) for the resource part.
+#[derive(Debug, Clone)]
+enum ResourcePattern {
+    Any,
+    Arn { head: Box<[Pattern; 4]>, resource: Pattern },
+    Whole(Pattern),
+}
+
+impl CompiledStatement {
+    fn new(s: &Statement, policy: &Policy) -> CompiledStatement {
+        let variables = policy.version().expands_variables();
+        let actions = PatternList {
+            negated: s.action.negated,
+            patterns: s.action.values.values.iter().map(|a| Pattern::new(a, Case::Insensitive, true, false)).collect(),
+        };
+        let resources = s.resource.as_ref().map(|r| ResourceList {
+            negated: r.negated,
+            patterns: r.values.values.iter().map(|v| resource_pattern(v, variables)).collect(),
+        });
+        let conditions = s
+            .condition
+            .iter()
+            .filter_map(|b| Operator::parse(&b.operator).map(|op| (op, b)))
+            .flat_map(|(op, b)| {
+                b.entries.iter().map(move |e| Condition::compile(op, &b.operator, &e.key, &e.values.values, variables))
+            })
+            .collect();
+        CompiledStatement {
+            effect: s.effect,
+            actions,
+            resources,
+            principal: s.principal.as_ref().map(PrincipalMatcher::compile),
+            conditions,
+        }
+    }
+
+    /// `Action` / `NotAction` against a concrete action name (case-insensitive).
+    pub(crate) fn action_matches(&self, action: &str) -> bool {
+        let any = self.actions.patterns.iter().any(|p| p.matches_plain(action));
+        any != self.actions.negated
+    }
+
+    /// `Resource` / `NotResource` against the request resource. A statement without either (a
+    /// resource policy) applies to the resource it is attached to. An entry whose variable does not
+    /// resolve matches nothing — so it excludes nothing under `NotResource`.
+    pub(crate) fn resource_matches(&self, resource: &str, ctx: &Context) -> bool {
+        let Some(list) = &self.resources else { return true };
+        let any = list.patterns.iter().any(|p| p.matches(resource, ctx) == Match::Yes);
+        any != list.negated
+    }
+
+    /// The index key: literal text every matching resource part starts with ("" = any).
+    fn index_key(&self) -> &str {
+        let Some(list) = &self.resources else { return "" };
+        if list.negated {
+            return "";
+        }
+        let mut key: Option<&str> = None;
+        for p in list.patterns.iter() {
+            let prefix = match p {
+                ResourcePattern::Arn { resource, .. } => resource.literal_prefix(),
+                ResourcePattern::Any | ResourcePattern::Whole(_) => return "",
+            };
+            key = Some(match key {
+                None => prefix,
+                Some(k) => common_prefix(k, prefix),
+            });
+        }
+        key.unwrap_or("")
+    }
+}
+
+fn common_prefix<'a>(a: &'a str, b: &str) -> &'a str {
+    let mut end = 0;
+    for ((i, ca), cb) in a.char_indices().zip(b.chars()) {
+        if ca != cb {
+            break;
+        }
+        end = i + ca.len_utf8();
+    }
+    a.get(..end).unwrap_or_default()
+}
+
+fn resource_pattern(text: &str, variables: bool) -> ResourcePattern {
+    if text == "*" {
+        return ResourcePattern::Any;
+    }
+    let fields: SmallVec<[&str; 6]> = text.splitn(6, ':').collect();
+    let field = |s: &str| Pattern::new(s, Case::Insensitive, true, false);
+    match fields.as_slice() {
+        ["arn", partition, service, region, account, resource] => ResourcePattern::Arn {
+            head: Box::new([field(partition), field(service), field(region), field(account)]),
+            resource: Pattern::new(resource, Case::Sensitive, true, variables),
+        },
+        // Short ARNs (`arn:aws:svc`) are padded with `*`, as IAM accepts them for identity policies.
+        ["arn", partition, service] => ResourcePattern::Arn {
+            head: Box::new([field(partition), field(service), field("*"), field("*")]),
+            resource: Pattern::new("*", Case::Sensitive, true, false),
+        },
+        _ => ResourcePattern::Whole(Pattern::new(text, Case::Sensitive, true, variables)),
+    }
+}
+
+impl ResourcePattern {
+    fn matches(&self, resource: &str, ctx: &Context) -> Match {
+        match self {
+            ResourcePattern::Any => Match::Yes,
+            ResourcePattern::Whole(p) => p.matches(resource, ctx),
+            ResourcePattern::Arn { head, resource: rp } => {
+                let Some(arn) = Arn::parse(resource) else { return Match::No };
+                let fields = [arn.partition, arn.service, arn.region, arn.account];
+                if head.iter().zip(fields).all(|(p, f)| p.matches_plain(f)) {
+                    rp.matches(arn.resource, ctx)
+                } else {
+                    Match::No
+                }
+            }
+        }
+    }
+}
+
+/// Where a statement lives in a [`PolicySet`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Slot {
+    pub(crate) policy: u32,
+    pub(crate) statement: u32,
+}
+
+/// A set of compiled policies evaluated together (a principal's identity policies, a boundary, a
+/// repository policy), with one statement index over all of them. Build it once and share it.
+#[derive(Debug, Clone, Default)]
+pub struct PolicySet {
+    policies: Vec<CompiledPolicy>,
+    always: Vec<Slot>,
+    buckets: FxHashMap<Box<str>, Vec<Slot>>,
+    /// Distinct key lengths present in `buckets`, ascending.
+    lengths: Vec<usize>,
+}
+
+impl PolicySet {
+    /// A set of `policies` with its index.
+    pub fn new(policies: Vec<CompiledPolicy>) -> PolicySet {
+        let total: usize = policies.iter().map(|p| p.compiled_statements().len()).sum();
+        let mut set = PolicySet { policies, ..PolicySet::default() };
+        for (pi, policy) in set.policies.iter().enumerate() {
+            for (si, stmt) in policy.compiled_statements().iter().enumerate() {
+                let slot = Slot { policy: pi as u32, statement: si as u32 };
+                let key = if total < INDEX_THRESHOLD { "" } else { stmt.index_key() };
+                if key.is_empty() {
+                    set.always.push(slot);
+                } else {
+                    set.buckets.entry(key.into()).or_default().push(slot);
+                }
+            }
+        }
+        let mut lengths: Vec<usize> = set.buckets.keys().map(|k| k.len()).collect();
+        lengths.sort_unstable();
+        lengths.dedup();
+        set.lengths = lengths;
+        set
+    }
+
+    /// The policies, in the order given.
+    pub fn policies(&self) -> &[CompiledPolicy] {
+        &self.policies
+    }
+
+    /// True when the set holds no policy.
+    pub fn is_empty(&self) -> bool {
+        self.policies.is_empty()
+    }
+
+    /// Number of statements across all policies.
+    pub fn statement_count(&self) -> usize {
+        self.policies.iter().map(|p| p.compiled_statements().len()).sum()
+    }
+
+    /// Calls `f` with every statement that could match `resource`, each once.
+    pub(crate) fn for_each_candidate<'s>(
+        &'s self,
+        resource: &str,
+        mut f: impl FnMut(&'s CompiledPolicy, u32, &'s CompiledStatement),
+    ) {
+        let mut visit = |slot: &Slot| {
+            if let Some(policy) = self.policies.get(slot.policy as usize) {
+                if let Some(stmt) = policy.compiled_statements().get(slot.statement as usize) {
+                    f(policy, slot.statement, stmt);
+                }
+            }
+        };
+        self.always.iter().for_each(&mut visit);
+        if self.lengths.is_empty() {
+            return;
+        }
+        let Some(arn) = Arn::parse(resource) else { return };
+        let part = arn.resource;
+        for &len in &self.lengths {
+            if len > part.len() {
+                break;
+            }
+            let Some(prefix) = part.get(..len) else { continue };
+            if let Some(slots) = self.buckets.get(prefix) {
+                slots.iter().for_each(&mut visit);
+            }
+        }
+    }
+}
+
+impl From<CompiledPolicy> for PolicySet {
+    fn from(p: CompiledPolicy) -> PolicySet {
+        PolicySet::new(vec![p])
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn identity(stmts: &[&str]) -> CompiledPolicy {
+        let text = format!(r#"{{"Version":"2012-10-17","Statement":[{}]}}"#, stmts.join(","));
+        CompiledPolicy::compile(&text, PolicyKind::Identity, "p").unwrap()
+    }
+
+    #[test]
+    fn index_keys() {
+        let p = identity(&[
+            r#"{"Effect":"Allow","Action":"ecr:*","Resource":"arn:aws:ecr:*:1:repository/team/*"}"#,
+            r#"{"Effect":"Allow","Action":"ecr:*","Resource":["arn:aws:ecr:*:1:repository/team/a","arn:aws:ecr:*:1:repository/tools"]}"#,
+            r#"{"Effect":"Allow","Action":"ecr:*","NotResource":"arn:aws:ecr:*:1:repository/x"}"#,
+            r#"{"Effect":"Allow","Action":"ecr:*","Resource":["*"]}"#,
+            r#"{"Effect":"Allow","Action":"ecr:*","Resource":"arn:aws:ecr:*:1:repository/${aws:username}/*"}"#,
+        ]);
+        let keys: Vec<_> = p.compiled_statements().iter().map(|s| s.index_key().to_owned()).collect();
+        assert_eq!(keys, ["repository/team/", "repository/t", "", "", "repository/"]);
+    }
+
+    #[test]
+    fn indexed_lookup_finds_exactly_the_related_statements() {
+        let mut stmts = Vec::new();
+        for i in 0..100 {
+            stmts.push(format!(
+                r#"{{"Effect":"Allow","Action":"ecr:BatchGetImage","Resource":"arn:aws:ecr:us-east-1:111122223333:repository/repo-{i}"}}"#
+            ));
+        }
+        stmts.push(r#"{"Effect":"Allow","Action":"ecr:GetAuthorizationToken","Resource":"*"}"#.to_owned());
+        let refs: Vec<&str> = stmts.iter().map(String::as_str).collect();
+        let set = PolicySet::from(identity(&refs));
+        let mut seen = Vec::new();
+        set.for_each_candidate("arn:aws:ecr:us-east-1:111122223333:repository/repo-7", |_, i, _| seen.push(i));
+        seen.sort_unstable();
+        assert_eq!(seen, [7, 100]);
+        let mut seen = Vec::new();
+        set.for_each_candidate("*", |_, i, _| seen.push(i));
+        assert_eq!(seen, [100]);
+    }
+
+    #[test]
+    fn resource_fields_do_not_let_star_cross_colons() {
+        let p = identity(&[r#"{"Effect":"Allow","Action":"ecr:*","Resource":"arn:aws:ecr:*:111122223333:repository/*"}"#]);
+        let s = &p.compiled_statements()[0];
+        let ctx = Context::new();
+        assert!(s.resource_matches("arn:aws:ecr:eu-west-1:111122223333:repository/a/b", &ctx));
+        assert!(!s.resource_matches("arn:aws:ecr:eu-west-1:444455556666:repository/a", &ctx));
+        assert!(!s.resource_matches("*", &ctx));
+    }
+}

@@ -1,0 +1,520 @@
+//! Condition operators: parsing operator names, compiling values, evaluating against a context.
+//!
+//! Boolean structure (IAM User Guide, "Creating a condition with multiple context keys or values"):
+//! operators in a block AND, keys under an operator AND, values of one key OR — except negated
+//! operators, where several values are NOR (the request value must match none of them).
+//!
+//! Missing keys and set qualifiers (iam-semantics.md §3.4, §3.5):
+//!
+//! ```text
+//! key state        Op (positive)  Op (negated)  ForAnyValue:Op  ForAllValues:Op  OpIfExists  Null "true"/"false"
+//! absent           false          true          false           true             true        true / false
+//! empty list       false          false         false           true             as Op       true / false
+//! one value v      op(v)          op(v)         op(v)           op(v)            op(v)       false / true
+//! several values   false          false         ∃v op(v)        ∀v op(v)         as Op       false / true
+//! ```
+//!
+//! A policy variable that does not resolve makes that policy value null: it matches no request
+//! value, so positive operators do not match and negated operators do.
+
+use std::net::IpAddr;
+
+use base64::Engine as _;
+use ipnet::IpNet;
+use smallvec::SmallVec;
+
+use crate::context::{Context, ContextValue};
+use crate::date::{self, Instant};
+use crate::number::Decimal;
+use crate::wildcard::{Case, Match, Pattern};
+
+/// The family an operator compares in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueType {
+    /// String operators.
+    String,
+    /// Numeric operators.
+    Number,
+    /// Date operators.
+    Date,
+    /// `Bool`.
+    Bool,
+    /// `BinaryEquals`.
+    Binary,
+    /// `IpAddress` / `NotIpAddress`.
+    Ip,
+    /// `Arn…` operators.
+    Arn,
+    /// `Null`.
+    Null,
+}
+
+impl ValueType {
+    /// What a value of this type looks like, for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ValueType::String => "string",
+            ValueType::Number => "number",
+            ValueType::Date => "date (ISO 8601 or epoch seconds)",
+            ValueType::Bool => "boolean",
+            ValueType::Binary => "base64",
+            ValueType::Ip => "IP address or CIDR",
+            ValueType::Arn => "ARN",
+            ValueType::Null => "`true` or `false`",
+        }
+    }
+}
+
+/// The comparison an operator makes, without qualifier or `IfExists`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum BaseOp {
+    StringEquals,
+    StringNotEquals,
+    StringEqualsIgnoreCase,
+    StringNotEqualsIgnoreCase,
+    StringLike,
+    StringNotLike,
+    NumericEquals,
+    NumericNotEquals,
+    NumericLessThan,
+    NumericLessThanEquals,
+    NumericGreaterThan,
+    NumericGreaterThanEquals,
+    DateEquals,
+    DateNotEquals,
+    DateLessThan,
+    DateLessThanEquals,
+    DateGreaterThan,
+    DateGreaterThanEquals,
+    Bool,
+    BinaryEquals,
+    IpAddress,
+    NotIpAddress,
+    ArnEquals,
+    ArnLike,
+    ArnNotEquals,
+    ArnNotLike,
+    Null,
+}
+
+const BASE_OPS: &[(&str, BaseOp)] = &[
+    ("StringEquals", BaseOp::StringEquals),
+    ("StringNotEquals", BaseOp::StringNotEquals),
+    ("StringEqualsIgnoreCase", BaseOp::StringEqualsIgnoreCase),
+    ("StringNotEqualsIgnoreCase", BaseOp::StringNotEqualsIgnoreCase),
+    ("StringLike", BaseOp::StringLike),
+    ("StringNotLike", BaseOp::StringNotLike),
+    ("NumericEquals", BaseOp::NumericEquals),
+    ("NumericNotEquals", BaseOp::NumericNotEquals),
+    ("NumericLessThan", BaseOp::NumericLessThan),
+    ("NumericLessThanEquals", BaseOp::NumericLessThanEquals),
+    ("NumericGreaterThan", BaseOp::NumericGreaterThan),
+    ("NumericGreaterThanEquals", BaseOp::NumericGreaterThanEquals),
+    ("DateEquals", BaseOp::DateEquals),
+    ("DateNotEquals", BaseOp::DateNotEquals),
+    ("DateLessThan", BaseOp::DateLessThan),
+    ("DateLessThanEquals", BaseOp::DateLessThanEquals),
+    ("DateGreaterThan", BaseOp::DateGreaterThan),
+    ("DateGreaterThanEquals", BaseOp::DateGreaterThanEquals),
+    ("Bool", BaseOp::Bool),
+    ("BinaryEquals", BaseOp::BinaryEquals),
+    ("IpAddress", BaseOp::IpAddress),
+    ("NotIpAddress", BaseOp::NotIpAddress),
+    ("ArnEquals", BaseOp::ArnEquals),
+    ("ArnLike", BaseOp::ArnLike),
+    ("ArnNotEquals", BaseOp::ArnNotEquals),
+    ("ArnNotLike", BaseOp::ArnNotLike),
+    ("Null", BaseOp::Null),
+];
+
+impl BaseOp {
+    /// The family.
+    pub fn value_type(self) -> ValueType {
+        use BaseOp::*;
+        match self {
+            StringEquals | StringNotEquals | StringEqualsIgnoreCase | StringNotEqualsIgnoreCase | StringLike
+            | StringNotLike => ValueType::String,
+            NumericEquals | NumericNotEquals | NumericLessThan | NumericLessThanEquals | NumericGreaterThan
+            | NumericGreaterThanEquals => ValueType::Number,
+            DateEquals | DateNotEquals | DateLessThan | DateLessThanEquals | DateGreaterThan | DateGreaterThanEquals => {
+                ValueType::Date
+            }
+            Bool => ValueType::Bool,
+            BinaryEquals => ValueType::Binary,
+            IpAddress | NotIpAddress => ValueType::Ip,
+            ArnEquals | ArnLike | ArnNotEquals | ArnNotLike => ValueType::Arn,
+            Null => ValueType::Null,
+        }
+    }
+
+    /// True for operators that hold when the value matches *none* of the policy values.
+    pub fn is_negated(self) -> bool {
+        use BaseOp::*;
+        matches!(
+            self,
+            StringNotEquals
+                | StringNotEqualsIgnoreCase
+                | StringNotLike
+                | NumericNotEquals
+                | DateNotEquals
+                | NotIpAddress
+                | ArnNotEquals
+                | ArnNotLike
+        )
+    }
+
+    /// The operator's name.
+    pub fn name(self) -> &'static str {
+        BASE_OPS.iter().find(|(_, op)| *op == self).map_or("", |(n, _)| n)
+    }
+}
+
+/// `ForAnyValue:` / `ForAllValues:`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetQualifier {
+    /// At least one request value must satisfy the operator.
+    ForAnyValue,
+    /// Every request value must satisfy the operator (true for none).
+    ForAllValues,
+}
+
+/// A parsed operator name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Operator {
+    /// The comparison.
+    pub base: BaseOp,
+    /// Set qualifier, if any.
+    pub set: Option<SetQualifier>,
+    /// `…IfExists`.
+    pub if_exists: bool,
+}
+
+impl Operator {
+    /// Parses an operator name as IAM spells it (case-sensitive); `None` for an unknown operator.
+    pub fn parse(name: &str) -> Option<Operator> {
+        let (set, rest) = if let Some(r) = name.strip_prefix("ForAnyValue:") {
+            (Some(SetQualifier::ForAnyValue), r)
+        } else if let Some(r) = name.strip_prefix("ForAllValues:") {
+            (Some(SetQualifier::ForAllValues), r)
+        } else {
+            (None, name)
+        };
+        let (if_exists, base_name) = match rest.strip_suffix("IfExists") {
+            Some(b) => (true, b),
+            None => (false, rest),
+        };
+        let base = BASE_OPS.iter().find(|(n, _)| *n == base_name).map(|(_, op)| *op)?;
+        if base == BaseOp::Null && if_exists {
+            return None;
+        }
+        Some(Operator { base, set, if_exists })
+    }
+
+    /// The family.
+    pub fn value_type(self) -> ValueType {
+        self.base.value_type()
+    }
+}
+
+/// Parses an `IpAddress` value: a CIDR, or a bare address (a /32 or /128).
+pub fn parse_cidr(text: &str) -> Option<IpNet> {
+    text.parse::<IpNet>().ok().or_else(|| text.parse::<IpAddr>().ok().map(IpNet::from))
+}
+
+/// Compiled policy values of one key.
+#[derive(Debug, Clone, PartialEq)]
+enum Values {
+    /// String and Arn operators: one pattern per value (ARN values: six field patterns).
+    Patterns(Vec<Pattern>),
+    Arns(Vec<ArnValue>),
+    Numbers(Vec<Decimal>),
+    Dates(Vec<Instant>),
+    /// `None` where the policy value is not `true`/`false`: it matches nothing.
+    Bools(Vec<Option<bool>>),
+    Bytes(Vec<Box<[u8]>>),
+    Nets(Vec<IpNet>),
+    /// `Null`: `Some(true)` means "must be absent".
+    Null(Vec<Option<bool>>),
+}
+
+/// An ARN condition value, split into six fields matched one by one (`*` stays inside its field),
+/// or — when it is not six fields — one whole-text pattern.
+#[derive(Debug, Clone, PartialEq)]
+enum ArnValue {
+    Fields(Box<[Pattern; 6]>),
+    Whole(Pattern),
+}
+
+/// One compiled `"Operator": {"key": values}` entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Condition {
+    /// The operator.
+    pub operator: Operator,
+    /// Operator name as written.
+    pub operator_name: Box<str>,
+    /// Key as written.
+    pub key: Box<str>,
+    /// Key lower-cased, for lookups.
+    pub(crate) key_lower: Box<str>,
+    values: Values,
+    /// The policy values as written, for explanations.
+    pub raw_values: Box<[String]>,
+}
+
+/// The result of one condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    /// Whether it holds.
+    pub holds: bool,
+    /// The key was absent from the request.
+    pub missing: bool,
+}
+
+impl Condition {
+    /// Compiles one entry. `variables` is true under Version 2012-10-17; variables are expanded
+    /// only in String and Arn values. Values that do not parse compile to "matches nothing"
+    /// (validation has already reported them).
+    pub fn compile(operator: Operator, operator_name: &str, key: &str, raw: &[String], variables: bool) -> Condition {
+        use BaseOp::*;
+        let values = match operator.value_type() {
+            ValueType::String => {
+                let wildcards = matches!(operator.base, StringLike | StringNotLike);
+                let case = match operator.base {
+                    StringEqualsIgnoreCase | StringNotEqualsIgnoreCase => Case::Insensitive,
+                    _ => Case::Sensitive,
+                };
+                Values::Patterns(raw.iter().map(|v| Pattern::new(v, case, wildcards, variables)).collect())
+            }
+            ValueType::Arn => Values::Arns(raw.iter().map(|v| arn_value(v, variables)).collect()),
+            ValueType::Number => Values::Numbers(raw.iter().filter_map(|v| Decimal::parse(v)).collect()),
+            ValueType::Date => Values::Dates(raw.iter().filter_map(|v| date::parse(v)).collect()),
+            ValueType::Bool => Values::Bools(raw.iter().map(|v| parse_bool(v)).collect()),
+            ValueType::Binary => Values::Bytes(
+                raw.iter()
+                    .filter_map(|v| base64::engine::general_purpose::STANDARD.decode(v).ok())
+                    .map(Vec::into_boxed_slice)
+                    .collect(),
+            ),
+            ValueType::Ip => Values::Nets(raw.iter().filter_map(|v| parse_cidr(v)).collect()),
+            ValueType::Null => Values::Null(raw.iter().map(|v| parse_bool(v)).collect()),
+        };
+        Condition {
+            operator,
+            operator_name: operator_name.into(),
+            key: key.into(),
+            key_lower: key.to_lowercase().into(),
+            values,
+            raw_values: raw.into(),
+        }
+    }
+
+    /// Evaluates against the request context.
+    pub fn evaluate(&self, ctx: &Context) -> Outcome {
+        let entry = ctx.get_lower(&self.key_lower);
+        let op = self.operator;
+        if let Values::Null(wanted) = &self.values {
+            let present = entry.is_some_and(|e| !e.values.is_empty());
+            let holds = match op.set {
+                Some(SetQualifier::ForAllValues) => true,
+                Some(SetQualifier::ForAnyValue) => false,
+                None => wanted.iter().any(|w| *w == Some(!present)),
+            };
+            return Outcome { holds, missing: false };
+        }
+        let Some(entry) = entry else {
+            let holds = op.if_exists
+                || match op.set {
+                    Some(SetQualifier::ForAnyValue) => false,
+                    Some(SetQualifier::ForAllValues) => true,
+                    None => op.base.is_negated(),
+                };
+            return Outcome { holds, missing: true };
+        };
+        let holds = match op.set {
+            None => match entry.values.as_slice() {
+                [one] => self.test(one, ctx),
+                _ => false,
+            },
+            Some(SetQualifier::ForAnyValue) => entry.values.iter().any(|v| self.test(v, ctx)),
+            Some(SetQualifier::ForAllValues) => entry.values.iter().all(|v| self.test(v, ctx)),
+        };
+        Outcome { holds, missing: false }
+    }
+
+    /// The operator applied to one request value: for positive operators "matches some policy
+    /// value", for negated ones "matches none".
+    fn test(&self, v: &ContextValue, ctx: &Context) -> bool {
+        let any = self.matches_any(v, ctx);
+        if self.operator.base.is_negated() {
+            !any
+        } else {
+            any
+        }
+    }
+
+    fn matches_any(&self, v: &ContextValue, ctx: &Context) -> bool {
+        use BaseOp::*;
+        let base = self.operator.base;
+        match &self.values {
+            Values::Patterns(ps) => ps.iter().any(|p| p.matches(&v.text, ctx) == Match::Yes),
+            Values::Arns(arns) => arns.iter().any(|a| arn_matches(a, &v.text, ctx)),
+            Values::Numbers(ns) => v.number.is_some_and(|x| {
+                ns.iter().any(|n| match base {
+                    NumericLessThan => x < *n,
+                    NumericLessThanEquals => x <= *n,
+                    NumericGreaterThan => x > *n,
+                    NumericGreaterThanEquals => x >= *n,
+                    _ => x == *n,
+                })
+            }),
+            Values::Dates(ds) => v.instant.is_some_and(|x| {
+                ds.iter().any(|d| match base {
+                    DateLessThan => x < *d,
+                    DateLessThanEquals => x <= *d,
+                    DateGreaterThan => x > *d,
+                    DateGreaterThanEquals => x >= *d,
+                    _ => x == *d,
+                })
+            }),
+            Values::Bools(bs) => v.boolean.is_some_and(|x| bs.iter().any(|b| *b == Some(x))),
+            Values::Bytes(bs) => bs.iter().any(|b| **b == *v.bytes),
+            Values::Nets(nets) => v.ip.is_some_and(|ip| nets.iter().any(|n| n.contains(&ip))),
+            Values::Null(_) => false,
+        }
+    }
+}
+
+fn parse_bool(text: &str) -> Option<bool> {
+    if text.eq_ignore_ascii_case("true") {
+        Some(true)
+    } else if text.eq_ignore_ascii_case("false") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+fn arn_value(text: &str, variables: bool) -> ArnValue {
+    let fields: SmallVec<[&str; 6]> = text.splitn(6, ':').collect();
+    match fields.as_slice() {
+        [a, b, c, d, e, f] => ArnValue::Fields(Box::new(
+            [a, b, c, d, e, f].map(|field| Pattern::new(field, Case::Sensitive, true, variables)),
+        )),
+        _ => ArnValue::Whole(Pattern::new(text, Case::Sensitive, true, variables)),
+    }
+}
+
+/// `ArnLike` (and `ArnEquals`, which honours wildcards too): field by field; a request value that
+/// is not an ARN matches nothing.
+fn arn_matches(value: &ArnValue, text: &str, ctx: &Context) -> bool {
+    match value {
+        ArnValue::Whole(p) => p.matches(text, ctx) == Match::Yes,
+        ArnValue::Fields(patterns) => {
+            let mut fields = text.splitn(6, ':');
+            let all = patterns.iter().all(|p| fields.next().is_some_and(|f| p.matches(f, ctx) == Match::Yes));
+            all && fields.next().is_none()
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::context::ContextKeyType;
+
+    fn cond(op: &str, key: &str, values: &[&str]) -> Condition {
+        let raw: Vec<String> = values.iter().map(|s| s.to_string()).collect();
+        Condition::compile(Operator::parse(op).unwrap(), op, key, &raw, true)
+    }
+
+    fn ctx(entries: &[(&str, ContextKeyType, &[&str])]) -> Context {
+        let mut c = Context::new();
+        for (k, t, v) in entries {
+            c.insert(k, *t, v).unwrap();
+        }
+        c
+    }
+
+    #[test]
+    fn operator_names() {
+        let op = Operator::parse("ForAnyValue:StringLikeIfExists").unwrap();
+        assert_eq!((op.base, op.set, op.if_exists), (BaseOp::StringLike, Some(SetQualifier::ForAnyValue), true));
+        assert_eq!(Operator::parse("ForAnyValue::StringEquals"), None);
+        assert_eq!(Operator::parse("stringequals"), None);
+        assert_eq!(Operator::parse("NullIfExists"), None);
+    }
+
+    #[test]
+    fn missing_key_table() {
+        let empty = Context::new();
+        assert!(!cond("StringEquals", "k", &["a"]).evaluate(&empty).holds);
+        assert!(cond("StringNotEquals", "k", &["a"]).evaluate(&empty).holds);
+        assert!(cond("StringEqualsIfExists", "k", &["a"]).evaluate(&empty).holds);
+        assert!(!cond("ForAnyValue:StringEquals", "k", &["a"]).evaluate(&empty).holds);
+        assert!(cond("ForAllValues:StringEquals", "k", &["a"]).evaluate(&empty).holds);
+        assert!(cond("Null", "k", &["true"]).evaluate(&empty).holds);
+        assert!(!cond("Null", "k", &["false"]).evaluate(&empty).holds);
+        assert!(cond("StringEquals", "k", &["a"]).evaluate(&empty).missing);
+    }
+
+    #[test]
+    fn negated_values_are_nor() {
+        let c = cond("StringNotEquals", "aws:PrincipalAccount", &["111122223333", "444455556666"]);
+        let t = |acct: &str| c.evaluate(&ctx(&[("aws:PrincipalAccount", ContextKeyType::String, &[acct])])).holds;
+        assert!(!t("444455556666"));
+        assert!(t("777788889999"));
+    }
+
+    #[test]
+    fn several_values_need_a_set_operator() {
+        let c = ctx(&[("aws:TagKeys", ContextKeyType::StringList, &["env", "team"])]);
+        assert!(!cond("StringEquals", "aws:TagKeys", &["env"]).evaluate(&c).holds);
+        assert!(!cond("StringNotEquals", "aws:TagKeys", &["x"]).evaluate(&c).holds);
+        assert!(cond("ForAnyValue:StringEquals", "aws:TagKeys", &["env"]).evaluate(&c).holds);
+        assert!(!cond("ForAllValues:StringEquals", "aws:TagKeys", &["env"]).evaluate(&c).holds);
+        assert!(cond("ForAllValues:StringEquals", "aws:TagKeys", &["env", "team", "x"]).evaluate(&c).holds);
+    }
+
+    #[test]
+    fn arn_like_stays_in_fields_string_like_does_not() {
+        let value = "arn:aws:someservice:us-east-2:999999999999:store/abc:111122223333:finance/document.txt";
+        let c = ctx(&[("k", ContextKeyType::String, &[value])]);
+        let pattern = "arn:aws:someservice:*:111122223333:finance/*";
+        assert!(cond("StringLike", "k", &[pattern]).evaluate(&c).holds);
+        assert!(!cond("ArnLike", "k", &[pattern]).evaluate(&c).holds);
+        assert!(cond("ArnEquals", "k", &["arn:aws:someservice:*:999999999999:store/*"]).evaluate(&c).holds);
+    }
+
+    #[test]
+    fn typed_comparisons() {
+        let c = ctx(&[
+            ("n", ContextKeyType::Numeric, &["10.0"]),
+            ("d", ContextKeyType::Date, &["2024-06-01T00:00:00Z"]),
+            ("ip", ContextKeyType::Ip, &["2001:db8:1234:5678::9"]),
+            ("b", ContextKeyType::Binary, &["QmluYXJ5"]),
+            ("t", ContextKeyType::Boolean, &["TRUE"]),
+        ]);
+        assert!(cond("NumericEquals", "n", &["10"]).evaluate(&c).holds);
+        assert!(cond("NumericLessThan", "n", &["10.5"]).evaluate(&c).holds);
+        assert!(cond("DateGreaterThan", "d", &["1704067200"]).evaluate(&c).holds);
+        assert!(!cond("DateEquals", "d", &["2024-06-01T00:00:01Z"]).evaluate(&c).holds);
+        assert!(cond("IpAddress", "ip", &["2001:DB8:1234:5678::/64"]).evaluate(&c).holds);
+        assert!(cond("NotIpAddress", "ip", &["203.0.113.0/24"]).evaluate(&c).holds);
+        assert!(cond("BinaryEquals", "b", &["QmluYXJ5"]).evaluate(&c).holds);
+        assert!(cond("Bool", "t", &["true"]).evaluate(&c).holds);
+    }
+
+    #[test]
+    fn unresolved_variables_are_null() {
+        let c = ctx(&[("ecr:ResourceTag/owner", ContextKeyType::String, &["ci"])]);
+        assert!(!cond("StringEquals", "ecr:ResourceTag/owner", &["${aws:username}"]).evaluate(&c).holds);
+        assert!(cond("StringNotEquals", "ecr:ResourceTag/owner", &["${aws:username}"]).evaluate(&c).holds);
+        let with_user = ctx(&[
+            ("ecr:ResourceTag/owner", ContextKeyType::String, &["ci"]),
+            ("aws:username", ContextKeyType::String, &["ci"]),
+        ]);
+        assert!(cond("StringEquals", "ecr:ResourceTag/owner", &["${aws:username}"]).evaluate(&with_user).holds);
+    }
+}

@@ -1,0 +1,33 @@
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+
+pub mod arn;
+pub mod catalog;
+mod compile;
+pub mod condition;
+pub mod context;
+pub mod date;
+mod decision;
+mod error;
+mod evaluate;
+pub mod json;
+pub mod limits;
+pub mod number;
+mod parse;
+mod policy;
+pub mod principal;
+pub mod simulate;
+pub mod span;
+pub mod variables;
+pub mod wildcard;
+
+pub use compile::{CompiledPolicy, PolicySet};
+pub use context::{Context, ContextError, ContextKeyType};
+pub use decision::{Decision, MatchedStatement, Outcome, PolicyRole, Reason, SideDetails};
+pub use error::{PolicyError, PolicyErrorKind};
+pub use evaluate::{evaluate, Policies, Request};
+pub use policy::{
+    Clause, ConditionBlock, ConditionEntry, Effect, OneOrMany, Policy, PolicyKind, PrincipalClause, PrincipalType,
+    PrincipalValue, Statement, Version,
+};
+pub use principal::{Principal, PrincipalError, PrincipalKind};

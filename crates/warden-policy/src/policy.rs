@@ -1,0 +1,328 @@
+//! The validated form of a policy document: what each element says, with the span it came from.
+//!
+//! [`Policy::parse`] reads and validates; [`Policy::to_json`] writes the document back (one-or-many
+//! lists keep their shape, so parse → serialize → parse gives the same policy).
+//!
+//! ```
+//! use warden_policy::{Policy, PolicyKind};
+//! let p = Policy::parse(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"ecr:*","Resource":"*"}}"#,
+//!                       PolicyKind::Identity).unwrap();
+//! assert_eq!(p.statements().len(), 1);
+//! let again = Policy::parse(&p.to_json().to_string(), PolicyKind::Identity).unwrap();
+//! assert_eq!(p, again);
+//! ```
+
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value as Json};
+
+use crate::error::PolicyError;
+use crate::span::{self, Position, Span};
+
+/// Which kind of policy a document is; it decides which elements are required or forbidden.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PolicyKind {
+    /// An identity-based policy (inline or managed, of a user, group or role).
+    Identity,
+    /// A permissions boundary (identity grammar; can only limit).
+    Boundary,
+    /// A session policy (identity grammar; can only limit).
+    Session,
+    /// A resource-based policy in general (`Principal` required, `Resource` optional).
+    Resource,
+    /// An Amazon ECR repository policy (`Principal` required, `Resource`/`NotResource` forbidden).
+    Repository,
+}
+
+impl PolicyKind {
+    /// True for the kinds evaluated on the resource side (with `Principal`).
+    pub fn is_resource_side(self) -> bool {
+        matches!(self, PolicyKind::Resource | PolicyKind::Repository)
+    }
+
+    /// A phrase for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            PolicyKind::Identity => "identity-based policy",
+            PolicyKind::Boundary => "permissions boundary",
+            PolicyKind::Session => "session policy",
+            PolicyKind::Resource => "resource-based policy",
+            PolicyKind::Repository => "repository policy",
+        }
+    }
+}
+
+/// The `Version` element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// `2012-10-17`: policy variables are expanded.
+    V2012_10_17,
+    /// `2008-10-17`: variables are literal text.
+    V2008_10_17,
+    /// No `Version`: legacy semantics, variables are literal text.
+    Absent,
+}
+
+impl Version {
+    /// True when `${…}` is expanded.
+    pub fn expands_variables(self) -> bool {
+        self == Version::V2012_10_17
+    }
+}
+
+/// `Allow` or `Deny`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Effect {
+    /// `Allow`
+    Allow,
+    /// `Deny`
+    Deny,
+}
+
+impl Effect {
+    /// `Allow` / `Deny`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Effect::Allow => "Allow",
+            Effect::Deny => "Deny",
+        }
+    }
+}
+
+/// A list element that may be written as one string or an array.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OneOrMany {
+    /// The values.
+    pub values: Vec<String>,
+    /// Written as a bare string.
+    pub single: bool,
+}
+
+impl OneOrMany {
+    fn to_json(&self) -> Json {
+        match (self.single, self.values.as_slice()) {
+            (true, [one]) => Json::String(one.clone()),
+            _ => Json::Array(self.values.iter().cloned().map(Json::String).collect()),
+        }
+    }
+}
+
+/// `Action`/`NotAction` or `Resource`/`NotResource`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clause {
+    /// True for the `Not…` form.
+    pub negated: bool,
+    /// The patterns.
+    pub values: OneOrMany,
+}
+
+/// `Principal`/`NotPrincipal`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrincipalClause {
+    /// True for `NotPrincipal`.
+    pub negated: bool,
+    /// The value.
+    pub value: PrincipalValue,
+}
+
+/// The value of a `Principal` element.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrincipalValue {
+    /// `"*"`
+    Any,
+    /// `{"AWS": …, "Service": …, "Federated": …, "CanonicalUser": …}`, in source order.
+    Map(Vec<(PrincipalType, OneOrMany)>),
+}
+
+/// The keys of a principal map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrincipalType {
+    /// `AWS`: accounts, users, roles, sessions.
+    Aws,
+    /// `Service`: AWS service principals.
+    Service,
+    /// `Federated`: identity providers.
+    Federated,
+    /// `CanonicalUser`: S3 canonical ids.
+    CanonicalUser,
+}
+
+impl PrincipalType {
+    /// The JSON key.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrincipalType::Aws => "AWS",
+            PrincipalType::Service => "Service",
+            PrincipalType::Federated => "Federated",
+            PrincipalType::CanonicalUser => "CanonicalUser",
+        }
+    }
+}
+
+/// One `"Operator": {"key": values}` block of a `Condition`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConditionBlock {
+    /// Operator as written (`ForAnyValue:StringLikeIfExists`).
+    pub operator: String,
+    /// Keys with their values, in source order.
+    pub entries: Vec<ConditionEntry>,
+}
+
+/// One key of a condition block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConditionEntry {
+    /// Key as written.
+    pub key: String,
+    /// Values (unquoted numbers and booleans are kept as their text).
+    pub values: OneOrMany,
+}
+
+/// One statement.
+#[derive(Debug, Clone)]
+pub struct Statement {
+    /// `Sid`, when given.
+    pub sid: Option<String>,
+    /// `Effect`.
+    pub effect: Effect,
+    /// `Principal`/`NotPrincipal`.
+    pub principal: Option<PrincipalClause>,
+    /// `Action`/`NotAction`.
+    pub action: Clause,
+    /// `Resource`/`NotResource`.
+    pub resource: Option<Clause>,
+    /// `Condition` blocks (an absent or empty `Condition` is an empty list).
+    pub condition: Vec<ConditionBlock>,
+    /// Span of the statement object in the source.
+    pub span: Span,
+}
+
+impl PartialEq for Statement {
+    /// Two statements are equal when they say the same; where they were written does not matter.
+    fn eq(&self, other: &Self) -> bool {
+        self.sid == other.sid
+            && self.effect == other.effect
+            && self.principal == other.principal
+            && self.action == other.action
+            && self.resource == other.resource
+            && self.condition == other.condition
+    }
+}
+
+/// A parsed and validated policy document.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub(crate) kind: PolicyKind,
+    pub(crate) version: Version,
+    pub(crate) id: Option<String>,
+    pub(crate) statements: Vec<Statement>,
+    pub(crate) statement_is_array: bool,
+    pub(crate) source: Arc<str>,
+}
+
+impl PartialEq for Policy {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind
+            && self.version == other.version
+            && self.id == other.id
+            && self.statements == other.statements
+            && self.statement_is_array == other.statement_is_array
+    }
+}
+
+impl Policy {
+    /// Parses and validates `text` as a policy of `kind`.
+    pub fn parse(text: &str, kind: PolicyKind) -> Result<Policy, PolicyError> {
+        crate::parse::parse(text, kind)
+    }
+
+    /// The policy kind it was validated as.
+    pub fn kind(&self) -> PolicyKind {
+        self.kind
+    }
+
+    /// `Version`.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// `Id`.
+    pub fn id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+
+    /// The statements, in source order.
+    pub fn statements(&self) -> &[Statement] {
+        &self.statements
+    }
+
+    /// The source text.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Start and end position of statement `i` (1-based; the end is one past its closing brace).
+    pub fn statement_positions(&self, i: usize) -> Option<(Position, Position)> {
+        let s = self.statements.get(i)?;
+        Some((span::position(&self.source, s.span.start), span::position(&self.source, s.span.end)))
+    }
+
+    /// The document as JSON.
+    pub fn to_json(&self) -> Json {
+        let mut doc = Map::new();
+        match self.version {
+            Version::V2012_10_17 => {
+                doc.insert("Version".into(), json!("2012-10-17"));
+            }
+            Version::V2008_10_17 => {
+                doc.insert("Version".into(), json!("2008-10-17"));
+            }
+            Version::Absent => {}
+        }
+        if let Some(id) = &self.id {
+            doc.insert("Id".into(), json!(id));
+        }
+        let statements: Vec<Json> = self.statements.iter().map(statement_json).collect();
+        let statement = match (self.statement_is_array, statements.as_slice()) {
+            (false, [one]) => one.clone(),
+            _ => Json::Array(statements),
+        };
+        doc.insert("Statement".into(), statement);
+        Json::Object(doc)
+    }
+}
+
+fn statement_json(s: &Statement) -> Json {
+    let mut m = Map::new();
+    if let Some(sid) = &s.sid {
+        m.insert("Sid".into(), json!(sid));
+    }
+    m.insert("Effect".into(), json!(s.effect.as_str()));
+    if let Some(p) = &s.principal {
+        let key = if p.negated { "NotPrincipal" } else { "Principal" };
+        let value = match &p.value {
+            PrincipalValue::Any => json!("*"),
+            PrincipalValue::Map(entries) => {
+                Json::Object(entries.iter().map(|(t, v)| (t.as_str().to_owned(), v.to_json())).collect())
+            }
+        };
+        m.insert(key.into(), value);
+    }
+    let action_key = if s.action.negated { "NotAction" } else { "Action" };
+    m.insert(action_key.into(), s.action.values.to_json());
+    if let Some(r) = &s.resource {
+        let key = if r.negated { "NotResource" } else { "Resource" };
+        m.insert(key.into(), r.values.to_json());
+    }
+    if !s.condition.is_empty() {
+        let blocks: Map<String, Json> = s
+            .condition
+            .iter()
+            .map(|b| {
+                let entries: Map<String, Json> = b.entries.iter().map(|e| (e.key.clone(), e.values.to_json())).collect();
+                (b.operator.clone(), Json::Object(entries))
+            })
+            .collect();
+        m.insert("Condition".into(), Json::Object(blocks));
+    }
+    Json::Object(m)
+}
