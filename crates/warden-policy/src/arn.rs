@@ -43,7 +43,8 @@ impl<'a> Arn<'a> {
 }
 
 /// The partitions AWS has, for validating `Resource` ARNs.
-pub const PARTITIONS: &[&str] = &["aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc"];
+pub const PARTITIONS: &[&str] =
+    &["aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc"];
 
 /// True for a 12-digit account id.
 pub fn is_account_id(text: &str) -> bool {
@@ -51,7 +52,7 @@ pub fn is_account_id(text: &str) -> bool {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
 

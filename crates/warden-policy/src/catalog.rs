@@ -112,7 +112,7 @@ pub fn managed_policy(name_or_arn: &str) -> Option<&'static str> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
 
@@ -137,7 +137,9 @@ mod tests {
 
     #[test]
     fn managed_policies_by_name_and_arn() {
-        assert!(managed_policy("arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPowerUser").unwrap().contains("ecr:PutImage"));
+        assert!(managed_policy("arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPowerUser")
+            .unwrap()
+            .contains("ecr:PutImage"));
         assert!(!managed_policy("AmazonEC2ContainerRegistryReadOnly").unwrap().contains("ecr:PutImage"));
         assert_eq!(managed_policy("Nope"), None);
     }

@@ -215,9 +215,13 @@ fn resource_pattern(text: &str, variables: bool) -> ResourcePattern {
             head: Box::new([field(partition), field(service), field(region), field(account)]),
             resource: Pattern::new(resource, Case::Sensitive, true, variables),
         },
-        // Short ARNs (`arn:aws:svc`) are padded with `*`, as IAM accepts them for identity policies.
+        // Short ARNs (`arn:aws:svc`, `arn:aws:ecr:*`) are padded with `*`, as IAM accepts them.
         ["arn", partition, service] => ResourcePattern::Arn {
             head: Box::new([field(partition), field(service), field("*"), field("*")]),
+            resource: Pattern::new("*", Case::Sensitive, true, false),
+        },
+        ["arn", partition, service, region] => ResourcePattern::Arn {
+            head: Box::new([field(partition), field(service), field(region), field("*")]),
             resource: Pattern::new("*", Case::Sensitive, true, false),
         },
         _ => ResourcePattern::Whole(Pattern::new(text, Case::Sensitive, true, variables)),
@@ -336,7 +340,7 @@ impl From<CompiledPolicy> for PolicySet {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
 
@@ -380,7 +384,8 @@ mod tests {
 
     #[test]
     fn resource_fields_do_not_let_star_cross_colons() {
-        let p = identity(&[r#"{"Effect":"Allow","Action":"ecr:*","Resource":"arn:aws:ecr:*:111122223333:repository/*"}"#]);
+        let p =
+            identity(&[r#"{"Effect":"Allow","Action":"ecr:*","Resource":"arn:aws:ecr:*:111122223333:repository/*"}"#]);
         let s = &p.compiled_statements()[0];
         let ctx = Context::new();
         assert!(s.resource_matches("arn:aws:ecr:eu-west-1:111122223333:repository/a/b", &ctx));

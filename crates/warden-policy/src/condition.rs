@@ -133,13 +133,24 @@ impl BaseOp {
     pub fn value_type(self) -> ValueType {
         use BaseOp::*;
         match self {
-            StringEquals | StringNotEquals | StringEqualsIgnoreCase | StringNotEqualsIgnoreCase | StringLike
+            StringEquals
+            | StringNotEquals
+            | StringEqualsIgnoreCase
+            | StringNotEqualsIgnoreCase
+            | StringLike
             | StringNotLike => ValueType::String,
-            NumericEquals | NumericNotEquals | NumericLessThan | NumericLessThanEquals | NumericGreaterThan
+            NumericEquals
+            | NumericNotEquals
+            | NumericLessThan
+            | NumericLessThanEquals
+            | NumericGreaterThan
             | NumericGreaterThanEquals => ValueType::Number,
-            DateEquals | DateNotEquals | DateLessThan | DateLessThanEquals | DateGreaterThan | DateGreaterThanEquals => {
-                ValueType::Date
-            }
+            DateEquals
+            | DateNotEquals
+            | DateLessThan
+            | DateLessThanEquals
+            | DateGreaterThan
+            | DateGreaterThanEquals => ValueType::Date,
             Bool => ValueType::Bool,
             BinaryEquals => ValueType::Binary,
             IpAddress | NotIpAddress => ValueType::Ip,
@@ -318,7 +329,7 @@ impl Condition {
             let holds = match op.set {
                 Some(SetQualifier::ForAllValues) => true,
                 Some(SetQualifier::ForAnyValue) => false,
-                None => wanted.iter().any(|w| *w == Some(!present)),
+                None => wanted.contains(&Some(!present)),
             };
             return Outcome { holds, missing: false };
         }
@@ -377,7 +388,7 @@ impl Condition {
                     _ => x == *d,
                 })
             }),
-            Values::Bools(bs) => v.boolean.is_some_and(|x| bs.iter().any(|b| *b == Some(x))),
+            Values::Bools(bs) => v.boolean.is_some_and(|x| bs.contains(&Some(x))),
             Values::Bytes(bs) => bs.iter().any(|b| **b == *v.bytes),
             Values::Nets(nets) => v.ip.is_some_and(|ip| nets.iter().any(|n| n.contains(&ip))),
             Values::Null(_) => false,
@@ -419,7 +430,7 @@ fn arn_matches(value: &ArnValue, text: &str, ctx: &Context) -> bool {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
     use crate::context::ContextKeyType;

@@ -12,8 +12,11 @@ use crate::span::{self, Position, Span};
 
 /// A policy document that cannot be used, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}{}", self.location_prefix(), self.kind)]
-pub struct PolicyError {
+#[error("{}{}", self.location_prefix(), self.0.kind)]
+pub struct PolicyError(Box<ErrorData>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ErrorData {
     pub(crate) kind: PolicyErrorKind,
     pub(crate) policy_kind: PolicyKind,
     pub(crate) statement: Option<(usize, Option<String>)>,
@@ -115,33 +118,39 @@ pub enum PolicyErrorKind {
 
 impl PolicyError {
     pub(crate) fn new(kind: PolicyErrorKind, policy_kind: PolicyKind, source_text: Arc<str>) -> Self {
-        PolicyError { kind, policy_kind, statement: None, span: None, source_text }
+        PolicyError(Box::new(ErrorData { kind, policy_kind, statement: None, span: None, source_text }))
+    }
+
+    pub(crate) fn at(mut self, span: Span, statement: Option<(usize, Option<String>)>) -> Self {
+        self.0.span = Some(span);
+        self.0.statement = statement;
+        self
     }
 
     /// What is wrong.
     pub fn kind(&self) -> &PolicyErrorKind {
-        &self.kind
+        &self.0.kind
     }
 
     /// The 0-based statement index and its Sid, when the error is inside a statement.
     pub fn statement(&self) -> Option<(usize, Option<&str>)> {
-        self.statement.as_ref().map(|(i, sid)| (*i, sid.as_deref()))
+        self.0.statement.as_ref().map(|(i, sid)| (*i, sid.as_deref()))
     }
 
     /// The offending span in the source.
     pub fn span(&self) -> Option<Span> {
-        self.span
+        self.0.span
     }
 
     /// 1-based line and column of the offending text.
     pub fn position(&self) -> Option<Position> {
-        self.span.map(|s| span::position(&self.source_text, s.start))
+        self.0.span.map(|s| span::position(&self.0.source_text, s.start))
     }
 
     /// The AWS exception a service answers with: `MalformedPolicyDocument` from IAM, or
     /// `InvalidParameterException` from ECR's SetRepositoryPolicy.
     pub fn aws_exception(&self) -> &'static str {
-        match self.policy_kind {
+        match self.0.policy_kind {
             PolicyKind::Repository => "InvalidParameterException",
             _ => "MalformedPolicyDocument",
         }
@@ -151,15 +160,17 @@ impl PolicyError {
     /// gives one fixed message for every invalid repository policy).
     pub fn aws_message(&self) -> String {
         use PolicyErrorKind as K;
-        if self.policy_kind == PolicyKind::Repository {
+        if self.0.policy_kind == PolicyKind::Repository {
             return "Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided'"
                 .to_owned();
         }
-        match &self.kind {
+        match &self.0.kind {
             K::Json(_) | K::Syntax(_) | K::Version(_) | K::Effect(_) | K::UnknownOperator(_) => {
                 "Syntax errors in policy.".to_owned()
             }
-            K::EffectCase(_) | K::ConditionValue { .. } | K::ArnFields(_) => "The policy failed legacy parsing".to_owned(),
+            K::EffectCase(_) | K::ConditionValue { .. } | K::ArnFields(_) => {
+                "The policy failed legacy parsing".to_owned()
+            }
             K::ArnVendor(_) => "Resource vendor must be fully qualified and cannot contain regexes.".to_owned(),
             K::PrincipalNotAllowed(_) => "Policy document should not specify a principal.".to_owned(),
             K::PrincipalRequired => "Policy statement must contain a principal.".to_owned(),
@@ -172,7 +183,9 @@ impl PolicyError {
             K::Partition { partition, resource } => {
                 format!("Partition \"{partition}\" is not valid for resource \"{resource}\".")
             }
-            K::ActionVendor(_) => "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.".to_owned(),
+            K::ActionVendor(_) => {
+                "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.".to_owned()
+            }
             K::ActionColons(_) => "Actions/Condition can contain only one colon.".to_owned(),
             K::ActionVendorChars(v) => format!("Vendor {v} is not valid"),
             K::TooLarge { limit, .. } => format!("Cannot exceed quota for PolicySize: {limit}"),
@@ -185,7 +198,7 @@ impl PolicyError {
         if let Some(p) = self.position() {
             out.push_str(&format!("{}:{}: ", p.line, p.column));
         }
-        if let Some((i, sid)) = &self.statement {
+        if let Some((i, sid)) = &self.0.statement {
             match sid {
                 Some(sid) => out.push_str(&format!("statement {i} (`{sid}`): ")),
                 None => out.push_str(&format!("statement {i}: ")),
@@ -205,11 +218,11 @@ impl miette::Diagnostic for PolicyError {
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        Some(&self.source_text as &dyn miette::SourceCode)
+        Some(&self.0.source_text as &dyn miette::SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
-        let span = self.span?;
+        let span = self.0.span?;
         Some(Box::new(std::iter::once(miette::LabeledSpan::new_with_span(Some("here".to_owned()), span))))
     }
 }

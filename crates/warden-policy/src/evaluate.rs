@@ -94,7 +94,10 @@ struct Scan<'p> {
 pub fn evaluate<'p>(policies: &Policies<'p>, req: &Request<'_>) -> Decision<'p> {
     let mut scan = Scan::default();
     let has_boundary = policies.boundary.is_some();
-    if let Some(resource) = policies.resource {
+    // A resource-based policy is attached to a resource: a request for no resource (`*`, the
+    // wildcard-only actions such as ecr:GetAuthorizationToken) never reaches it (ECR User Guide,
+    // repository policies; iam-semantics.md §2.5).
+    if let Some(resource) = policies.resource.filter(|_| req.resource != "*") {
         scan_set(resource, PolicyRole::Resource, req, has_boundary, &mut scan);
     }
     scan_set(policies.identity, PolicyRole::Identity, req, has_boundary, &mut scan);
@@ -171,14 +174,21 @@ fn visit<'p>(
 
 fn decide<'p>(policies: &Policies<'p>, req: &Request<'_>, scan: Scan<'p>) -> Decision<'p> {
     let caller = req.principal;
+    // A simulation without a caller is evaluated in the resource's account.
     let cross_account = !req.resource_account.is_empty()
-        && caller.kind() != PrincipalKind::Service
+        && !matches!(caller.kind(), PrincipalKind::Service | PrincipalKind::Unspecified)
         && caller.account() != req.resource_account;
     let boundary_allowed = policies.boundary.map(|_| scan.boundary_allow);
     let root = caller.kind() == PrincipalKind::Root;
     let id_ok = root || scan.identity_allow;
     let pb_ok = boundary_allowed.unwrap_or(true);
-    let sp_ok = policies.session.is_none() || scan.session_allow;
+    // A federated-user session created without a session policy has no permissions (STS
+    // GetFederationToken: "If you do not pass a policy to this operation, the resulting federated
+    // user session has no permissions").
+    let sp_ok = match policies.session {
+        Some(_) => scan.session_allow,
+        None => caller.kind() != PrincipalKind::FederatedUser,
+    };
     let rp = scan.resource_class.unwrap_or(MatchClass::None);
     let principal_side = id_ok && pb_ok && sp_ok;
     let mut decision = Decision {

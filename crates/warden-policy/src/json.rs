@@ -262,10 +262,7 @@ impl Reader<'_> {
     }
 
     fn hex4(&mut self) -> Result<u32, JsonError> {
-        let digits = self
-            .text
-            .get(self.pos..self.pos + 4)
-            .ok_or_else(|| self.error_here("invalid unicode escape"))?;
+        let digits = self.text.get(self.pos..self.pos + 4).ok_or_else(|| self.error_here("invalid unicode escape"))?;
         let v = u32::from_str_radix(digits, 16).map_err(|_| self.error_here("invalid unicode escape"))?;
         self.pos += 4;
         Ok(v)

@@ -39,18 +39,15 @@ struct Parser {
 }
 
 /// A syntax error ends parsing at once.
-type Fatal = Box<PolicyError>;
+type Fatal = PolicyError;
 
 impl Parser {
     fn error(&self, kind: K, span: Span) -> PolicyError {
-        let mut e = PolicyError::new(kind, self.kind, Arc::clone(&self.source));
-        e.span = Some(span);
-        e.statement = self.statement.clone();
-        e
+        PolicyError::new(kind, self.kind, Arc::clone(&self.source)).at(span, self.statement.clone())
     }
 
     fn fatal(&self, message: impl Into<String>, span: Span) -> Fatal {
-        Box::new(self.error(K::Syntax(message.into()), span))
+        self.error(K::Syntax(message.into()), span)
     }
 
     fn report(&mut self, rank: Rank, kind: K, span: Span) {
@@ -70,12 +67,10 @@ pub(crate) fn parse(text: &str, kind: PolicyKind) -> Result<Policy, PolicyError>
     let doc = match json::parse(text) {
         Ok(doc) => doc,
         Err(e) => {
-            let mut err = PolicyError::new(K::Json(e.message), kind, source);
-            err.span = Some(e.span);
-            return Err(err);
+            return Err(PolicyError::new(K::Json(e.message), kind, source).at(e.span, None));
         }
     };
-    let policy = document(&mut p, &doc).map_err(|e| *e)?;
+    let policy = document(&mut p, &doc)?;
     // The first problem of the highest-precedence rank; ties keep source order.
     let first = p.problems.into_iter().enumerate().min_by_key(|(i, (rank, _))| (*rank, *i));
     match first {
@@ -98,7 +93,7 @@ fn document(p: &mut Parser, doc: &Value) -> Result<Policy, Fatal> {
                 version = match text {
                     "2012-10-17" => Version::V2012_10_17,
                     "2008-10-17" => Version::V2008_10_17,
-                    other => return Err(Box::new(p.error(K::Version(other.to_owned()), m.value.span))),
+                    other => return Err(p.error(K::Version(other.to_owned()), m.value.span)),
                 };
             }
             "Id" => id = Some(string(p, &m.value, "Id")?.to_owned()),
@@ -123,7 +118,7 @@ fn document(p: &mut Parser, doc: &Value) -> Result<Policy, Fatal> {
         }
     };
     if items.len() > MAX_STATEMENTS {
-        return Err(Box::new(p.error(K::TooManyStatements(MAX_STATEMENTS), statement.span)));
+        return Err(p.error(K::TooManyStatements(MAX_STATEMENTS), statement.span));
     }
     let mut statements = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
@@ -167,7 +162,9 @@ fn one_or_many(p: &Parser, v: &Value, element: &str) -> Result<(OneOrMany, Vec<S
             }
             Ok((OneOrMany { values, single: false }, spans))
         }
-        _ => Err(p.fatal(format!("`{element}` must be a string or an array of strings, not {}", v.kind_name()), v.span)),
+        _ => {
+            Err(p.fatal(format!("`{element}` must be a string or an array of strings, not {}", v.kind_name()), v.span))
+        }
     }
 }
 
@@ -221,7 +218,7 @@ fn effect_of(p: &mut Parser, m: Option<&Member>, stmt_span: Span) -> Result<Effe
             p.report(Rank::Legacy, K::EffectCase(t.to_owned()), m.value.span);
             Ok(Effect::Deny)
         }
-        t => Err(Box::new(p.error(K::Effect(t.to_owned()), m.value.span))),
+        t => Err(p.error(K::Effect(t.to_owned()), m.value.span)),
     }
 }
 
@@ -272,10 +269,9 @@ fn principal_of(p: &mut Parser, m: Option<&Member>, stmt_span: Span) -> Result<O
             PrincipalValue::Map(out)
         }
         _ => {
-            return Err(p.fatal(
-                format!("`{}` must be `\"*\"` or an object, not {}", m.key, m.value.kind_name()),
-                m.value.span,
-            ))
+            return Err(
+                p.fatal(format!("`{}` must be `\"*\"` or an object, not {}", m.key, m.value.kind_name()), m.value.span)
+            )
         }
     };
     if !resource_side {
@@ -338,7 +334,9 @@ fn action_of(p: &mut Parser, m: Option<&Member>, stmt_span: Span) -> Result<Clau
             Some((_, rest)) if rest.contains(':') => p.report(Rank::ActionVendor, K::ActionColons(a.clone()), span),
             Some((vendor, _)) => {
                 let ok = !vendor.is_empty()
-                    && vendor.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'*' | b'?' | b'_' | b'.'));
+                    && vendor
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'*' | b'?' | b'_' | b'.'));
                 if !ok {
                     p.report(Rank::ActionVendor, K::ActionVendorChars(vendor.to_owned()), span);
                 }
@@ -384,7 +382,10 @@ fn check_resource(p: &mut Parser, r: &str, span: Span) {
     }
     match fields.len() {
         2 => p.report(Rank::ResourceFormat, K::ArnVendor(r.to_owned()), span),
-        4 | 5 => p.report(Rank::Legacy, K::ArnFields(r.to_owned()), span),
+        // `arn:aws:fdsasf` (3 fields) and `arn:aws:ecr:*` (4 fields, the ECR user guide's "all
+        // Amazon ECR resources") are accepted and padded with `*`; IAM refuses 5 fields
+        // (`arn:aws:s3::bucket`: "The policy failed legacy parsing").
+        5 => p.report(Rank::Legacy, K::ArnFields(r.to_owned()), span),
         _ => {}
     }
     if let Some(partition) = fields.get(1) {
@@ -412,7 +413,7 @@ fn condition_of(p: &mut Parser, v: &Value, version: Version) -> Result<Vec<Condi
         };
         let operator = Operator::parse(&b.key);
         if operator.is_none() && !entries.is_empty() {
-            return Err(Box::new(p.error(K::UnknownOperator(b.key.clone()), b.key_span)));
+            return Err(p.error(K::UnknownOperator(b.key.clone()), b.key_span));
         }
         let mut block = ConditionBlock { operator: b.key.clone(), entries: Vec::with_capacity(entries.len()) };
         for e in entries {
@@ -444,7 +445,8 @@ fn condition_of(p: &mut Parser, v: &Value, version: Version) -> Result<Vec<Condi
 
 /// Condition values: a scalar or an array of scalars; numbers and booleans count as their text.
 fn condition_values(p: &Parser, v: &Value, key: &str) -> Result<(OneOrMany, Vec<Span>), Fatal> {
-    let bad = |v: &Value| p.fatal(format!("values of condition key `{key}` must be strings, not {}", v.kind_name()), v.span);
+    let bad =
+        |v: &Value| p.fatal(format!("values of condition key `{key}` must be strings, not {}", v.kind_name()), v.span);
     match &v.kind {
         Kind::Array(items) => {
             let mut values = Vec::with_capacity(items.len());
@@ -474,7 +476,7 @@ impl ValueType {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
 
@@ -482,7 +484,8 @@ mod tests {
         parse(text, kind).unwrap_err()
     }
 
-    const OK: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"A","Effect":"Allow","Action":"ecr:*","Resource":"*"}]}"#;
+    const OK: &str =
+        r#"{"Version":"2012-10-17","Statement":[{"Sid":"A","Effect":"Allow","Action":"ecr:*","Resource":"*"}]}"#;
 
     #[test]
     fn accepts_a_plain_identity_policy() {
@@ -493,7 +496,8 @@ mod tests {
 
     #[test]
     fn syntax_errors_name_the_element_and_position() {
-        let e = err(r#"{"Statement":{"Effect":"Allow","Action":"ecr:*","Resource":"*","Bogus":1}}"#, PolicyKind::Identity);
+        let e =
+            err(r#"{"Statement":{"Effect":"Allow","Action":"ecr:*","Resource":"*","Bogus":1}}"#, PolicyKind::Identity);
         assert_eq!(e.aws_message(), "Syntax errors in policy.");
         assert_eq!(e.statement(), Some((0, None)));
         assert!(e.to_string().contains("unknown element `Bogus`"), "{e}");
@@ -529,7 +533,10 @@ mod tests {
         );
         assert_eq!(e.aws_exception(), "InvalidParameterException");
         assert_eq!(*e.kind(), K::ResourceNotAllowed);
-        let e = err(r#"{"Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/*"},"Action":"ecr:*"}}"#, PolicyKind::Repository);
+        let e = err(
+            r#"{"Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/*"},"Action":"ecr:*"}}"#,
+            PolicyKind::Repository,
+        );
         assert_eq!(*e.kind(), K::Principal("arn:aws:iam::111122223333:user/*".into()));
     }
 
@@ -560,7 +567,10 @@ mod tests {
 
     #[test]
     fn duplicate_json_keys_are_syntax_errors() {
-        let e = err(r#"{"Statement":{"Effect":"Allow","Effect":"Deny","Action":"a:b","Resource":"*"}}"#, PolicyKind::Identity);
+        let e = err(
+            r#"{"Statement":{"Effect":"Allow","Effect":"Deny","Action":"a:b","Resource":"*"}}"#,
+            PolicyKind::Identity,
+        );
         assert_eq!(e.aws_message(), "Syntax errors in policy.");
     }
 

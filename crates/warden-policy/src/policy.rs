@@ -318,7 +318,8 @@ fn statement_json(s: &Statement) -> Json {
             .condition
             .iter()
             .map(|b| {
-                let entries: Map<String, Json> = b.entries.iter().map(|e| (e.key.clone(), e.values.to_json())).collect();
+                let entries: Map<String, Json> =
+                    b.entries.iter().map(|e| (e.key.clone(), e.values.to_json())).collect();
                 (b.operator.clone(), Json::Object(entries))
             })
             .collect();

@@ -216,7 +216,11 @@ enum Entry {
     Account(Box<str>),
     /// Matches the caller's own ARN exactly.
     Exact(Box<str>),
-    Role { partition: Box<str>, account: Box<str>, name: Box<str> },
+    Role {
+        partition: Box<str>,
+        account: Box<str>,
+        name: Box<str>,
+    },
     Service(Box<str>),
     /// Federated / CanonicalUser / unique ids: never a caller here.
     Never,
@@ -226,10 +230,9 @@ impl PrincipalMatcher {
     pub(crate) fn compile(clause: &PrincipalClause) -> PrincipalMatcher {
         let entries = match &clause.value {
             PrincipalValue::Any => vec![Entry::Any],
-            PrincipalValue::Map(map) => map
-                .iter()
-                .flat_map(|(ty, values)| values.values.iter().map(move |v| entry(*ty, v)))
-                .collect(),
+            PrincipalValue::Map(map) => {
+                map.iter().flat_map(|(ty, values)| values.values.iter().map(move |v| entry(*ty, v))).collect()
+            }
         };
         PrincipalMatcher { negated: clause.negated, entries }
     }
@@ -307,7 +310,7 @@ fn exempts(e: &Entry, caller: &Principal) -> bool {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
     use crate::policy::OneOrMany;

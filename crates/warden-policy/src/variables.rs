@@ -126,7 +126,10 @@ mod tests {
             tokenize("repository/${aws:username}/*", true, true),
             vec![Token::Lit("repository/".into()), var("aws:username", None), Token::Lit("/".into()), Token::Star]
         );
-        assert_eq!(tokenize("${aws:PrincipalTag/team, 'x'}", true, true), vec![var("aws:principaltag/team", Some("x"))]);
+        assert_eq!(
+            tokenize("${aws:PrincipalTag/team, 'x'}", true, true),
+            vec![var("aws:principaltag/team", Some("x"))]
+        );
         assert_eq!(tokenize("release${*}", true, true), vec![Token::Lit("release*".into())]);
         assert_eq!(tokenize("${aws:username", true, true), vec![Token::Lit("${aws:username".into())]);
     }

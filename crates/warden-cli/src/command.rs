@@ -1,0 +1,3 @@
+//! One module per `warden` command.
+
+pub mod simulate;
