@@ -80,9 +80,6 @@ pub enum PolicyErrorKind {
     /// No `Resource`/`NotResource`, or an empty one.
     #[error("the statement must contain `Resource` or `NotResource`, with at least one resource")]
     MissingResources,
-    /// `Resource` in an ECR repository policy.
-    #[error("an ECR repository policy must not contain `Resource` or `NotResource`")]
-    ResourceNotAllowed,
     /// A resource that is neither `*` nor an ARN.
     #[error("resource `{0}` must be an ARN or `*`")]
     ResourceFormat(String),
@@ -178,7 +175,6 @@ impl PolicyError {
             K::DuplicateSid(_) => "Statement IDs (SID) in a single policy must be unique.".to_owned(),
             K::MissingActions => "Policy statement must contain actions.".to_owned(),
             K::MissingResources => "Policy statement must contain resources.".to_owned(),
-            K::ResourceNotAllowed => "Policy statement must not contain resources.".to_owned(),
             K::ResourceFormat(r) => format!("Resource {r} must be in ARN format or \"*\"."),
             K::Partition { partition, resource } => {
                 format!("Partition \"{partition}\" is not valid for resource \"{resource}\".")

@@ -253,3 +253,251 @@ fn decide<'p>(policies: &Policies<'p>, req: &Request<'_>, scan: Scan<'p>) -> Dec
     }
     decision
 }
+
+/// What became of one statement during a traced evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatementOutcome<'p> {
+    /// A resource-based policy does not take part in a request for no resource (`*`).
+    NotApplicable,
+    /// `Action`/`NotAction` did not match.
+    ActionNotMatched,
+    /// `Resource`/`NotResource` did not match.
+    ResourceNotMatched,
+    /// `Principal`/`NotPrincipal` did not name the caller.
+    PrincipalNotMatched,
+    /// The first condition that did not hold.
+    ConditionFailed {
+        /// Operator as written.
+        operator: &'p str,
+        /// Key as written.
+        key: &'p str,
+        /// The policy values.
+        values: &'p [String],
+        /// The key was absent from the request.
+        missing: bool,
+    },
+    /// Everything matched; the statement takes part with its effect.
+    Matched(Effect),
+}
+
+/// One statement of a traced evaluation.
+#[derive(Debug, Clone, Copy)]
+pub struct TraceEntry<'p> {
+    /// The statement.
+    pub statement: MatchedStatement<'p>,
+    /// What became of it.
+    pub outcome: StatementOutcome<'p>,
+}
+
+/// A decision with the fate of every statement considered: the slow, explaining path.
+#[derive(Debug, Clone)]
+pub struct Trace<'p> {
+    /// The decision (identical to [`evaluate`]'s).
+    pub decision: Decision<'p>,
+    /// Every statement of every policy, in policy order.
+    pub statements: Vec<TraceEntry<'p>>,
+}
+
+/// Evaluates like [`evaluate`] and records, for every statement, whether it matched and if not
+/// why. Allocates; meant for explanations, not for the request path.
+pub fn trace<'p>(policies: &Policies<'p>, req: &Request<'_>) -> Trace<'p> {
+    let decision = evaluate(policies, req);
+    let has_boundary = policies.boundary.is_some();
+    let mut statements = Vec::new();
+    let groups = [
+        (Some(policies.identity), PolicyRole::Identity),
+        (policies.resource, PolicyRole::Resource),
+        (policies.boundary, PolicyRole::Boundary),
+        (policies.session, PolicyRole::Session),
+    ];
+    for (set, role) in groups {
+        let Some(set) = set else { continue };
+        for policy in set.policies() {
+            for (index, stmt) in policy.compiled_statements().iter().enumerate() {
+                let outcome = if role == PolicyRole::Resource && req.resource == "*" {
+                    StatementOutcome::NotApplicable
+                } else {
+                    statement_outcome(stmt, role, req, has_boundary)
+                };
+                statements.push(TraceEntry { statement: MatchedStatement { policy, role, index }, outcome });
+            }
+        }
+    }
+    Trace { decision, statements }
+}
+
+fn statement_outcome<'p>(
+    stmt: &'p CompiledStatement,
+    role: PolicyRole,
+    req: &Request<'_>,
+    has_boundary: bool,
+) -> StatementOutcome<'p> {
+    if !stmt.action_matches(req.action) {
+        return StatementOutcome::ActionNotMatched;
+    }
+    if !stmt.resource_matches(req.resource, req.context) {
+        return StatementOutcome::ResourceNotMatched;
+    }
+    let deny = stmt.effect == Effect::Deny;
+    let named = match (&stmt.principal, role) {
+        (Some(p), _) => p.class(req.principal, deny, has_boundary) != MatchClass::None,
+        (None, PolicyRole::Resource) => false,
+        (None, _) => true,
+    };
+    if !named {
+        return StatementOutcome::PrincipalNotMatched;
+    }
+    for c in stmt.conditions.iter() {
+        let outcome = c.evaluate(req.context);
+        if !outcome.holds {
+            return StatementOutcome::ConditionFailed {
+                operator: &c.operator_name,
+                key: &c.key,
+                values: &c.raw_values,
+                missing: outcome.missing,
+            };
+        }
+    }
+    StatementOutcome::Matched(stmt.effect)
+}
+
+impl std::fmt::Display for Trace<'_> {
+    /// One line per statement, then the decision.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for e in &self.statements {
+            let s = &e.statement;
+            let sid = s.sid().map(|x| format!(" ({x})")).unwrap_or_default();
+            let at = s.positions().map(|(p, _)| format!(" at {}:{}", p.line, p.column)).unwrap_or_default();
+            write!(f, "{:?} policy `{}` statement {}{sid}{at}: ", s.role, s.policy.id(), s.index)?;
+            match e.outcome {
+                StatementOutcome::NotApplicable => writeln!(f, "not applicable (the request names no resource)")?,
+                StatementOutcome::ActionNotMatched => writeln!(f, "action does not match")?,
+                StatementOutcome::ResourceNotMatched => writeln!(f, "resource does not match")?,
+                StatementOutcome::PrincipalNotMatched => writeln!(f, "principal does not name the caller")?,
+                StatementOutcome::ConditionFailed { operator, key, values, missing } => {
+                    let why = if missing { "key absent from the request" } else { "value does not satisfy it" };
+                    writeln!(f, "condition `{operator}` on `{key}` {values:?} fails: {why}")?
+                }
+                StatementOutcome::Matched(effect) => writeln!(f, "matches ({})", effect.as_str())?,
+            }
+        }
+        write!(f, "decision: {} ({:?})", self.decision.outcome.as_str(), self.decision.reason)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::policy::PolicyKind;
+
+    const R: &str = "arn:aws:ecr:us-east-1:111122223333:repository/team/app";
+
+    fn set(text: &str, kind: PolicyKind) -> PolicySet {
+        PolicySet::from(CompiledPolicy::compile(text, kind, "p").unwrap())
+    }
+
+    #[test]
+    fn denial_messages_use_aws_wording() {
+        let identity = set(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"ecr:*","Resource":"*"}}"#,
+            PolicyKind::Identity,
+        );
+        let alice = Principal::parse("arn:aws:iam::111122223333:user/alice").unwrap();
+        let ctx = Context::new();
+        let req = Request {
+            principal: &alice,
+            action: "ecr:PutImage",
+            resource: R,
+            resource_account: "111122223333",
+            context: &ctx,
+        };
+        let d = evaluate(&Policies::identity(&identity), &req);
+        assert_eq!(
+            d.denial_message(alice.arn(), "ecr:PutImage", R).unwrap(),
+            format!("User: arn:aws:iam::111122223333:user/alice is not authorized to perform: ecr:PutImage on resource: {R} with an explicit deny in an identity-based policy")
+        );
+        let empty = PolicySet::default();
+        let d = evaluate(&Policies::identity(&empty), &req);
+        assert!(d
+            .denial_message(alice.arn(), "ecr:PutImage", R)
+            .unwrap()
+            .ends_with("because no identity-based policy allows the ecr:PutImage action"));
+
+        // Cross-account: the identity side allows, the repository policy does not.
+        let bob = Principal::parse("arn:aws:iam::444455556666:user/bob").unwrap();
+        let all = set(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"ecr:*","Resource":"*"}}"#,
+            PolicyKind::Identity,
+        );
+        let req = Request { principal: &bob, ..req };
+        let d = evaluate(&Policies::identity(&all), &req);
+        assert_eq!(d.reason, Reason::NoResourceAllow);
+        assert!(d
+            .denial_message(bob.arn(), "ecr:PutImage", R)
+            .unwrap()
+            .ends_with("because no resource-based policy allows the ecr:PutImage action"));
+    }
+
+    #[test]
+    fn boundary_limits_are_reported() {
+        let all = set(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"ecr:*","Resource":"*"}}"#,
+            PolicyKind::Identity,
+        );
+        let boundary = set(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#,
+            PolicyKind::Boundary,
+        );
+        let alice = Principal::parse("arn:aws:iam::111122223333:user/alice").unwrap();
+        let ctx = Context::new();
+        let req = Request {
+            principal: &alice,
+            action: "ecr:PutImage",
+            resource: R,
+            resource_account: "111122223333",
+            context: &ctx,
+        };
+        let d = evaluate(&Policies { identity: &all, boundary: Some(&boundary), session: None, resource: None }, &req);
+        assert_eq!(
+            (d.outcome, d.reason, d.boundary_allowed),
+            (Outcome::ImplicitDeny, Reason::NoBoundaryAllow, Some(false))
+        );
+    }
+
+    #[test]
+    fn trace_says_why_each_statement_did_or_did_not_match() {
+        let identity = set(
+            r#"{"Version":"2012-10-17","Statement":[
+                {"Sid":"Push","Effect":"Allow","Action":"ecr:PutImage","Resource":"*"},
+                {"Sid":"Other","Effect":"Allow","Action":"ecr:BatchGetImage","Resource":"arn:aws:ecr:*:*:repository/other"},
+                {"Sid":"Net","Effect":"Allow","Action":"ecr:BatchGetImage","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"203.0.113.0/24"}}}
+            ]}"#,
+            PolicyKind::Identity,
+        );
+        let repo = set(
+            r#"{"Version":"2012-10-17","Statement":{"Sid":"Bob","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:user/bob"},"Action":"ecr:*"}}"#,
+            PolicyKind::Repository,
+        );
+        let alice = Principal::parse("arn:aws:iam::111122223333:user/alice").unwrap();
+        let ctx = Context::new();
+        let req = Request {
+            principal: &alice,
+            action: "ecr:BatchGetImage",
+            resource: R,
+            resource_account: "111122223333",
+            context: &ctx,
+        };
+        let t = trace(&Policies { identity: &identity, boundary: None, session: None, resource: Some(&repo) }, &req);
+        let outcomes: Vec<_> = t.statements.iter().map(|e| e.outcome).collect();
+        assert_eq!(outcomes[0], StatementOutcome::ActionNotMatched);
+        assert_eq!(outcomes[1], StatementOutcome::ResourceNotMatched);
+        assert!(matches!(outcomes[2], StatementOutcome::ConditionFailed { key: "aws:SourceIp", missing: true, .. }));
+        assert_eq!(outcomes[3], StatementOutcome::PrincipalNotMatched);
+        assert_eq!(t.decision.outcome, Outcome::ImplicitDeny);
+        assert_eq!(t.decision.missing_context.as_slice(), ["aws:SourceIp"]);
+        let text = t.to_string();
+        assert!(text.contains("statement 2 (Net) at 4:17: condition `IpAddress` on `aws:SourceIp`"), "{text}");
+        assert!(text.ends_with("decision: implicitDeny (NoIdentityAllow)"), "{text}");
+    }
+}

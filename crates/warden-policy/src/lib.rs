@@ -16,6 +16,7 @@ pub mod number;
 mod parse;
 mod policy;
 pub mod principal;
+pub mod request;
 pub mod simulate;
 pub mod span;
 pub mod variables;
@@ -25,7 +26,7 @@ pub use compile::{CompiledPolicy, PolicySet};
 pub use context::{Context, ContextError, ContextKeyType};
 pub use decision::{Decision, MatchedStatement, Outcome, PolicyRole, Reason, SideDetails};
 pub use error::{PolicyError, PolicyErrorKind};
-pub use evaluate::{evaluate, Policies, Request};
+pub use evaluate::{evaluate, trace, Policies, Request, StatementOutcome, Trace, TraceEntry};
 pub use policy::{
     Clause, ConditionBlock, ConditionEntry, Effect, OneOrMany, Policy, PolicyKind, PrincipalClause, PrincipalType,
     PrincipalValue, Statement, Version,

@@ -355,9 +355,8 @@ fn resource_of(p: &mut Parser, m: Option<&Member>, stmt_span: Span) -> Result<Op
         return Ok(None);
     };
     let (values, spans) = one_or_many(p, &m.value, &m.key)?;
-    if p.kind == PolicyKind::Repository {
-        p.report(Rank::Resources, K::ResourceNotAllowed, m.key_span);
-    }
+    // ECR once refused `Resource` in repository policies; its current user guide prints them with
+    // `"Resource": "*"`, so they are accepted and evaluated against the repository ARN.
     if values.values.is_empty() {
         p.report(Rank::Resources, K::MissingResources, m.value.span);
     }
@@ -527,17 +526,20 @@ mod tests {
 
     #[test]
     fn repository_policies_answer_like_ecr() {
-        let e = err(
-            r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"ecr:*","Resource":"*"}}"#,
-            PolicyKind::Repository,
-        );
+        let ok = r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"ecr:*","Resource":"*"}}"#;
+        assert!(parse(ok, PolicyKind::Repository).is_ok(), "the current ECR user guide prints Resource: *");
+        let e = err(r#"{"Statement":{"Effect":"Allow","Action":"ecr:*"}}"#, PolicyKind::Repository);
         assert_eq!(e.aws_exception(), "InvalidParameterException");
-        assert_eq!(*e.kind(), K::ResourceNotAllowed);
+        assert_eq!(*e.kind(), K::PrincipalRequired);
         let e = err(
             r#"{"Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/*"},"Action":"ecr:*"}}"#,
             PolicyKind::Repository,
         );
         assert_eq!(*e.kind(), K::Principal("arn:aws:iam::111122223333:user/*".into()));
+        assert_eq!(
+            e.aws_message(),
+            "Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided'"
+        );
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub enum PolicyKind {
     Session,
     /// A resource-based policy in general (`Principal` required, `Resource` optional).
     Resource,
-    /// An Amazon ECR repository policy (`Principal` required, `Resource`/`NotResource` forbidden).
+    /// An Amazon ECR repository policy (`Principal` required; answers with ECR's exception).
     Repository,
 }
 
