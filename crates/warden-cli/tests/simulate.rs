@@ -172,3 +172,43 @@ fn readme_example_is_true() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(text.lines().collect::<Vec<_>>(), expected);
 }
+
+/// SimulatePrincipalPolicy: the principal's stored policies (attached, group, boundary) from the
+/// identity store in `policies/`.
+#[test]
+fn principal_simulation_uses_the_identity_store() {
+    let policies = concat!(env!("CARGO_MANIFEST_DIR"), "/../../policies");
+    let req = r#"{"ActionNames": ["ecr:PutImage", "ecr:BatchDeleteImage"],
+                  "ResourceArns": ["arn:aws:ecr:us-east-1:111122223333:repository/team/app"],
+                  "ContextEntries": [{"ContextKeyName": "ecr:ResourceTag/environment", "ContextKeyValues": ["prod"], "ContextKeyType": "string"}]}"#;
+    let out = warden(
+        &["simulate", "--input", "-", "--policies", policies, "--principal", "arn:aws:iam::111122223333:user/pusher"],
+        Some(req),
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = &v["EvaluationResults"];
+    assert_eq!(r[0]["EvalDecision"], "allowed");
+    assert_eq!(r[0]["MatchedStatements"][0]["SourcePolicyId"], "AmazonEC2ContainerRegistryPowerUser");
+    assert_eq!(r[0]["MatchedStatements"][0]["SourcePolicyType"], "aws-managed");
+    // The group's customer-managed policy denies deleting production images.
+    assert_eq!(r[1]["EvalDecision"], "explicitDeny");
+    assert_eq!(r[1]["MatchedStatements"][0]["SourcePolicyId"], "RepositoryTagGuard");
+    assert_eq!(r[1]["MatchedStatements"][0]["SourcePolicyType"], "user-managed");
+
+    // The same through PolicySourceArn in the request, for a role session with a boundary.
+    let req = r#"{"PolicySourceArn": "arn:aws:sts::111122223333:assumed-role/ci/build-1", "ActionNames": ["ecr:PutImage", "ecr:DeleteRepository"],
+                  "ResourceArns": ["arn:aws:ecr:us-east-1:111122223333:repository/team/app"]}"#;
+    let out = warden(&["simulate", "--input", "-", "--policies", policies], Some(req));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["EvaluationResults"][0]["EvalDecision"], "allowed");
+    assert_eq!(v["EvaluationResults"][0]["PermissionsBoundaryDecisionDetail"]["AllowedByPermissionsBoundary"], true);
+    assert_eq!(v["EvaluationResults"][1]["EvalDecision"], "implicitDeny");
+
+    let out = warden(
+        &["simulate", "--input", "-", "--policies", policies, "--principal", "arn:aws:iam::111122223333:user/nobody"],
+        Some(r#"{"ActionNames": ["ecr:PutImage"]}"#),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("NoSuchEntity: PolicySourceArn"));
+}

@@ -147,7 +147,9 @@ impl Drop for Watcher {
 /// Size and modification time of every account file and every file they reference.
 fn fingerprint(dir: &Path, store: &Store) -> Fingerprint {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir.join("identities"))
-        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "json")).collect())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "json")).collect()
+        })
         .unwrap_or_default();
     paths.extend(store.files_read.iter().cloned());
     paths.sort();

@@ -239,7 +239,11 @@ impl Builder {
                     match std::fs::read_to_string(&full) {
                         Ok(t) => t,
                         Err(e) => {
-                            self.problem(path, &format!("{field}.file"), format!("cannot read `{}`: {e}", full.display()));
+                            self.problem(
+                                path,
+                                &format!("{field}.file"),
+                                format!("cannot read `{}`: {e}", full.display()),
+                            );
                             continue;
                         }
                     }
@@ -297,7 +301,8 @@ impl Builder {
             self.check_name(path, &field, name);
             self.check_path(path, &format!("{field}.path"), &u.path);
             let arn = format!("arn:aws:iam::{acct}:user{}{name}", u.path);
-            let group = Group { path: "/".into(), inline_policies: u.inline_policies.clone(), attached_policies: vec![] };
+            let group =
+                Group { path: "/".into(), inline_policies: u.inline_policies.clone(), attached_policies: vec![] };
             let mut policies = self.inline(path, &field, &group, "user");
             for (i, r) in u.attached_policies.iter().enumerate() {
                 if let Some(p) = resolve(self, &format!("{field}.attached_policies[{i}]"), r, "identity") {
@@ -307,7 +312,9 @@ impl Builder {
             for (i, g) in u.groups.iter().enumerate() {
                 match groups.get(g.as_str()) {
                     Some(gp) => policies.extend(gp.iter().cloned()),
-                    None => self.problem(path, &format!("{field}.groups[{i}]"), format!("no group `{g}` in this account")),
+                    None => {
+                        self.problem(path, &format!("{field}.groups[{i}]"), format!("no group `{g}` in this account"))
+                    }
                 }
             }
             let boundary = u
@@ -344,7 +351,8 @@ impl Builder {
                 self.problem(path, &field, "role names must be unique ignoring case".to_owned());
                 continue;
             }
-            let group = Group { path: "/".into(), inline_policies: r.inline_policies.clone(), attached_policies: vec![] };
+            let group =
+                Group { path: "/".into(), inline_policies: r.inline_policies.clone(), attached_policies: vec![] };
             let mut policies = self.inline(path, &field, &group, "role");
             for (i, reference) in r.attached_policies.iter().enumerate() {
                 if let Some(p) = resolve(self, &format!("{field}.attached_policies[{i}]"), reference, "identity") {
@@ -378,7 +386,9 @@ impl Builder {
         for (name, doc) in &g.inline_policies {
             match CompiledPolicy::compile(&doc.to_string(), PolicyKind::Identity, name) {
                 Ok(p) => out.push(p.with_source_type(source_type)),
-                Err(e) => self.problem(path, &format!("{field}.inline_policies.{name}"), format!("invalid policy: {e}")),
+                Err(e) => {
+                    self.problem(path, &format!("{field}.inline_policies.{name}"), format!("invalid policy: {e}"))
+                }
             }
         }
         out
@@ -390,7 +400,11 @@ impl Builder {
         }
         for (k, v) in tags {
             if k.is_empty() || k.chars().count() > 128 || k.starts_with("aws:") {
-                self.problem(path, &format!("{field}.{k}"), "a tag key has 1 to 128 characters and does not start with `aws:`".to_owned());
+                self.problem(
+                    path,
+                    &format!("{field}.{k}"),
+                    "a tag key has 1 to 128 characters and does not start with `aws:`".to_owned(),
+                );
             }
             if v.chars().count() > 256 {
                 self.problem(path, &format!("{field}.{k}"), "a tag value has at most 256 characters".to_owned());
@@ -400,9 +414,14 @@ impl Builder {
     }
 
     fn key(&mut self, path: &Path, field: &str, k: &AccessKey, user_arn: &str) {
-        let id_ok = (16..=128).contains(&k.id.len()) && k.id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        let id_ok =
+            (16..=128).contains(&k.id.len()) && k.id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
         if !id_ok {
-            self.problem(path, &format!("{field}.id"), format!("`{}` is not an access key id (16-128 upper-case letters and digits)", k.id));
+            self.problem(
+                path,
+                &format!("{field}.id"),
+                format!("`{}` is not an access key id (16-128 upper-case letters and digits)", k.id),
+            );
             return;
         }
         if self.store.keys.contains_key(&k.id) {
@@ -414,7 +433,11 @@ impl Builder {
             (None, Some(var)) => match std::env::var(var) {
                 Ok(s) => s,
                 Err(_) => {
-                    self.problem(path, &format!("{field}.secret_env"), format!("environment variable `{var}` is not set"));
+                    self.problem(
+                        path,
+                        &format!("{field}.secret_env"),
+                        format!("environment variable `{var}` is not set"),
+                    );
                     return;
                 }
             },
@@ -444,7 +467,11 @@ impl Builder {
             && name.len() <= 64
             && name.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
         if !ok {
-            self.problem(path, field, format!("`{name}` is not a valid IAM name (1-64 of letters, digits and +=,.@_-)"));
+            self.problem(
+                path,
+                field,
+                format!("`{name}` is not a valid IAM name (1-64 of letters, digits and +=,.@_-)"),
+            );
         }
     }
 
@@ -460,6 +487,10 @@ impl Builder {
 fn derived_id(prefix: &str, arn: &str) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let digest = Sha256::digest(arn.as_bytes());
-    let tail: String = digest.iter().take(17).map(|b| char::from(ALPHABET.get(usize::from(b % 32)).copied().unwrap_or(b'A'))).collect();
+    let tail: String = digest
+        .iter()
+        .take(17)
+        .map(|b| char::from(ALPHABET.get(usize::from(b % 32)).copied().unwrap_or(b'A')))
+        .collect();
     format!("{prefix}{tail}")
 }

@@ -39,7 +39,12 @@ fn the_demo_set_loads_and_decides() {
             resource_account: "111122223333",
             context: &ctx,
         };
-        let policies = Policies { identity: &r.identity.policies, boundary: r.identity.boundary.as_ref(), session: None, resource: None };
+        let policies = Policies {
+            identity: &r.identity.policies,
+            boundary: r.identity.boundary.as_ref(),
+            session: None,
+            resource: None,
+        };
         let outcome = evaluate(&policies, &req).outcome;
         outcome
     };
@@ -50,7 +55,11 @@ fn the_demo_set_loads_and_decides() {
     assert_eq!(decide("reader", "ecr:PutImage"), Outcome::ImplicitDeny);
     // The group policy reaches its members.
     let reader = store.user("111122223333", "reader").unwrap();
-    assert!(reader.policies.policies().iter().any(|p| p.id() == "RepositoryTagGuard" && p.source_type() == "user-managed"));
+    assert!(reader
+        .policies
+        .policies()
+        .iter()
+        .any(|p| p.id() == "RepositoryTagGuard" && p.source_type() == "user-managed"));
     assert!(reader.unique_id.starts_with("AIDA") && reader.unique_id.len() == 21);
 }
 
@@ -90,7 +99,11 @@ fn every_problem_is_reported_with_file_and_field() {
     let b = err.problems.iter().find(|p| p.file.ends_with("b.json")).unwrap();
     assert!(b.reason.contains("unknown field `userz`"), "{}", b.reason);
     let text = err.to_string();
-    assert!(text.contains("`users.alice.inline_policies.Bad`: invalid policy: ") && text.contains("statement 0: `Effect` must be `Allow` or `Deny` (case matters), not `allow`"), "{text}");
+    assert!(
+        text.contains("`users.alice.inline_policies.Bad`: invalid policy: ")
+            && text.contains("statement 0: `Effect` must be `Allow` or `Deny` (case matters), not `allow`"),
+        "{text}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -120,7 +133,10 @@ fn hot_reload_swaps_whole_stores_and_keeps_the_last_good_one() {
                     assert!(one != two, "a half-loaded store");
                     let alice = store.user("111122223333", "alice").unwrap();
                     let policy = alice.policies.policies()[0].id().to_owned();
-                    assert_eq!(policy, if one { "AmazonEC2ContainerRegistryReadOnly" } else { "AmazonEC2ContainerRegistryPowerUser" });
+                    assert_eq!(
+                        policy,
+                        if one { "AmazonEC2ContainerRegistryReadOnly" } else { "AmazonEC2ContainerRegistryPowerUser" }
+                    );
                     seen += 1;
                 }
                 seen

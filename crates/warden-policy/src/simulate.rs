@@ -203,6 +203,9 @@ pub enum SimulateError {
         #[source]
         source: ContextError,
     },
+    /// `PolicySourceArn` names no user or role (AWS: `NoSuchEntity`, HTTP 404).
+    #[error("PolicySourceArn: no user or role `{0}` in the identity store")]
+    NoSuchEntity(String),
     /// A principal ARN is invalid.
     #[error("{field}: {source}")]
     Principal {
@@ -219,6 +222,7 @@ impl SimulateError {
     pub fn aws_code(&self) -> &'static str {
         match self {
             SimulateError::Policy { .. } => "MalformedPolicyDocument",
+            SimulateError::NoSuchEntity(_) => "NoSuchEntity",
             _ => "InvalidInput",
         }
     }
@@ -228,17 +232,110 @@ fn invalid(field: impl Into<String>, message: impl Into<String>) -> SimulateErro
     SimulateError::InvalidInput { field: field.into(), message: message.into() }
 }
 
+/// The request of `SimulatePrincipalPolicy`: the policies of an IAM user or role (its inline,
+/// attached and group policies, and its boundary), plus optional extra policies.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct SimulatePrincipalPolicyRequest {
+    /// The user or role whose policies are simulated.
+    pub policy_source_arn: String,
+    /// Extra identity-based policies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policy_input_list: Vec<String>,
+    /// A boundary that replaces the entity's own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub permissions_boundary_policy_input_list: Vec<String>,
+    /// As in [`SimulateCustomPolicyRequest`].
+    #[serde(default)]
+    pub action_names: Vec<String>,
+    /// As in [`SimulateCustomPolicyRequest`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resource_arns: Vec<String>,
+    /// As in [`SimulateCustomPolicyRequest`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_policy: Option<String>,
+    /// As in [`SimulateCustomPolicyRequest`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_owner: Option<String>,
+    /// The caller; defaults to `PolicySourceArn`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller_arn: Option<String>,
+    /// As in [`SimulateCustomPolicyRequest`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub context_entries: Vec<ContextEntry>,
+    /// Accepted and ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_handling_option: Option<String>,
+    /// Accepted and ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<u32>,
+    /// Accepted and ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+}
+
+/// The stored policies of a principal, as an identity store resolves them.
+#[derive(Debug, Clone)]
+pub struct PrincipalPolicies {
+    /// The principal (a user, or a session of a role).
+    pub principal: Principal,
+    /// Its identity-based policies, each with its name as id and `user`, `group`, `role`,
+    /// `aws-managed` or `user-managed` as source type.
+    pub identity: Vec<CompiledPolicy>,
+    /// Its permissions boundary.
+    pub boundary: Option<CompiledPolicy>,
+}
+
+/// Runs a `SimulatePrincipalPolicy` request; `resolve` finds the stored policies of an ARN
+/// (`None`: AWS's `NoSuchEntity`).
+pub fn simulate_principal_policy(
+    req: &SimulatePrincipalPolicyRequest,
+    resolve: impl Fn(&str) -> Option<PrincipalPolicies>,
+) -> Result<SimulationResponse, SimulateError> {
+    let source =
+        resolve(&req.policy_source_arn).ok_or_else(|| SimulateError::NoSuchEntity(req.policy_source_arn.clone()))?;
+    let custom = SimulateCustomPolicyRequest {
+        policy_input_list: req.policy_input_list.clone(),
+        permissions_boundary_policy_input_list: req.permissions_boundary_policy_input_list.clone(),
+        action_names: req.action_names.clone(),
+        resource_arns: req.resource_arns.clone(),
+        resource_policy: req.resource_policy.clone(),
+        resource_owner: req.resource_owner.clone(),
+        caller_arn: req.caller_arn.clone(),
+        context_entries: req.context_entries.clone(),
+        ..Default::default()
+    };
+    run(&custom, Some(source))
+}
+
 /// Runs a `SimulateCustomPolicy` request.
 pub fn simulate_custom_policy(req: &SimulateCustomPolicyRequest) -> Result<SimulationResponse, SimulateError> {
-    let identity = compile_list(&req.policy_input_list, "PolicyInputList", PolicyKind::Identity)?;
+    run(req, None)
+}
+
+fn run(
+    req: &SimulateCustomPolicyRequest,
+    source: Option<PrincipalPolicies>,
+) -> Result<SimulationResponse, SimulateError> {
+    let mut identity = compile_list(&req.policy_input_list, "PolicyInputList", PolicyKind::Identity)?;
+
     if req.permissions_boundary_policy_input_list.len() > 1 {
         return Err(invalid("PermissionsBoundaryPolicyInputList", "at most one permissions boundary may be given"));
     }
-    let boundary = compile_list(
+    let mut boundary = compile_list(
         &req.permissions_boundary_policy_input_list,
         "PermissionsBoundaryPolicyInputList",
         PolicyKind::Boundary,
     )?;
+    let mut source_principal = None;
+    if let Some(source) = source {
+        identity.extend(source.identity);
+        // A boundary given in the request replaces the entity's own.
+        if boundary.is_empty() {
+            boundary.extend(source.boundary);
+        }
+        source_principal = Some(source.principal);
+    }
     let resource_policy = match &req.resource_policy {
         Some(text) => Some(PolicySet::from(
             CompiledPolicy::compile(text, PolicyKind::Resource, "ResourcePolicy")
@@ -269,14 +366,15 @@ pub fn simulate_custom_policy(req: &SimulateCustomPolicyRequest) -> Result<Simul
         })?),
         None => None,
     };
-    let caller = match &req.caller_arn {
-        Some(arn) => {
+    let caller = match (&req.caller_arn, source_principal) {
+        (Some(arn), _) => {
             Principal::parse(arn).map_err(|source| SimulateError::Principal { field: "CallerArn".into(), source })?
         }
-        None if resource_policy.is_some() => {
+        (None, Some(p)) => p,
+        (None, None) if resource_policy.is_some() => {
             return Err(invalid("CallerArn", "CallerArn is required when ResourcePolicy is given"));
         }
-        None => Principal::unspecified(owner_default.as_deref().unwrap_or("")),
+        (None, None) => Principal::unspecified(owner_default.as_deref().unwrap_or("")),
     };
     let context = build_context(&req.context_entries)?;
     let resources: Vec<&str> =

@@ -1,4 +1,9 @@
-//! `warden simulate --input REQ.json [--format json|table]`.
+//! `warden simulate --input REQ.json [--principal ARN] [--policies DIR] [--format json|table]`.
+//!
+//! Without a principal the request is a `SimulateCustomPolicy` request. With `--principal ARN`
+//! (or a `PolicySourceArn` in the request) it is a `SimulatePrincipalPolicy` request: the
+//! principal's inline, attached and group policies and its boundary come from the identity store
+//! in `--policies DIR`.
 //!
 //! Exit status: 0 when the simulation ran (whatever it decided), 2 when the input is bad (the
 //! message names the field), as the AWS CLI exits 252/255 without running.
@@ -6,7 +11,13 @@
 use std::io::Read;
 use std::process::ExitCode;
 
-use warden_policy::simulate::{simulate_custom_policy, SimulateCustomPolicyRequest, SimulationResponse};
+use std::path::PathBuf;
+
+use warden_identity::Store;
+use warden_policy::simulate::{
+    simulate_custom_policy, simulate_principal_policy, PrincipalPolicies, SimulateCustomPolicyRequest,
+    SimulatePrincipalPolicyRequest, SimulationResponse,
+};
 
 /// Arguments of `warden simulate`.
 #[derive(Debug, clap::Args)]
@@ -15,6 +26,13 @@ pub struct Args {
     /// (`file://` prefix allowed), or `-` for standard input.
     #[arg(long, short)]
     input: String,
+    /// Simulate this IAM user or role with its stored policies (the SimulatePrincipalPolicy
+    /// shape; sets `PolicySourceArn`).
+    #[arg(long)]
+    principal: Option<String>,
+    /// The policies directory holding `identities/` (for `--principal` / `PolicySourceArn`).
+    #[arg(long, default_value = "policies")]
+    policies: PathBuf,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
@@ -45,9 +63,29 @@ pub fn run(args: &Args) -> ExitCode {
 
 fn simulate(args: &Args) -> Result<String, String> {
     let text = read_input(&args.input)?;
-    let request: SimulateCustomPolicyRequest =
-        serde_json::from_str(&text).map_err(|e| format!("invalid request JSON: {e}"))?;
-    let response = simulate_custom_policy(&request).map_err(|e| format!("{}: {e}", e.aws_code()))?;
+    let mut value: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("invalid request JSON: {e}"))?;
+    if let (Some(arn), Some(obj)) = (&args.principal, value.as_object_mut()) {
+        obj.insert("PolicySourceArn".into(), serde_json::Value::String(arn.clone()));
+    }
+    let response = if value.get("PolicySourceArn").is_some() {
+        let request: SimulatePrincipalPolicyRequest =
+            serde_json::from_value(value).map_err(|e| format!("invalid request JSON: {e}"))?;
+        let store = Store::load(&args.policies).map_err(|e| e.to_string())?;
+        let resolve = |arn: &str| {
+            let r = store.resolve(arn)?;
+            Some(PrincipalPolicies {
+                principal: r.principal,
+                identity: r.identity.policies.policies().to_vec(),
+                boundary: r.identity.boundary.as_ref().and_then(|b| b.policies().first().cloned()),
+            })
+        };
+        simulate_principal_policy(&request, resolve)
+    } else {
+        let request: SimulateCustomPolicyRequest =
+            serde_json::from_value(value).map_err(|e| format!("invalid request JSON: {e}"))?;
+        simulate_custom_policy(&request)
+    };
+    let response = response.map_err(|e| format!("{}: {e}", e.aws_code()))?;
     Ok(match args.format {
         Format::Json => to_aws_json(&response)?,
         Format::Table => table(&response),
