@@ -19,7 +19,7 @@
 //! let key = store.credential("AKIAALICEEXAMPLE0001").unwrap();
 //! let alice = store.resolve(&key.user_arn).unwrap();
 //! assert_eq!(alice.identity.policies.policies()[0].id(), "AmazonEC2ContainerRegistryReadOnly");
-//! assert_eq!(alice.identity.tags, [("team".to_owned(), "platform".to_owned())]);
+//! assert_eq!(&*alice.identity.tags, [("team".to_owned(), "platform".to_owned())]);
 //! ```
 
 mod format;

@@ -64,13 +64,13 @@ pub struct Identity {
     /// Its account.
     pub account: String,
     /// Unique id (`AIDA…` / `AROA…`).
-    pub unique_id: String,
+    pub unique_id: Arc<str>,
     /// Identity-based policies: inline, attached, and for users every group's.
     pub policies: PolicySet,
     /// The permissions boundary.
     pub boundary: Option<PolicySet>,
     /// Tags (`aws:PrincipalTag/*`).
-    pub tags: Vec<(String, String)>,
+    pub tags: Arc<[(String, String)]>,
 }
 
 /// An access key and whose it is.
@@ -333,10 +333,10 @@ impl Builder {
                 name: name.clone(),
                 arn: arn.clone(),
                 account: acct.clone(),
-                unique_id,
+                unique_id: unique_id.into(),
                 policies: PolicySet::new(policies),
                 boundary,
-                tags,
+                tags: tags.into(),
             };
             self.store.identities.insert(arn, Arc::new(identity));
         }
@@ -372,10 +372,10 @@ impl Builder {
                 name: name.clone(),
                 arn: arn.clone(),
                 account: acct.clone(),
-                unique_id,
+                unique_id: unique_id.into(),
                 policies: PolicySet::new(policies),
                 boundary,
-                tags,
+                tags: tags.into(),
             };
             self.store.identities.insert(arn, Arc::new(identity));
         }

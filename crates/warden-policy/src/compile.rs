@@ -254,9 +254,13 @@ pub(crate) struct Slot {
 }
 
 /// A set of compiled policies evaluated together (a principal's identity policies, a boundary, a
-/// repository policy), with one statement index over all of them. Build it once and share it.
+/// repository policy), with one statement index over all of them. Build it once and share it:
+/// clones are cheap (shared).
 #[derive(Debug, Clone, Default)]
-pub struct PolicySet {
+pub struct PolicySet(Arc<SetData>);
+
+#[derive(Debug, Default)]
+struct SetData {
     policies: Vec<CompiledPolicy>,
     always: Vec<Slot>,
     buckets: FxHashMap<Box<str>, Vec<Slot>>,
@@ -268,7 +272,7 @@ impl PolicySet {
     /// A set of `policies` with its index.
     pub fn new(policies: Vec<CompiledPolicy>) -> PolicySet {
         let total: usize = policies.iter().map(|p| p.compiled_statements().len()).sum();
-        let mut set = PolicySet { policies, ..PolicySet::default() };
+        let mut set = SetData { policies, ..SetData::default() };
         for (pi, policy) in set.policies.iter().enumerate() {
             for (si, stmt) in policy.compiled_statements().iter().enumerate() {
                 let slot = Slot { policy: pi as u32, statement: si as u32 };
@@ -284,22 +288,22 @@ impl PolicySet {
         lengths.sort_unstable();
         lengths.dedup();
         set.lengths = lengths;
-        set
+        PolicySet(Arc::new(set))
     }
 
     /// The policies, in the order given.
     pub fn policies(&self) -> &[CompiledPolicy] {
-        &self.policies
+        &self.0.policies
     }
 
     /// True when the set holds no policy.
     pub fn is_empty(&self) -> bool {
-        self.policies.is_empty()
+        self.0.policies.is_empty()
     }
 
     /// Number of statements across all policies.
     pub fn statement_count(&self) -> usize {
-        self.policies.iter().map(|p| p.compiled_statements().len()).sum()
+        self.0.policies.iter().map(|p| p.compiled_statements().len()).sum()
     }
 
     /// Calls `f` with every statement that could match `resource`, each once.
@@ -308,25 +312,26 @@ impl PolicySet {
         resource: &str,
         mut f: impl FnMut(&'s CompiledPolicy, u32, &'s CompiledStatement),
     ) {
+        let set = &*self.0;
         let mut visit = |slot: &Slot| {
-            if let Some(policy) = self.policies.get(slot.policy as usize) {
+            if let Some(policy) = set.policies.get(slot.policy as usize) {
                 if let Some(stmt) = policy.compiled_statements().get(slot.statement as usize) {
                     f(policy, slot.statement, stmt);
                 }
             }
         };
-        self.always.iter().for_each(&mut visit);
-        if self.lengths.is_empty() {
+        set.always.iter().for_each(&mut visit);
+        if set.lengths.is_empty() {
             return;
         }
         let Some(arn) = Arn::parse(resource) else { return };
         let part = arn.resource;
-        for &len in &self.lengths {
+        for &len in &set.lengths {
             if len > part.len() {
                 break;
             }
             let Some(prefix) = part.get(..len) else { continue };
-            if let Some(slots) = self.buckets.get(prefix) {
+            if let Some(slots) = set.buckets.get(prefix) {
                 slots.iter().for_each(&mut visit);
             }
         }

@@ -1,0 +1,189 @@
+//! [`warden_tower::Authenticate`] implementations backed by the identity store.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::{Request, StatusCode};
+use http_body::Body;
+use http_body_util::{BodyExt, Limited};
+use warden_identity::{Resolved, StoreHandle};
+use warden_tower::{Authenticate, Caller, Rejection};
+
+use crate::sigv4::{SigV4Error, SigV4Verifier};
+use crate::token::{basic_credentials, TokenError, TokenIssuer};
+
+/// Where authenticators read the time; tests inject a [`ManualClock`].
+pub trait Clock: Send + Sync + 'static {
+    /// Now.
+    fn now(&self) -> SystemTime;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+}
+
+/// A clock that says what it is told.
+#[derive(Debug, Default)]
+pub struct ManualClock(AtomicU64);
+
+impl ManualClock {
+    /// A clock at `t`.
+    pub fn at(t: SystemTime) -> ManualClock {
+        ManualClock(AtomicU64::new(t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)))
+    }
+
+    /// Moves the clock.
+    pub fn set(&self, t: SystemTime) {
+        self.0.store(t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0), Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(self.0.load(Ordering::SeqCst))
+    }
+}
+
+/// The caller for a resolved identity.
+pub fn caller_of(resolved: Resolved) -> Caller {
+    let identity = resolved.identity;
+    Caller {
+        principal: resolved.principal,
+        identity: identity.policies.clone(),
+        boundary: identity.boundary.clone(),
+        session: None,
+        tags: Arc::clone(&identity.tags),
+        unique_id: Some(Arc::clone(&identity.unique_id)),
+        mfa: None,
+    }
+}
+
+/// Largest body the SigV4 authenticator reads to hash it (AWS JSON requests are small).
+pub const MAX_SIGNED_BODY: usize = 10 * 1024 * 1024;
+
+/// Authenticates AWS-protocol requests signed with Signature Version 4 by access keys in the
+/// identity store. Reads (and restores) the body to hash it.
+#[derive(Clone)]
+pub struct SigV4Authenticator {
+    store: Arc<StoreHandle>,
+    verifier: Arc<SigV4Verifier>,
+    clock: Arc<dyn Clock>,
+    max_body: usize,
+}
+
+impl SigV4Authenticator {
+    /// Verifies signatures scoped to `region` and `service` against `store`.
+    pub fn new(store: Arc<StoreHandle>, region: &str, service: &str) -> SigV4Authenticator {
+        SigV4Authenticator {
+            store,
+            verifier: Arc::new(SigV4Verifier::new(region, service)),
+            clock: Arc::new(SystemClock),
+            max_body: MAX_SIGNED_BODY,
+        }
+    }
+
+    /// Uses `clock` instead of the system clock.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> SigV4Authenticator {
+        self.clock = clock;
+        self
+    }
+
+    /// Verifies a request head and its whole body; the caller on success.
+    pub fn verify(&self, parts: &http::request::Parts, body: &[u8]) -> Result<Caller, Rejection> {
+        let store = self.store.current();
+        let key = self
+            .verifier
+            .verify(parts, body, self.clock.now(), |id| store.credential(id).map(|c| c.secret.clone()))
+            .map_err(|e| e.rejection())?;
+        let user =
+            store.credential(&key).map(|c| c.user_arn.clone()).ok_or_else(|| SigV4Error::UnknownKey.rejection())?;
+        store.resolve(&user).map(caller_of).ok_or_else(|| SigV4Error::UnknownKey.rejection())
+    }
+}
+
+impl<B> Authenticate<B> for SigV4Authenticator
+where
+    B: Body<Data = Bytes> + From<Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    async fn authenticate(&self, req: Request<B>) -> Result<(Request<B>, Caller), Rejection> {
+        let (parts, body) = req.into_parts();
+        // Refuse unsigned requests before reading anything.
+        SigV4Verifier::claimed_key(&parts).map_err(|e| e.rejection())?;
+        let bytes = match Limited::new(body, self.max_body).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) => {
+                return Err(Rejection::new(
+                    "SerializationException",
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("the request body could not be read: {e}"),
+                ))
+            }
+        };
+        let caller = self.verify(&parts, &bytes)?;
+        Ok((Request::from_parts(parts, B::from(bytes)), caller))
+    }
+}
+
+/// Authenticates registry requests: HTTP Basic with user `AWS` and a password from
+/// GetAuthorizationToken / `warden get-login-password`.
+#[derive(Clone)]
+pub struct TokenAuthenticator {
+    store: Arc<StoreHandle>,
+    issuer: Arc<TokenIssuer>,
+    clock: Arc<dyn Clock>,
+    realm: Arc<str>,
+}
+
+impl TokenAuthenticator {
+    /// Verifies tokens of `issuer` for principals of `store`; `realm` goes into the
+    /// `WWW-Authenticate: Basic realm="…"` challenge.
+    pub fn new(store: Arc<StoreHandle>, issuer: Arc<TokenIssuer>, realm: &str) -> TokenAuthenticator {
+        TokenAuthenticator { store, issuer, clock: Arc::new(SystemClock), realm: realm.into() }
+    }
+
+    /// Uses `clock` instead of the system clock.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> TokenAuthenticator {
+        self.clock = clock;
+        self
+    }
+
+    /// The challenge sent with 401 answers.
+    pub fn challenge(&self) -> String {
+        format!("Basic realm=\"{}\",service=\"ecr.amazonaws.com\"", self.realm)
+    }
+
+    /// Authenticates a request head.
+    pub fn verify<B>(&self, req: &Request<B>) -> Result<Caller, Rejection> {
+        let unauthorized = |message: &str| {
+            Rejection::new("UNAUTHORIZED", StatusCode::UNAUTHORIZED, message).with_challenge(self.challenge())
+        };
+        let header = req
+            .headers()
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| unauthorized("authentication required"))?;
+        let (user, password) = basic_credentials(header).ok_or_else(|| unauthorized("authentication required"))?;
+        if user != "AWS" {
+            return Err(unauthorized("authentication required: log in with user `AWS` and a registry token"));
+        }
+        let claims = self.issuer.verify(&password, self.clock.now()).map_err(|e| e.rejection(&self.realm))?;
+        let store = self.store.current();
+        store.resolve(&claims.principal_arn).map(caller_of).ok_or_else(|| TokenError::Malformed.rejection(&self.realm))
+    }
+}
+
+impl<B: Send + 'static> Authenticate<B> for TokenAuthenticator {
+    async fn authenticate(&self, req: Request<B>) -> Result<(Request<B>, Caller), Rejection> {
+        let caller = self.verify(&req)?;
+        Ok((req, caller))
+    }
+}

@@ -1,0 +1,41 @@
+//! A hook that sees every decision, for audit logs and metrics.
+
+use std::time::Duration;
+
+use warden_policy::Decision;
+
+use crate::caller::Caller;
+use crate::describe::Check;
+
+/// One decision as the hook sees it.
+#[derive(Debug)]
+pub struct DecisionRecord<'a, 'p> {
+    /// Who asked.
+    pub caller: &'a Caller,
+    /// What was checked.
+    pub check: &'a Check,
+    /// The decision and its reasons.
+    pub decision: &'a Decision<'p>,
+    /// How long evaluating took.
+    pub elapsed: Duration,
+}
+
+/// Receives every decision the layer makes. Keep it fast: it runs on the request path.
+pub trait DecisionHook: Clone + Send + Sync + 'static {
+    /// Called once per check.
+    fn on_decision(&self, record: &DecisionRecord<'_, '_>);
+}
+
+/// No hook.
+impl DecisionHook for () {
+    fn on_decision(&self, _: &DecisionRecord<'_, '_>) {}
+}
+
+impl<F> DecisionHook for F
+where
+    F: Fn(&DecisionRecord<'_, '_>) + Clone + Send + Sync + 'static,
+{
+    fn on_decision(&self, record: &DecisionRecord<'_, '_>) {
+        self(record)
+    }
+}

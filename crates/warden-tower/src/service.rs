@@ -1,0 +1,144 @@
+//! [`Authorize`]: the service that authenticates, describes, evaluates and then calls the inner
+//! service or answers the denial.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+use std::time::Instant;
+
+use http::{Request, Response};
+use tower_service::Service;
+use warden_policy::{evaluate, Outcome, Policies};
+
+use crate::authenticate::Authenticate;
+use crate::caller::Caller;
+use crate::deny::{Denial, DenyResponse};
+use crate::describe::{Check, DescribeRequest};
+use crate::hook::{DecisionHook, DecisionRecord};
+use crate::layer::Config;
+
+/// Put into the request extensions of every request the inner service sees: who called and what
+/// was allowed.
+#[derive(Debug, Clone)]
+pub struct Authorized {
+    /// The caller.
+    pub caller: Caller,
+    /// The `(action, resource)` pairs that were allowed.
+    pub checks: Vec<(String, String)>,
+}
+
+/// The authorizing service; build it with [`crate::AuthorizeLayer`].
+pub struct Authorize<S, A, D, H, R> {
+    inner: S,
+    config: Arc<Config<A, D, H, R>>,
+}
+
+impl<S: Clone, A, D, H, R> Clone for Authorize<S, A, D, H, R> {
+    fn clone(&self) -> Self {
+        Authorize { inner: self.inner.clone(), config: Arc::clone(&self.config) }
+    }
+}
+
+impl<S, A, D, H, R> Authorize<S, A, D, H, R> {
+    pub(crate) fn new(inner: S, config: Arc<Config<A, D, H, R>>) -> Self {
+        Authorize { inner, config }
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+/// The future of [`Authorize`].
+pub type ResponseFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
+
+impl<S, A, D, H, R, B, ResBody> Service<Request<B>> for Authorize<S, A, D, H, R>
+where
+    S: Service<Request<B>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send,
+    S::Error: Send,
+    A: Authenticate<B>,
+    D: DescribeRequest<B>,
+    H: DecisionHook,
+    R: DenyResponse<ResBody>,
+    B: Send + 'static,
+    ResBody: Send + 'static,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<Response<ResBody>, S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        // The inner service was driven to readiness by `poll_ready`; take that one and leave a
+        // clone in its place, so the ready instance is the one that handles this request.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let config = Arc::clone(&self.config);
+        Box::pin(async move {
+            let (req, caller) = match config.authenticator.authenticate(req).await {
+                Ok(ok) => ok,
+                Err(rejection) => return Ok(config.deny.rejected(&rejection)),
+            };
+            let (mut req, checks) = match config.describer.describe(req, &caller).await {
+                Ok(ok) => ok,
+                Err(rejection) => return Ok(config.deny.rejected(&rejection)),
+            };
+            if let Err(denial) = decide(&config.hook, &caller, &checks) {
+                return Ok(config.deny.denied(&denial));
+            }
+            let allowed = checks.into_iter().map(|c| (c.action.into_owned(), c.resource)).collect();
+            req.extensions_mut().insert(Authorized { caller, checks: allowed });
+            inner.call(req).await
+        })
+    }
+}
+
+/// Evaluates every check; the first that is not allowed is the denial.
+fn decide<H: DecisionHook>(hook: &H, caller: &Caller, checks: &[Check]) -> Result<(), Denial> {
+    for check in checks {
+        let start = Instant::now();
+        let policies = Policies {
+            identity: &caller.identity,
+            boundary: caller.boundary.as_ref(),
+            session: caller.session.as_ref(),
+            resource: check.resource_policy.as_ref(),
+        };
+        let request = warden_policy::Request {
+            principal: &caller.principal,
+            action: &check.action,
+            resource: &check.resource,
+            resource_account: &check.resource_account,
+            context: &check.context,
+        };
+        let decision = evaluate(&policies, &request);
+        hook.on_decision(&DecisionRecord { caller, check, decision: &decision, elapsed: start.elapsed() });
+        if decision.outcome != Outcome::Allowed {
+            let arn = caller.principal.arn();
+            let message = decision.denial_message(arn, &check.action, &check.resource).unwrap_or_default();
+            return Err(Denial {
+                caller_arn: arn.to_owned(),
+                action: check.action.to_string(),
+                resource: check.resource.clone(),
+                message,
+                outcome: decision.outcome,
+            });
+        }
+    }
+    Ok(())
+}
