@@ -1,5 +1,6 @@
 //! [`warden_tower::Authenticate`] implementations backed by the identity store.
 
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -8,6 +9,7 @@ use bytes::Bytes;
 use http::{Request, StatusCode};
 use http_body::Body;
 use http_body_util::{BodyExt, Limited};
+use rustc_hash::FxHashMap;
 use warden_identity::{Resolved, StoreHandle};
 use warden_tower::{Authenticate, Caller, Rejection};
 
@@ -55,14 +57,63 @@ impl Clock for ManualClock {
 /// The caller for a resolved identity.
 pub fn caller_of(resolved: Resolved) -> Caller {
     let identity = resolved.identity;
-    Caller {
-        principal: resolved.principal,
-        identity: identity.policies.clone(),
-        boundary: identity.boundary.clone(),
-        session: None,
-        tags: Arc::clone(&identity.tags),
-        unique_id: Some(Arc::clone(&identity.unique_id)),
-        mfa: None,
+    Caller::with_details(
+        resolved.principal,
+        identity.policies.clone(),
+        identity.boundary.clone(),
+        Arc::clone(&identity.tags),
+        Some(Arc::clone(&identity.unique_id)),
+        None,
+    )
+}
+
+/// Callers already built, by a key (a verified token, an access key id), valid while the store
+/// generation they came from is current. The cache is per thread: a hit touches no shared
+/// reference count or lock, which matters more than anything else on a busy multi-core server.
+/// Only verified credentials are ever inserted, and each thread's map is bounded.
+#[derive(Debug)]
+struct CallerCache {
+    id: u64,
+}
+
+impl Default for CallerCache {
+    fn default() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        CallerCache { id: NEXT.fetch_add(1, Ordering::Relaxed) }
+    }
+}
+
+struct Cached {
+    generation: u64,
+    expires_at: Option<SystemTime>,
+    caller: Caller,
+}
+
+thread_local! {
+    static CALLERS: RefCell<FxHashMap<u64, FxHashMap<Box<str>, Cached>>> = RefCell::new(FxHashMap::default());
+}
+
+const CACHE_LIMIT: usize = 10_000;
+
+impl CallerCache {
+    fn get(&self, key: &str, generation: u64, now: SystemTime) -> Option<Caller> {
+        CALLERS.with(|c| {
+            let maps = c.borrow();
+            let hit = maps.get(&self.id)?.get(key)?;
+            let fresh = hit.generation == generation && hit.expires_at.is_none_or(|e| now < e);
+            fresh.then(|| hit.caller.clone())
+        })
+    }
+
+    fn put(&self, key: &str, generation: u64, expires_at: Option<SystemTime>, caller: &Caller) {
+        CALLERS.with(|c| {
+            let mut maps = c.borrow_mut();
+            let map = maps.entry(self.id).or_default();
+            if map.len() >= CACHE_LIMIT {
+                map.clear();
+            }
+            map.insert(key.into(), Cached { generation, expires_at, caller: caller.detached() });
+        })
     }
 }
 
@@ -77,6 +128,7 @@ pub struct SigV4Authenticator {
     verifier: Arc<SigV4Verifier>,
     clock: Arc<dyn Clock>,
     max_body: usize,
+    callers: Arc<CallerCache>,
 }
 
 impl SigV4Authenticator {
@@ -87,6 +139,7 @@ impl SigV4Authenticator {
             verifier: Arc::new(SigV4Verifier::new(region, service)),
             clock: Arc::new(SystemClock),
             max_body: MAX_SIGNED_BODY,
+            callers: Arc::default(),
         }
     }
 
@@ -98,14 +151,20 @@ impl SigV4Authenticator {
 
     /// Verifies a request head and its whole body; the caller on success.
     pub fn verify(&self, parts: &http::request::Parts, body: &[u8]) -> Result<Caller, Rejection> {
+        let generation = self.store.generation();
         let store = self.store.current();
         let key = self
             .verifier
             .verify(parts, body, self.clock.now(), |id| store.credential(id).map(|c| c.secret.clone()))
             .map_err(|e| e.rejection())?;
+        if let Some(caller) = self.callers.get(&key, generation, SystemTime::now()) {
+            return Ok(caller);
+        }
         let user =
             store.credential(&key).map(|c| c.user_arn.clone()).ok_or_else(|| SigV4Error::UnknownKey.rejection())?;
-        store.resolve(&user).map(caller_of).ok_or_else(|| SigV4Error::UnknownKey.rejection())
+        let caller = store.resolve(&user).map(caller_of).ok_or_else(|| SigV4Error::UnknownKey.rejection())?;
+        self.callers.put(&key, generation, None, &caller);
+        Ok(caller)
     }
 }
 
@@ -141,13 +200,14 @@ pub struct TokenAuthenticator {
     issuer: Arc<TokenIssuer>,
     clock: Arc<dyn Clock>,
     realm: Arc<str>,
+    callers: Arc<CallerCache>,
 }
 
 impl TokenAuthenticator {
     /// Verifies tokens of `issuer` for principals of `store`; `realm` goes into the
     /// `WWW-Authenticate: Basic realm="…"` challenge.
     pub fn new(store: Arc<StoreHandle>, issuer: Arc<TokenIssuer>, realm: &str) -> TokenAuthenticator {
-        TokenAuthenticator { store, issuer, clock: Arc::new(SystemClock), realm: realm.into() }
+        TokenAuthenticator { store, issuer, clock: Arc::new(SystemClock), realm: realm.into(), callers: Arc::default() }
     }
 
     /// Uses `clock` instead of the system clock.
@@ -171,13 +231,25 @@ impl TokenAuthenticator {
             .get(http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| unauthorized("authentication required"))?;
+        // A token verified before, against the store serving now, and not yet expired.
+        let generation = self.store.generation();
+        let now = self.clock.now();
+        if let Some(caller) = self.callers.get(header, generation, now) {
+            return Ok(caller);
+        }
+        let store = self.store.current();
         let (user, password) = basic_credentials(header).ok_or_else(|| unauthorized("authentication required"))?;
         if user != "AWS" {
             return Err(unauthorized("authentication required: log in with user `AWS` and a registry token"));
         }
-        let claims = self.issuer.verify(&password, self.clock.now()).map_err(|e| e.rejection(&self.realm))?;
-        let store = self.store.current();
-        store.resolve(&claims.principal_arn).map(caller_of).ok_or_else(|| TokenError::Malformed.rejection(&self.realm))
+        let claims = self.issuer.verify(&password, now).map_err(|e| e.rejection(&self.realm))?;
+        let caller = store
+            .resolve(&claims.principal_arn)
+            .map(caller_of)
+            .ok_or_else(|| TokenError::Malformed.rejection(&self.realm))?;
+        let expires = UNIX_EPOCH + Duration::from_secs(u64::try_from(claims.expires_at).unwrap_or(0));
+        self.callers.put(header, generation, Some(expires), &caller);
+        Ok(caller)
     }
 }
 

@@ -165,6 +165,16 @@ async fn registry_tokens_over_basic() {
     assert_eq!(body["errors"][0]["code"], "DENIED");
     assert_eq!(body["errors"][0]["message"], "User: arn:aws:iam::111122223333:user/nobody is not authorized to perform: ecr:ListImages on resource: arn:aws:ecr:us-east-1:111122223333:repository/team/app because no identity-based policy allows the ecr:ListImages action");
 
+    // Repository policies take part: a grant to `nobody` on one repository, a deny-all on another.
+    let shared = format!("{}/v2/shared/app/tags/list", s.url());
+    let resp = client.get(&shared).basic_auth("AWS", Some(&nobody_pw)).send().await.unwrap();
+    assert_eq!(resp.status(), 200, "a repository policy naming the user grants in-account");
+    let locked = format!("{}/v2/locked/app/tags/list", s.url());
+    let resp = client.get(&locked).basic_auth("AWS", Some(&reader_pw)).send().await.unwrap();
+    assert_eq!(resp.status(), 403);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["errors"][0]["message"], "User: arn:aws:iam::111122223333:user/reader is not authorized to perform: ecr:ListImages on resource: arn:aws:ecr:us-east-1:111122223333:repository/locked/app with an explicit deny in a resource-based policy");
+
     // Altered token: one character of the payload changed.
     let mut chars: Vec<char> = reader_pw.chars().collect();
     chars[10] = if chars[10] == 'A' { 'B' } else { 'A' };

@@ -27,4 +27,4 @@ mod reload;
 mod store;
 
 pub use reload::{ReloadEvent, StoreHandle, Watcher};
-pub use store::{Credential, Identity, IdentityKind, Problem, Resolved, Store, StoreError};
+pub use store::{Credential, DemoKeysError, Identity, IdentityKind, Problem, Resolved, Store, StoreError};

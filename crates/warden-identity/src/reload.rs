@@ -31,6 +31,7 @@ pub struct StoreHandle {
     fingerprint: Mutex<Fingerprint>,
     reloads: AtomicU64,
     failures: AtomicU64,
+    generation: AtomicU64,
 }
 
 type Fingerprint = Vec<(PathBuf, u64, Option<SystemTime>)>;
@@ -46,6 +47,7 @@ impl StoreHandle {
             fingerprint: Mutex::new(fingerprint),
             reloads: AtomicU64::new(0),
             failures: AtomicU64::new(0),
+            generation: AtomicU64::new(1),
         })
     }
 
@@ -58,6 +60,7 @@ impl StoreHandle {
             fingerprint: Mutex::new(Vec::new()),
             reloads: AtomicU64::new(0),
             failures: AtomicU64::new(0),
+            generation: AtomicU64::new(1),
         }
     }
 
@@ -85,6 +88,7 @@ impl StoreHandle {
             Ok(store) => {
                 let fp = fingerprint(&self.dir, &store);
                 self.current.store(Arc::new(store));
+                self.generation.fetch_add(1, Ordering::Release);
                 *self.fingerprint.lock().unwrap_or_else(|p| p.into_inner()) = fp;
                 self.reloads.fetch_add(1, Ordering::Relaxed);
                 ReloadEvent::Reloaded
@@ -94,6 +98,12 @@ impl StoreHandle {
                 ReloadEvent::Rejected(e)
             }
         }
+    }
+
+    /// A number that changes whenever a new store starts serving; caches of anything derived
+    /// from the store key on it. Reading it is cheap (no reference count is touched).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// Successful reloads so far.

@@ -43,6 +43,17 @@ fn list(problems: &[Problem]) -> String {
     problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n")
 }
 
+/// A server would listen beyond loopback with public demo keys loaded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
+#[error("refusing to listen on {addr}: the identity store holds published demo access keys ({})", .keys.join(", "))]
+#[diagnostic(help("remove the demo keys (or set `\"status\": \"Inactive\"`), listen on 127.0.0.1, or pass --allow-demo-keys if you really mean it"))]
+pub struct DemoKeysError {
+    /// The address.
+    pub addr: std::net::SocketAddr,
+    /// The demo key ids.
+    pub keys: Vec<String>,
+}
+
 /// What kind of IAM identity an entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IdentityKind {
@@ -186,6 +197,22 @@ impl Store {
     /// True when any active key is a published documentation key.
     pub fn has_demo_keys(&self) -> bool {
         self.keys.values().any(|k| k.demo)
+    }
+
+    /// Refuses to serve on `addr` when it is not a loopback address and published documentation
+    /// keys are loaded, unless `allow_demo_keys`: those keys are public, so anyone who can reach
+    /// the server could use them.
+    pub fn check_listen(&self, addr: &std::net::SocketAddr, allow_demo_keys: bool) -> Result<(), DemoKeysError> {
+        if addr.ip().is_loopback() || allow_demo_keys {
+            return Ok(());
+        }
+        let mut keys: Vec<String> = self.keys.values().filter(|k| k.demo).map(|k| k.access_key_id.clone()).collect();
+        keys.sort();
+        if keys.is_empty() {
+            Ok(())
+        } else {
+            Err(DemoKeysError { addr: *addr, keys })
+        }
     }
 
     /// The accounts, in file order.

@@ -186,3 +186,14 @@ fn the_watcher_picks_up_changes() {
     drop(watcher);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn demo_keys_keep_a_server_on_loopback() {
+    let store = Store::load(&policies_dir()).unwrap();
+    assert!(store.check_listen(&"127.0.0.1:5000".parse().unwrap(), false).is_ok());
+    assert!(store.check_listen(&"[::1]:5000".parse().unwrap(), false).is_ok());
+    let err = store.check_listen(&"0.0.0.0:5000".parse().unwrap(), false).unwrap_err();
+    assert_eq!(err.keys, ["AKIAI44QH8DHBEXAMPLE", "AKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7READER1"]);
+    assert!(err.to_string().starts_with("refusing to listen on 0.0.0.0:5000"));
+    assert!(store.check_listen(&"0.0.0.0:5000".parse().unwrap(), true).is_ok());
+}

@@ -102,16 +102,19 @@ impl CompiledPolicy {
 #[derive(Debug, Clone)]
 pub(crate) struct CompiledStatement {
     pub(crate) effect: Effect,
-    actions: PatternList,
+    actions: ActionList,
     resources: Option<ResourceList>,
     pub(crate) principal: Option<PrincipalMatcher>,
     pub(crate) conditions: Box<[Condition]>,
 }
 
+/// `Action`/`NotAction`: literal names lower-cased and sorted for a binary search, wildcard
+/// patterns apart.
 #[derive(Debug, Clone)]
-struct PatternList {
+struct ActionList {
     negated: bool,
-    patterns: Box<[Pattern]>,
+    exact: Box<[Box<str>]>,
+    wildcards: Box<[Pattern]>,
 }
 
 #[derive(Debug, Clone)]
@@ -132,9 +135,15 @@ enum ResourcePattern {
 impl CompiledStatement {
     fn new(s: &Statement, policy: &Policy) -> CompiledStatement {
         let variables = policy.version().expands_variables();
-        let actions = PatternList {
+        let (wild, exact): (Vec<&String>, Vec<&String>) =
+            s.action.values.values.iter().partition(|a| a.contains(['*', '?']));
+        let mut exact: Vec<Box<str>> = exact.into_iter().map(|a| a.to_lowercase().into_boxed_str()).collect();
+        exact.sort_unstable();
+        exact.dedup();
+        let actions = ActionList {
             negated: s.action.negated,
-            patterns: s.action.values.values.iter().map(|a| Pattern::new(a, Case::Insensitive, true, false)).collect(),
+            exact: exact.into_boxed_slice(),
+            wildcards: wild.into_iter().map(|a| Pattern::new(a, Case::Insensitive, true, false)).collect(),
         };
         let resources = s.resource.as_ref().map(|r| ResourceList {
             negated: r.negated,
@@ -157,10 +166,13 @@ impl CompiledStatement {
         }
     }
 
-    /// `Action` / `NotAction` against a concrete action name (case-insensitive).
-    pub(crate) fn action_matches(&self, action: &str) -> bool {
-        let any = self.actions.patterns.iter().any(|p| p.matches_plain(action));
-        any != self.actions.negated
+    /// `Action` / `NotAction` against a concrete action name, already lower-cased
+    /// ([`lowercase_action`]): actions are case-insensitive.
+    pub(crate) fn action_matches(&self, action_lower: &str) -> bool {
+        let list = &self.actions;
+        let any = list.exact.binary_search_by(|a| (**a).cmp(action_lower)).is_ok()
+            || list.wildcards.iter().any(|p| p.matches_plain(action_lower));
+        any != list.negated
     }
 
     /// `Resource` / `NotResource` against the request resource. A statement without either (a
@@ -190,6 +202,20 @@ impl CompiledStatement {
             });
         }
         key.unwrap_or("")
+    }
+}
+
+/// Lower-cases an action name into `buf` without allocating when it is ASCII and fits (every
+/// real action); otherwise into a new string.
+pub(crate) fn lowercase_action<'b>(action: &str, buf: &'b mut [u8; 128]) -> std::borrow::Cow<'b, str> {
+    match buf.get_mut(..action.len()) {
+        Some(dst) if action.is_ascii() => {
+            dst.copy_from_slice(action.as_bytes());
+            dst.make_ascii_lowercase();
+            // ASCII in, ASCII out.
+            std::str::from_utf8(dst).map(std::borrow::Cow::Borrowed).unwrap_or_default()
+        }
+        _ => std::borrow::Cow::Owned(action.to_lowercase()),
     }
 }
 

@@ -389,7 +389,7 @@ impl Condition {
                 })
             }),
             Values::Bools(bs) => v.boolean.is_some_and(|x| bs.contains(&Some(x))),
-            Values::Bytes(bs) => bs.iter().any(|b| **b == *v.bytes),
+            Values::Bytes(bs) => bs.iter().any(|b| **b == *v.bytes()),
             Values::Nets(nets) => v.ip.is_some_and(|ip| nets.iter().any(|n| n.contains(&ip))),
             Values::Null(_) => false,
         }

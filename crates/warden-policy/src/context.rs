@@ -10,9 +10,11 @@
 //! fill the global keys themselves.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 use crate::date::{self, Instant};
 use crate::number::Decimal;
@@ -118,25 +120,33 @@ pub struct ContextValue {
     pub boolean: Option<bool>,
     /// As an IP address.
     pub ip: Option<IpAddr>,
-    /// As bytes: base64-decoded for binary types, the UTF-8 text otherwise.
-    pub bytes: Box<[u8]>,
+    /// Base64-decoded bytes, for binary types (see [`ContextValue::bytes`]).
+    binary: Option<Box<[u8]>>,
 }
 
 impl ContextValue {
     fn new(text: &str, binary: bool) -> Option<ContextValue> {
-        let bytes: Box<[u8]> = if binary {
-            base64::engine::general_purpose::STANDARD.decode(text).ok()?.into()
+        let binary = if binary {
+            Some(base64::engine::general_purpose::STANDARD.decode(text).ok()?.into_boxed_slice())
         } else {
-            text.as_bytes().into()
+            None
         };
+        // Only shapes that can parse are tried: most values are plain strings.
+        let first = text.bytes().next().unwrap_or(b' ');
+        let numeric_start = first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.');
         Some(ContextValue {
             text: text.into(),
-            number: Decimal::parse(text),
-            instant: date::parse(text),
-            boolean: parse_bool(text),
-            ip: text.parse().ok(),
-            bytes,
+            number: if numeric_start { Decimal::parse(text) } else { None },
+            instant: if numeric_start { date::parse(text) } else { None },
+            boolean: if text.len() == 4 || text.len() == 5 { parse_bool(text) } else { None },
+            ip: if first.is_ascii_hexdigit() || first == b':' { text.parse().ok() } else { None },
+            binary,
         })
+    }
+
+    /// As bytes: base64-decoded for binary types, the UTF-8 text otherwise.
+    pub fn bytes(&self) -> &[u8] {
+        self.binary.as_deref().unwrap_or(self.text.as_bytes())
     }
 }
 
@@ -162,19 +172,36 @@ pub struct Entry {
 }
 
 /// Condition keys and values of one request.
+///
+/// A context may sit on a shared base ([`Context::layered`]): keys the server knows once per
+/// caller (principal ARN, tags, user id) are built once and shared, and each request adds only its
+/// own keys (time, source IP, user agent) on top.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Context {
     /// Sorted by lower-cased key.
     entries: Vec<(Box<str>, Entry)>,
+    /// Shared layers under this one, searched in order; keys here shadow theirs.
+    bases: SmallVec<[Arc<Context>; 3]>,
 }
 
 impl Context {
     /// A context with no keys.
-    pub const EMPTY: Context = Context { entries: Vec::new() };
+    pub const EMPTY: Context = Context { entries: Vec::new(), bases: SmallVec::new_const() };
 
     /// An empty context.
     pub fn new() -> Context {
         Context::default()
+    }
+
+    /// An empty context on top of `base`.
+    pub fn layered(base: Arc<Context>) -> Context {
+        Context::on_layers(&[base])
+    }
+
+    /// An empty context on top of several shared layers, searched in order (the first that has a
+    /// key wins).
+    pub fn on_layers(bases: &[Arc<Context>]) -> Context {
+        Context { entries: Vec::new(), bases: bases.iter().cloned().collect() }
     }
 
     /// Adds (or replaces) `key` with `values` of type `ty`, checking each value against the type.
@@ -224,11 +251,10 @@ impl Context {
 
     /// The entry for a key given in lower case.
     pub fn get_lower(&self, lower_key: &str) -> Option<&Entry> {
-        self.entries
-            .binary_search_by(|(k, _)| (**k).cmp(lower_key))
-            .ok()
-            .and_then(|i| self.entries.get(i))
-            .map(|(_, e)| e)
+        match self.entries.binary_search_by(|(k, _)| (**k).cmp(lower_key)) {
+            Ok(i) => self.entries.get(i).map(|(_, e)| e),
+            Err(_) => self.bases.iter().find_map(|b| b.get_lower(lower_key)),
+        }
     }
 
     /// The entry for a key in any case.
@@ -246,19 +272,30 @@ impl Context {
         }
     }
 
-    /// All entries, sorted by lower-cased key.
-    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
-        self.entries.iter().map(|(_, e)| e)
+    /// All entries: this layer's, then the base's that this layer does not shadow.
+    pub fn entries(&self) -> Vec<&Entry> {
+        let mut out: Vec<&Entry> = self.entries.iter().map(|(_, e)| e).collect();
+        let mut seen: Vec<String> = self.entries.iter().map(|(k, _)| k.to_string()).collect();
+        for base in &self.bases {
+            for e in base.entries() {
+                let lower = e.name.to_lowercase();
+                if !seen.contains(&lower) {
+                    seen.push(lower);
+                    out.push(e);
+                }
+            }
+        }
+        out
     }
 
-    /// Number of keys.
+    /// Number of keys, the base's included.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.entries().len()
     }
 
-    /// True when no key is set.
+    /// True when no key is set here or in the base.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries.is_empty() && self.bases.iter().all(|b| b.is_empty())
     }
 }
 
@@ -288,7 +325,18 @@ mod tests {
         ctx.insert("aws:SourceIp", ContextKeyType::Ip, &["203.0.113.9"]).unwrap();
         assert!(ctx.get("aws:sourceip").unwrap().values[0].ip.is_some());
         ctx.insert("k", ContextKeyType::Binary, &["QmluYXJ5"]).unwrap();
-        assert_eq!(&*ctx.get("k").unwrap().values[0].bytes, b"Binary");
+        assert_eq!(ctx.get("k").unwrap().values[0].bytes(), b"Binary");
+    }
+
+    #[test]
+    fn layers_shadow_their_base() {
+        let base = Arc::new(Context::new().with("aws:username", "alice").unwrap().with("aws:userid", "AIDA1").unwrap());
+        let mut ctx = Context::layered(Arc::clone(&base));
+        ctx.insert("aws:userid", ContextKeyType::String, &["AIDA2"]).unwrap();
+        assert_eq!(ctx.variable("aws:username"), Some("alice"));
+        assert_eq!(ctx.variable("aws:userid"), Some("AIDA2"));
+        assert_eq!(ctx.len(), 2);
+        assert_eq!(base.variable("aws:userid"), Some("AIDA1"));
     }
 
     #[test]

@@ -23,7 +23,7 @@
 
 use smallvec::SmallVec;
 
-use crate::compile::{CompiledPolicy, CompiledStatement, PolicySet};
+use crate::compile::{lowercase_action, CompiledPolicy, CompiledStatement, PolicySet};
 use crate::context::Context;
 use crate::decision::{Decision, MatchedStatement, Outcome, PolicyRole, Reason, SideDetails};
 use crate::policy::Effect;
@@ -92,6 +92,9 @@ struct Scan<'p> {
 /// assert_eq!(evaluate(&Policies::identity(&identity), &req).outcome, Outcome::Allowed);
 /// ```
 pub fn evaluate<'p>(policies: &Policies<'p>, req: &Request<'_>) -> Decision<'p> {
+    let mut buf = [0u8; 128];
+    let action = lowercase_action(req.action, &mut buf);
+    let req = &Request { action: &action, ..*req };
     let mut scan = Scan::default();
     let has_boundary = policies.boundary.is_some();
     // A resource-based policy is attached to a resource: a request for no resource (`*`, the
@@ -302,6 +305,9 @@ pub struct Trace<'p> {
 /// why. Allocates; meant for explanations, not for the request path.
 pub fn trace<'p>(policies: &Policies<'p>, req: &Request<'_>) -> Trace<'p> {
     let decision = evaluate(policies, req);
+    let mut buf = [0u8; 128];
+    let action = lowercase_action(req.action, &mut buf);
+    let req = &Request { action: &action, ..*req };
     let has_boundary = policies.boundary.is_some();
     let mut statements = Vec::new();
     let groups = [

@@ -13,6 +13,8 @@
 //! {"Service": "codebuild.amazonaws.com"}  that service principal                Direct
 //! ```
 
+use std::sync::Arc;
+
 use crate::arn::{is_account_id, Arn};
 use crate::policy::{PrincipalClause, PrincipalType, PrincipalValue};
 
@@ -52,17 +54,17 @@ impl PrincipalKind {
 #[error("`{0}` is not a principal: expected an IAM user, role, root or STS session ARN, or a service principal")]
 pub struct PrincipalError(pub String);
 
-/// The caller of a request.
+/// The caller of a request. Cheap to clone (shared strings).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Principal {
-    arn: Box<str>,
+    arn: Arc<str>,
     kind: PrincipalKind,
-    partition: Box<str>,
-    account: Box<str>,
+    partition: Arc<str>,
+    account: Arc<str>,
     /// For role sessions: the role name.
-    role_name: Option<Box<str>>,
+    role_name: Option<Arc<str>>,
     /// For role sessions: the role ARN with its path (the value of `aws:PrincipalArn`).
-    role_arn: Option<Box<str>>,
+    role_arn: Option<Arc<str>>,
 }
 
 impl Principal {

@@ -28,6 +28,7 @@
 //! ```
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use crate::context::{Context, ContextError, ContextKeyType};
 use crate::principal::{Principal, PrincipalKind};
@@ -60,25 +61,74 @@ pub struct GlobalKeys {
     pub extra: Vec<(String, ContextKeyType, Vec<String>)>,
 }
 
+/// The keys that depend only on the caller (`aws:PrincipalArn`, `aws:PrincipalAccount`,
+/// `aws:PrincipalType`, `aws:username`, `aws:userid`, `aws:PrincipalTag/*`,
+/// `aws:MultiFactorAuthPresent`): build them once per caller and share them as the base of each
+/// request's context ([`GlobalKeys::on`]).
+pub fn principal_context(
+    principal: &Principal,
+    user_id: Option<&str>,
+    tags: &[(String, String)],
+    mfa_present: Option<bool>,
+) -> Result<Context, ContextError> {
+    let mut ctx = Context::new();
+    let keys = GlobalKeys {
+        user_id: user_id.map(str::to_owned),
+        mfa_present,
+        principal_tags: tags.to_vec(),
+        ..GlobalKeys::default()
+    };
+    keys.principal_keys(principal, &mut ctx)?;
+    Ok(ctx)
+}
+
+/// `aws:CurrentTime` and `aws:EpochTime` for one second: servers build it once a second and
+/// share it under every request's context.
+pub fn time_context(epoch_seconds: i64) -> Result<Context, ContextError> {
+    let mut ctx = Context::new();
+    if let Some(t) = chrono::DateTime::from_timestamp(epoch_seconds, 0) {
+        single(&mut ctx, "aws:CurrentTime", ContextKeyType::Date, &t.format("%Y-%m-%dT%H:%M:%SZ").to_string())?;
+    }
+    single(&mut ctx, "aws:EpochTime", ContextKeyType::Numeric, &epoch_seconds.to_string())?;
+    Ok(ctx)
+}
+
+fn single(ctx: &mut Context, key: &str, ty: ContextKeyType, value: &str) -> Result<(), ContextError> {
+    ctx.insert(key, ty, &[value])
+}
+
 impl GlobalKeys {
-    /// The context for `principal` making this request.
+    /// The whole context for `principal` making this request.
     pub fn into_context(self, principal: &Principal) -> Result<Context, ContextError> {
         let mut ctx = Context::new();
-        let single = |ctx: &mut Context, key: &str, ty: ContextKeyType, value: &str| ctx.insert(key, ty, &[value]);
+        self.principal_keys(principal, &mut ctx)?;
+        self.request_keys(&mut ctx)?;
+        Ok(ctx)
+    }
+
+    /// This request's keys on top of a shared [`principal_context`]; the caller fields of `self`
+    /// (`user_id`, `mfa_present`, `principal_tags`) are not used.
+    pub fn on(self, base: Arc<Context>) -> Result<Context, ContextError> {
+        let mut ctx = Context::layered(base);
+        self.request_keys(&mut ctx)?;
+        Ok(ctx)
+    }
+
+    fn principal_keys(&self, principal: &Principal, ctx: &mut Context) -> Result<(), ContextError> {
         if principal.kind() != PrincipalKind::Unspecified {
-            single(&mut ctx, "aws:PrincipalArn", ContextKeyType::String, principal.principal_arn())?;
+            single(ctx, "aws:PrincipalArn", ContextKeyType::String, principal.principal_arn())?;
             if !principal.account().is_empty() {
-                single(&mut ctx, "aws:PrincipalAccount", ContextKeyType::String, principal.account())?;
+                single(ctx, "aws:PrincipalAccount", ContextKeyType::String, principal.account())?;
             }
-            single(&mut ctx, "aws:PrincipalType", ContextKeyType::String, principal.kind().principal_type())?;
+            single(ctx, "aws:PrincipalType", ContextKeyType::String, principal.kind().principal_type())?;
             let is_service = principal.kind() == PrincipalKind::Service;
-            single(&mut ctx, "aws:PrincipalIsAWSService", ContextKeyType::Boolean, &is_service.to_string())?;
+            single(ctx, "aws:PrincipalIsAWSService", ContextKeyType::Boolean, &is_service.to_string())?;
             if is_service {
-                single(&mut ctx, "aws:PrincipalServiceName", ContextKeyType::String, principal.arn())?;
+                single(ctx, "aws:PrincipalServiceName", ContextKeyType::String, principal.arn())?;
             }
         }
         if let Some(name) = principal.user_name() {
-            single(&mut ctx, "aws:username", ContextKeyType::String, name)?;
+            single(ctx, "aws:username", ContextKeyType::String, name)?;
         }
         let user_id = match (&self.user_id, principal.kind()) {
             (Some(id), _) => Some(id.clone()),
@@ -86,39 +136,43 @@ impl GlobalKeys {
             _ => None,
         };
         if let Some(id) = user_id {
-            single(&mut ctx, "aws:userid", ContextKeyType::String, &id)?;
+            single(ctx, "aws:userid", ContextKeyType::String, &id)?;
         }
+        if let Some(mfa) = self.mfa_present {
+            single(ctx, "aws:MultiFactorAuthPresent", ContextKeyType::Boolean, &mfa.to_string())?;
+        }
+        for (k, v) in &self.principal_tags {
+            single(ctx, &format!("aws:PrincipalTag/{k}"), ContextKeyType::String, v)?;
+        }
+        Ok(())
+    }
+
+    fn request_keys(&self, ctx: &mut Context) -> Result<(), ContextError> {
         if let Some(ip) = self.source_ip {
-            single(&mut ctx, "aws:SourceIp", ContextKeyType::Ip, &ip.to_string())?;
+            single(ctx, "aws:SourceIp", ContextKeyType::Ip, &ip.to_string())?;
         }
         let time = chrono::DateTime::from_timestamp(self.epoch_seconds, 0)
             .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
             .unwrap_or_default();
         if !time.is_empty() {
-            single(&mut ctx, "aws:CurrentTime", ContextKeyType::Date, &time)?;
+            single(ctx, "aws:CurrentTime", ContextKeyType::Date, &time)?;
         }
-        single(&mut ctx, "aws:EpochTime", ContextKeyType::Numeric, &self.epoch_seconds.to_string())?;
+        single(ctx, "aws:EpochTime", ContextKeyType::Numeric, &self.epoch_seconds.to_string())?;
         if let Some(tls) = self.secure_transport {
-            single(&mut ctx, "aws:SecureTransport", ContextKeyType::Boolean, &tls.to_string())?;
+            single(ctx, "aws:SecureTransport", ContextKeyType::Boolean, &tls.to_string())?;
         }
         if !self.requested_region.is_empty() {
-            single(&mut ctx, "aws:RequestedRegion", ContextKeyType::String, &self.requested_region)?;
+            single(ctx, "aws:RequestedRegion", ContextKeyType::String, &self.requested_region)?;
         }
         if let Some(ua) = &self.user_agent {
-            single(&mut ctx, "aws:UserAgent", ContextKeyType::String, ua)?;
-        }
-        if let Some(mfa) = self.mfa_present {
-            single(&mut ctx, "aws:MultiFactorAuthPresent", ContextKeyType::Boolean, &mfa.to_string())?;
-        }
-        for (k, v) in &self.principal_tags {
-            single(&mut ctx, &format!("aws:PrincipalTag/{k}"), ContextKeyType::String, v)?;
+            single(ctx, "aws:UserAgent", ContextKeyType::String, ua)?;
         }
         for (k, v) in &self.resource_tags {
-            single(&mut ctx, &format!("aws:ResourceTag/{k}"), ContextKeyType::String, v)?;
-            single(&mut ctx, &format!("ecr:ResourceTag/{k}"), ContextKeyType::String, v)?;
+            single(ctx, &format!("aws:ResourceTag/{k}"), ContextKeyType::String, v)?;
+            single(ctx, &format!("ecr:ResourceTag/{k}"), ContextKeyType::String, v)?;
         }
         for (k, v) in &self.request_tags {
-            single(&mut ctx, &format!("aws:RequestTag/{k}"), ContextKeyType::String, v)?;
+            single(ctx, &format!("aws:RequestTag/{k}"), ContextKeyType::String, v)?;
         }
         if !self.request_tags.is_empty() {
             let keys: Vec<&str> = self.request_tags.iter().map(|(k, _)| k.as_str()).collect();
@@ -127,7 +181,7 @@ impl GlobalKeys {
         for (k, ty, values) in &self.extra {
             ctx.insert(k, *ty, values)?;
         }
-        Ok(ctx)
+        Ok(())
     }
 }
 

@@ -235,8 +235,13 @@ fn glob(pieces: &[Piece<'_>], text: &str, ci: bool) -> bool {
 
 /// `lower` (already lower-cased) equals `text` ignoring case.
 fn eq_ci(lower: &str, text: &str) -> bool {
+    if lower.len() == text.len() && lower.eq_ignore_ascii_case(text) {
+        return true;
+    }
+    // Equal ignoring ASCII case needs equal lengths; only non-ASCII case folding can change the
+    // length.
     if lower.is_ascii() && text.is_ascii() {
-        lower.eq_ignore_ascii_case(text)
+        false
     } else {
         lower.chars().eq(text.chars().flat_map(char::to_lowercase))
     }

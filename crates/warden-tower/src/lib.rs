@@ -60,7 +60,7 @@ mod layer;
 mod service;
 
 pub use authenticate::{Authenticate, Rejection};
-pub use caller::Caller;
+pub use caller::{Caller, CallerData};
 pub use context::ClientAddr;
 pub use deny::{Denial, DenyResponse, JsonProtocolDeny, RegistryDeny};
 pub use describe::{Check, DescribeRequest};

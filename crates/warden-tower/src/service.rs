@@ -24,8 +24,8 @@ use crate::layer::Config;
 pub struct Authorized {
     /// The caller.
     pub caller: Caller,
-    /// The `(action, resource)` pairs that were allowed.
-    pub checks: Vec<(String, String)>,
+    /// The checks that were allowed.
+    pub checks: Vec<Check>,
 }
 
 /// The authorizing service; build it with [`crate::AuthorizeLayer`].
@@ -102,8 +102,7 @@ where
             if let Err(denial) = decide(&config.hook, &caller, &checks) {
                 return Ok(config.deny.denied(&denial));
             }
-            let allowed = checks.into_iter().map(|c| (c.action.into_owned(), c.resource)).collect();
-            req.extensions_mut().insert(Authorized { caller, checks: allowed });
+            req.extensions_mut().insert(Authorized { caller, checks });
             inner.call(req).await
         })
     }

@@ -15,7 +15,7 @@ use http::Request;
 use http_body_util::BodyExt;
 use warden_auth::{Clock, SigV4Authenticator, TokenAuthenticator, TokenIssuer};
 use warden_identity::StoreHandle;
-use warden_policy::request::GlobalKeys;
+use warden_policy::{CompiledPolicy, PolicyKind, PolicySet};
 use warden_tower::{AuthorizeLayer, Caller, Check, DecisionRecord, DescribeRequest, RegistryDeny, Rejection};
 
 pub const ACCOUNT: &str = "111122223333";
@@ -70,8 +70,8 @@ impl DescribeRequest<Body> for EcrDescriber {
             serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?
         };
         let req = Request::from_parts(parts, Body::from(bytes));
-        let keys = warden_tower::context::global_keys(&req, caller, Some(false), REGION);
-        let ctx = keys.into_context(&caller.principal).map_err(|e| bad(e.to_string()))?;
+        let ctx = warden_tower::context::request_context(&req, caller, Some(false), REGION)
+            .map_err(|e| bad(e.to_string()))?;
         let resource = |name: &str| format!("arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{name}");
         let names: Vec<String> = json
             .get("repositoryNames")
@@ -129,14 +129,34 @@ pub async fn start(name: &str, clock: Arc<dyn Clock>) -> Server {
         .layer(AuthorizeLayer::new(sigv4, EcrDescriber).with_hook(hook));
     let tokens =
         TokenAuthenticator::new(Arc::clone(&store), Arc::clone(&issuer), "https://127.0.0.1/").with_clock(clock);
-    let registry_describe = |req: &Request<Body>, caller: &Caller| -> Result<Vec<Check>, Rejection> {
+    // Repository policies: `shared/app` lets the `nobody` user list it, `locked/app` denies
+    // everyone, other repositories have none.
+    let shared = CompiledPolicy::compile(
+        r#"{"Version":"2012-10-17","Statement":[{"Sid":"LetNobodyList","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/nobody"},"Action":"ecr:ListImages"}]}"#,
+        PolicyKind::Repository,
+        "shared/app",
+    )
+    .unwrap();
+    let locked = CompiledPolicy::compile(
+        r#"{"Version":"2012-10-17","Statement":[{"Sid":"DenyAll","Effect":"Deny","Principal":"*","Action":"ecr:*"}]}"#,
+        PolicyKind::Repository,
+        "locked/app",
+    )
+    .unwrap();
+    let (shared, locked) = (PolicySet::from(shared), PolicySet::from(locked));
+    let registry_describe = move |req: &Request<Body>, caller: &Caller| -> Result<Vec<Check>, Rejection> {
         let repo = req.uri().path().trim_start_matches("/v2/").trim_end_matches("/tags/list").to_owned();
-        let ctx = GlobalKeys::default().into_context(&caller.principal).unwrap_or_default();
+        let resource_policy = match repo.as_str() {
+            "shared/app" => Some(shared.clone()),
+            "locked/app" => Some(locked.clone()),
+            _ => None,
+        };
+        let ctx = warden_tower::context::request_context(req, caller, Some(false), REGION).unwrap_or_default();
         Ok(vec![Check {
             action: "ecr:ListImages".into(),
             resource: format!("arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{repo}"),
             resource_account: ACCOUNT.into(),
-            resource_policy: None,
+            resource_policy,
             context: ctx,
         }])
     };

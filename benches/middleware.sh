@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Throughput of a trivial handler with and without AuthorizeLayer, in the same run, with wrk on
+# loopback. Every guarded request carries a registry token (HTTP Basic), is authenticated against
+# the identity store and gets a policy decision.
+#
+# Usage: bash benches/middleware.sh [seconds] [connections]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-10}
+conns=${2:-32}
+command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2; exit 1; }
+cargo build --release -q -p warden-bench --bin overhead-server
+out=$(mktemp)
+# The server on core 0, wrk on core 1: the two do not compete for a core, so runs are steadier.
+pin_server=(); pin_wrk=()
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then pin_server=(taskset -c 0); pin_wrk=(taskset -c 1); fi
+"${pin_server[@]}" ./target/release/overhead-server policies >"$out" &
+pid=$!
+trap 'kill $pid 2>/dev/null || true; rm -f "$out"' EXIT
+for _ in $(seq 100); do grep -q '^token=' "$out" && break; sleep 0.1; done
+plain=$(sed -n 's/^plain=//p' "$out"); guarded=$(sed -n 's/^guarded=//p' "$out"); token=$(sed -n 's/^token=//p' "$out")
+url_path=/v2/team/app/tags/list
+# Sanity: the guarded server answers 200 with the token and 401 without.
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Basic $token" "http://127.0.0.1:$guarded$url_path")" = 200 ]
+[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$guarded$url_path")" = 401 ]
+run() { "${pin_wrk[@]}" wrk -t1 -c"$conns" -d"${secs}s" -H "Authorization: Basic $token" "http://127.0.0.1:$1$url_path" | awk '/Requests\/sec/ {print $2}'; }
+# Alternate, five times each, so drift on the machine hits both alike; compare medians.
+declare -a p g
+for i in 1 2 3 4 5; do
+  p+=("$(run "$plain")")
+  g+=("$(run "$guarded")")
+done
+median() { printf '%s\n' "$@" | sort -g | sed -n 3p; }
+mp=$(median "${p[@]}"); mg=$(median "${g[@]}")
+echo "plain:   ${p[*]} req/s (median $mp)"
+echo "guarded: ${g[*]} req/s (median $mg)"
+awk -v a="$mp" -v b="$mg" 'BEGIN { printf "layer overhead: %.1f%% of throughput (target: at most 5%%)\n", (1 - b / a) * 100 }'
