@@ -258,4 +258,8 @@ impl<B: Send + 'static> Authenticate<B> for TokenAuthenticator {
         let caller = self.verify(&req)?;
         Ok((req, caller))
     }
+
+    fn authenticate_head(&self, req: &Request<B>) -> Option<Result<Caller, Rejection>> {
+        Some(self.verify(req))
+    }
 }

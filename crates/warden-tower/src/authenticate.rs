@@ -48,6 +48,14 @@ impl std::error::Error for Rejection {}
 pub trait Authenticate<B>: Clone + Send + Sync + 'static {
     /// Authenticates `req`.
     fn authenticate(&self, req: Request<B>) -> impl Future<Output = Result<(Request<B>, Caller), Rejection>> + Send;
+
+    /// Authenticates from the request head alone, without waiting, when this authenticator can
+    /// (`None`: it needs [`Authenticate::authenticate`]). The layer takes this fast path first:
+    /// it needs no boxed future.
+    fn authenticate_head(&self, req: &Request<B>) -> Option<Result<Caller, Rejection>> {
+        let _ = req;
+        None
+    }
 }
 
 /// Closures `Fn(&Request<B>) -> Result<Caller, Rejection>` authenticate synchronously from the
@@ -60,5 +68,9 @@ where
     fn authenticate(&self, req: Request<B>) -> impl Future<Output = Result<(Request<B>, Caller), Rejection>> + Send {
         let result = self(&req).map(|caller| (req, caller));
         std::future::ready(result)
+    }
+
+    fn authenticate_head(&self, req: &Request<B>) -> Option<Result<Caller, Rejection>> {
+        Some(self(req))
     }
 }

@@ -35,6 +35,13 @@ pub trait DescribeRequest<B>: Clone + Send + Sync + 'static {
         req: Request<B>,
         caller: &Caller,
     ) -> impl Future<Output = Result<(Request<B>, Vec<Check>), Rejection>> + Send;
+
+    /// Describes from the request head alone, without waiting, when this describer can (`None`:
+    /// it needs [`DescribeRequest::describe`], for instance to read the body).
+    fn describe_head(&self, req: &Request<B>, caller: &Caller) -> Option<Result<Vec<Check>, Rejection>> {
+        let _ = (req, caller);
+        None
+    }
 }
 
 /// Closures `Fn(&Request<B>, &Caller) -> Result<Vec<Check>, Rejection>` describe synchronously
@@ -51,5 +58,9 @@ where
     ) -> impl Future<Output = Result<(Request<B>, Vec<Check>), Rejection>> + Send {
         let result = self(&req, caller).map(|checks| (req, checks));
         std::future::ready(result)
+    }
+
+    fn describe_head(&self, req: &Request<B>, caller: &Caller) -> Option<Result<Vec<Check>, Rejection>> {
+        Some(self(req, caller))
     }
 }

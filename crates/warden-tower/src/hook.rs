@@ -24,11 +24,20 @@ pub struct DecisionRecord<'a, 'p> {
 pub trait DecisionHook: Clone + Send + Sync + 'static {
     /// Called once per check.
     fn on_decision(&self, record: &DecisionRecord<'_, '_>);
+
+    /// False when the hook ignores decisions, so the layer neither times nor reports them.
+    fn is_active(&self) -> bool {
+        true
+    }
 }
 
 /// No hook.
 impl DecisionHook for () {
     fn on_decision(&self, _: &DecisionRecord<'_, '_>) {}
+
+    fn is_active(&self) -> bool {
+        false
+    }
 }
 
 impl<F> DecisionHook for F

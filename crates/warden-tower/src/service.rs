@@ -61,8 +61,36 @@ impl<S, A, D, H, R> Authorize<S, A, D, H, R> {
     }
 }
 
-/// The future of [`Authorize`].
-pub type ResponseFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
+pin_project_lite::pin_project! {
+    /// The future of [`Authorize`]: the inner service's future when the request was decided
+    /// without waiting (the common case), a ready answer when it was refused, or a boxed future
+    /// when the authenticator or describer had to wait (to read the body).
+    #[project = Projected]
+    pub enum ResponseFuture<F, T, E> {
+        /// Allowed: the inner service runs.
+        Inner { #[pin] future: F },
+        /// Refused without calling the inner service.
+        Ready { response: Option<T> },
+        /// Authentication or description had to wait.
+        Boxed { future: Pin<Box<dyn Future<Output = Result<T, E>> + Send>> },
+    }
+}
+
+impl<F, T, E> Future for ResponseFuture<F, T, E>
+where
+    F: Future<Output = Result<T, E>>,
+{
+    type Output = Result<T, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            Projected::Inner { future } => future.poll(cx),
+            // Polled again after completion: there is nothing more to give.
+            Projected::Ready { response } => response.take().map_or(Poll::Pending, |r| Poll::Ready(Ok(r))),
+            Projected::Boxed { future } => future.as_mut().poll(cx),
+        }
+    }
+}
 
 impl<S, A, D, H, R, B, ResBody> Service<Request<B>> for Authorize<S, A, D, H, R>
 where
@@ -78,40 +106,69 @@ where
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = ResponseFuture<Response<ResBody>, S::Error>;
+    type Future = ResponseFuture<S::Future, Response<ResBody>, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request<B>) -> Self::Future {
-        // The inner service was driven to readiness by `poll_ready`; take that one and leave a
-        // clone in its place, so the ready instance is the one that handles this request.
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        let config = &*self.config;
+        let ready = |response| ResponseFuture::Ready { response: Some(response) };
+        // The fast path: authenticated and described from the head, decided here, and the inner
+        // service (made ready by `poll_ready`) called at once.
+        let mut known = None;
+        if let Some(authenticated) = config.authenticator.authenticate_head(&req) {
+            let caller = match authenticated {
+                Ok(caller) => caller,
+                Err(rejection) => return ready(config.deny.rejected(&rejection)),
+            };
+            match config.describer.describe_head(&req, &caller) {
+                Some(Ok(checks)) => {
+                    if let Err(denial) = decide(&config.hook, &caller, &checks) {
+                        return ready(config.deny.denied(&denial));
+                    }
+                    req.extensions_mut().insert(Authorized { caller, checks });
+                    return ResponseFuture::Inner { future: self.inner.call(req) };
+                }
+                Some(Err(rejection)) => return ready(config.deny.rejected(&rejection)),
+                None => known = Some(caller),
+            }
+        }
+        // The waiting path. The inner service was driven to readiness by `poll_ready`; take that
+        // one and leave a clone in its place, so the ready instance is the one that handles this
+        // request.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let config = Arc::clone(&self.config);
-        Box::pin(async move {
-            let (req, caller) = match config.authenticator.authenticate(req).await {
-                Ok(ok) => ok,
-                Err(rejection) => return Ok(config.deny.rejected(&rejection)),
-            };
-            let (mut req, checks) = match config.describer.describe(req, &caller).await {
-                Ok(ok) => ok,
-                Err(rejection) => return Ok(config.deny.rejected(&rejection)),
-            };
-            if let Err(denial) = decide(&config.hook, &caller, &checks) {
-                return Ok(config.deny.denied(&denial));
-            }
-            req.extensions_mut().insert(Authorized { caller, checks });
-            inner.call(req).await
-        })
+        ResponseFuture::Boxed {
+            future: Box::pin(async move {
+                let (req, caller) = match known {
+                    Some(caller) => (req, caller),
+                    None => match config.authenticator.authenticate(req).await {
+                        Ok(ok) => ok,
+                        Err(rejection) => return Ok(config.deny.rejected(&rejection)),
+                    },
+                };
+                let (mut req, checks) = match config.describer.describe(req, &caller).await {
+                    Ok(ok) => ok,
+                    Err(rejection) => return Ok(config.deny.rejected(&rejection)),
+                };
+                if let Err(denial) = decide(&config.hook, &caller, &checks) {
+                    return Ok(config.deny.denied(&denial));
+                }
+                req.extensions_mut().insert(Authorized { caller, checks });
+                inner.call(req).await
+            }),
+        }
     }
 }
 
 /// Evaluates every check; the first that is not allowed is the denial.
 fn decide<H: DecisionHook>(hook: &H, caller: &Caller, checks: &[Check]) -> Result<(), Denial> {
+    let timed = hook.is_active();
     for check in checks {
-        let start = Instant::now();
+        let start = timed.then(Instant::now);
         let policies = Policies {
             identity: &caller.identity,
             boundary: caller.boundary.as_ref(),
@@ -126,7 +183,9 @@ fn decide<H: DecisionHook>(hook: &H, caller: &Caller, checks: &[Check]) -> Resul
             context: &check.context,
         };
         let decision = evaluate(&policies, &request);
-        hook.on_decision(&DecisionRecord { caller, check, decision: &decision, elapsed: start.elapsed() });
+        if let Some(start) = start {
+            hook.on_decision(&DecisionRecord { caller, check, decision: &decision, elapsed: start.elapsed() });
+        }
         if decision.outcome != Outcome::Allowed {
             let arn = caller.principal.arn();
             let message = decision.denial_message(arn, &check.action, &check.resource).unwrap_or_default();
