@@ -1,3 +1,4 @@
 //! One module per `warden` command.
 
+pub mod lifecycle;
 pub mod simulate;

@@ -21,11 +21,14 @@ enum Command {
     /// Offline twin of `aws iam simulate-custom-policy`: reads its `--cli-input-json` request,
     /// prints its response.
     Simulate(command::simulate::Args),
+    /// ECR lifecycle policies offline: `warden lifecycle preview --policy FILE --images FILE`.
+    Lifecycle(command::lifecycle::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Simulate(args) => command::simulate::run(&args),
+        Command::Lifecycle(args) => command::lifecycle::run(&args),
     }
 }
