@@ -1,0 +1,1 @@
+//! `warden authorizer`: a stateless decision service (work in progress).
