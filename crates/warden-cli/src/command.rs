@@ -1,4 +1,8 @@
 //! One module per `warden` command.
 
+mod common;
+pub mod explain;
 pub mod lifecycle;
+pub mod policy_test;
 pub mod simulate;
+pub mod validate;

@@ -23,6 +23,12 @@ enum Command {
     Simulate(command::simulate::Args),
     /// ECR lifecycle policies offline: `warden lifecycle preview --policy FILE --images FILE`.
     Lifecycle(command::lifecycle::Args),
+    /// Findings in the style of IAM Access Analyzer's policy validation.
+    Validate(command::validate::Args),
+    /// Why a request is allowed or denied, statement by statement, and what would allow it.
+    Explain(command::explain::Args),
+    /// Policy unit tests: requests and expected decisions, as files.
+    Test(command::policy_test::Args),
 }
 
 fn main() -> ExitCode {
@@ -30,5 +36,8 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Simulate(args) => command::simulate::run(&args),
         Command::Lifecycle(args) => command::lifecycle::run(&args),
+        Command::Validate(args) => command::validate::run(&args),
+        Command::Explain(args) => command::explain::run(&args),
+        Command::Test(args) => command::policy_test::run(&args),
     }
 }

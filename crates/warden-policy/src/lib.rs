@@ -10,6 +10,8 @@ pub mod date;
 mod decision;
 mod error;
 mod evaluate;
+pub mod explain;
+pub mod findings;
 pub mod json;
 pub mod limits;
 pub mod number;
@@ -28,7 +30,7 @@ pub use decision::{Decision, MatchedStatement, Outcome, PolicyRole, Reason, Side
 pub use error::{PolicyError, PolicyErrorKind};
 pub use evaluate::{evaluate, trace, Policies, Request, StatementOutcome, Trace, TraceEntry};
 pub use policy::{
-    Clause, ConditionBlock, ConditionEntry, Effect, OneOrMany, Policy, PolicyKind, PrincipalClause, PrincipalType,
+    Clause, ConditionBlock, ConditionEntry, Effect, Loc, OneOrMany, Policy, PolicyKind, PrincipalClause, PrincipalType,
     PrincipalValue, Statement, Version,
 };
 pub use principal::{Principal, PrincipalError, PrincipalKind};

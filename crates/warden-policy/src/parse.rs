@@ -14,7 +14,7 @@ use crate::error::{PolicyError, PolicyErrorKind as K};
 use crate::json::{self, Kind, Member, Value};
 use crate::limits::{MAX_POLICY_CHARS, MAX_REPOSITORY_POLICY_CHARS, MAX_STATEMENTS};
 use crate::policy::{
-    Clause, ConditionBlock, ConditionEntry, Effect, OneOrMany, Policy, PolicyKind, PrincipalClause, PrincipalType,
+    Clause, ConditionBlock, ConditionEntry, Effect, Loc, OneOrMany, Policy, PolicyKind, PrincipalClause, PrincipalType,
     PrincipalValue, Statement, Version,
 };
 use crate::span::Span;
@@ -152,7 +152,9 @@ fn string<'v>(p: &Parser, v: &'v Value, element: &str) -> Result<&'v str, Fatal>
 /// A string or an array of strings.
 fn one_or_many(p: &Parser, v: &Value, element: &str) -> Result<(OneOrMany, Vec<Span>), Fatal> {
     match &v.kind {
-        Kind::String(s) => Ok((OneOrMany { values: vec![s.clone()], single: true }, vec![v.span])),
+        Kind::String(s) => {
+            Ok((OneOrMany { values: vec![s.clone()], single: true, spans: vec![Loc(v.span)] }, vec![v.span]))
+        }
         Kind::Array(items) => {
             let mut values = Vec::with_capacity(items.len());
             let mut spans = Vec::with_capacity(items.len());
@@ -160,7 +162,7 @@ fn one_or_many(p: &Parser, v: &Value, element: &str) -> Result<(OneOrMany, Vec<S
                 values.push(string(p, item, element)?.to_owned());
                 spans.push(item.span);
             }
-            Ok((OneOrMany { values, single: false }, spans))
+            Ok((OneOrMany { values, single: false, spans: spans.iter().map(|s| Loc(*s)).collect() }, spans))
         }
         _ => {
             Err(p.fatal(format!("`{element}` must be a string or an array of strings, not {}", v.kind_name()), v.span))
@@ -181,9 +183,9 @@ fn statement_of(p: &mut Parser, v: &Value, version: Version) -> Result<Statement
             return Err(p.fatal(unknown_element(&m.key, STATEMENT_ELEMENTS), m.key_span));
         }
     }
-    let sid = match find("Sid") {
-        Some(m) => Some(string(p, &m.value, "Sid")?.to_owned()),
-        None => None,
+    let (sid, sid_span) = match find("Sid") {
+        Some(m) => (Some(string(p, &m.value, "Sid")?.to_owned()), Some(Loc(m.value.span))),
+        None => (None, None),
     };
     p.statement = Some((p.statement.as_ref().map_or(0, |s| s.0), sid.clone()));
     for (a, b) in [("Action", "NotAction"), ("Resource", "NotResource"), ("Principal", "NotPrincipal")] {
@@ -199,7 +201,7 @@ fn statement_of(p: &mut Parser, v: &Value, version: Version) -> Result<Statement
         Some(m) => condition_of(p, &m.value, version)?,
         None => Vec::new(),
     };
-    Ok(Statement { sid, effect, principal, action, resource, condition, span: v.span })
+    Ok(Statement { sid, sid_span, effect, principal, action, resource, condition, span: v.span })
 }
 
 fn effect_of(p: &mut Parser, m: Option<&Member>, stmt_span: Span) -> Result<Effect, Fatal> {
@@ -277,7 +279,7 @@ fn principal_of(p: &mut Parser, m: Option<&Member>, stmt_span: Span) -> Result<O
     if !resource_side {
         p.report(Rank::Principal, K::PrincipalNotAllowed(p.kind.describe()), m.key_span);
     }
-    Ok(Some(PrincipalClause { negated, value }))
+    Ok(Some(PrincipalClause { negated, value, span: Loc(m.value.span) }))
 }
 
 /// Principal values AWS accepts: `*`, an account id, an IAM/STS principal ARN without wildcards,
@@ -319,7 +321,11 @@ fn valid_principal(ty: PrincipalType, value: &str) -> bool {
 fn action_of(p: &mut Parser, m: Option<&Member>, stmt_span: Span) -> Result<Clause, Fatal> {
     let Some(m) = m else {
         p.report(Rank::Actions, K::MissingActions, stmt_span);
-        return Ok(Clause { negated: false, values: OneOrMany { values: Vec::new(), single: false } });
+        return Ok(Clause {
+            negated: false,
+            values: OneOrMany { values: Vec::new(), single: false, spans: Vec::new() },
+            key: Loc(stmt_span),
+        });
     };
     let (values, spans) = one_or_many(p, &m.value, &m.key)?;
     if values.values.is_empty() {
@@ -343,7 +349,7 @@ fn action_of(p: &mut Parser, m: Option<&Member>, stmt_span: Span) -> Result<Clau
             }
         }
     }
-    Ok(Clause { negated: m.key == "NotAction", values })
+    Ok(Clause { negated: m.key == "NotAction", values, key: Loc(m.key_span) })
 }
 
 fn resource_of(p: &mut Parser, m: Option<&Member>, stmt_span: Span) -> Result<Option<Clause>, Fatal> {
@@ -363,7 +369,7 @@ fn resource_of(p: &mut Parser, m: Option<&Member>, stmt_span: Span) -> Result<Op
     for (r, span) in values.values.iter().zip(spans) {
         check_resource(p, r, span);
     }
-    Ok(Some(Clause { negated: m.key == "NotResource", values }))
+    Ok(Some(Clause { negated: m.key == "NotResource", values, key: Loc(m.key_span) }))
 }
 
 fn check_resource(p: &mut Parser, r: &str, span: Span) {
@@ -414,7 +420,11 @@ fn condition_of(p: &mut Parser, v: &Value, version: Version) -> Result<Vec<Condi
         if operator.is_none() && !entries.is_empty() {
             return Err(p.error(K::UnknownOperator(b.key.clone()), b.key_span));
         }
-        let mut block = ConditionBlock { operator: b.key.clone(), entries: Vec::with_capacity(entries.len()) };
+        let mut block = ConditionBlock {
+            operator: b.key.clone(),
+            operator_span: Loc(b.key_span),
+            entries: Vec::with_capacity(entries.len()),
+        };
         for e in entries {
             if block.entries.iter().any(|prev| prev.key.eq_ignore_ascii_case(&e.key)) {
                 return Err(p.fatal(
@@ -435,7 +445,7 @@ fn condition_of(p: &mut Parser, v: &Value, version: Version) -> Result<Vec<Condi
                     }
                 }
             }
-            block.entries.push(ConditionEntry { key: e.key.clone(), values });
+            block.entries.push(ConditionEntry { key: e.key.clone(), key_span: Loc(e.key_span), values });
         }
         out.push(block);
     }
@@ -452,9 +462,13 @@ fn condition_values(p: &Parser, v: &Value, key: &str) -> Result<(OneOrMany, Vec<
             for item in items {
                 values.push(item.scalar_text().ok_or_else(|| bad(item))?);
             }
-            Ok((OneOrMany { values, single: false }, items.iter().map(|i| i.span).collect()))
+            let spans: Vec<Span> = items.iter().map(|i| i.span).collect();
+            Ok((OneOrMany { values, single: false, spans: spans.iter().map(|s| Loc(*s)).collect() }, spans))
         }
-        _ => Ok((OneOrMany { values: vec![v.scalar_text().ok_or_else(|| bad(v))?], single: true }, vec![v.span])),
+        _ => Ok((
+            OneOrMany { values: vec![v.scalar_text().ok_or_else(|| bad(v))?], single: true, spans: vec![Loc(v.span)] },
+            vec![v.span],
+        )),
     }
 }
 

@@ -89,6 +89,19 @@ impl Effect {
     }
 }
 
+/// Where an element stood in the source. Locations never take part in equality: two policies
+/// that say the same are equal wherever they were written.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Loc(pub Span);
+
+impl PartialEq for Loc {
+    fn eq(&self, _: &Loc) -> bool {
+        true
+    }
+}
+
+impl Eq for Loc {}
+
 /// A list element that may be written as one string or an array.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OneOrMany {
@@ -96,6 +109,8 @@ pub struct OneOrMany {
     pub values: Vec<String>,
     /// Written as a bare string.
     pub single: bool,
+    /// Where each value stands.
+    pub spans: Vec<Loc>,
 }
 
 impl OneOrMany {
@@ -114,6 +129,8 @@ pub struct Clause {
     pub negated: bool,
     /// The patterns.
     pub values: OneOrMany,
+    /// Where the element's key (`"Action"`, `"NotResource"`) stands.
+    pub key: Loc,
 }
 
 /// `Principal`/`NotPrincipal`.
@@ -123,6 +140,8 @@ pub struct PrincipalClause {
     pub negated: bool,
     /// The value.
     pub value: PrincipalValue,
+    /// Where the value stands.
+    pub span: Loc,
 }
 
 /// The value of a `Principal` element.
@@ -164,6 +183,8 @@ impl PrincipalType {
 pub struct ConditionBlock {
     /// Operator as written (`ForAnyValue:StringLikeIfExists`).
     pub operator: String,
+    /// Where the operator stands.
+    pub operator_span: Loc,
     /// Keys with their values, in source order.
     pub entries: Vec<ConditionEntry>,
 }
@@ -173,6 +194,8 @@ pub struct ConditionBlock {
 pub struct ConditionEntry {
     /// Key as written.
     pub key: String,
+    /// Where the key stands.
+    pub key_span: Loc,
     /// Values (unquoted numbers and booleans are kept as their text).
     pub values: OneOrMany,
 }
@@ -182,6 +205,8 @@ pub struct ConditionEntry {
 pub struct Statement {
     /// `Sid`, when given.
     pub sid: Option<String>,
+    /// Where the Sid's value stands.
+    pub sid_span: Option<Loc>,
     /// `Effect`.
     pub effect: Effect,
     /// `Principal`/`NotPrincipal`.

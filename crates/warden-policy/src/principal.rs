@@ -322,8 +322,9 @@ mod tests {
             negated: false,
             value: PrincipalValue::Map(vec![(
                 PrincipalType::Aws,
-                OneOrMany { values: values.iter().map(|s| s.to_string()).collect(), single: false },
+                OneOrMany { values: values.iter().map(|s| s.to_string()).collect(), single: false, spans: Vec::new() },
             )]),
+            span: Default::default(),
         }
     }
 

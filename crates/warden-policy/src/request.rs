@@ -93,6 +93,34 @@ pub fn time_context(epoch_seconds: i64) -> Result<Context, ContextError> {
     Ok(ctx)
 }
 
+/// The type a global condition key's values have (`aws:SourceIp` is an IP address,
+/// `aws:CurrentTime` a date, `aws:SecureTransport` a boolean, ...): what a context built from
+/// `key=value` text should declare. Unknown keys are strings.
+pub fn global_key_type(key: &str) -> ContextKeyType {
+    match key.to_ascii_lowercase().as_str() {
+        "aws:sourceip" | "aws:vpcsourceip" | "aws:ec2instancesourceprivateipv4" => ContextKeyType::Ip,
+        "aws:currenttime" | "aws:tokenissuetime" => ContextKeyType::Date,
+        "aws:epochtime" | "aws:multifactorauthage" => ContextKeyType::Numeric,
+        "aws:securetransport" | "aws:multifactorauthpresent" | "aws:viaawsservice" | "aws:principalisawsservice" => {
+            ContextKeyType::Boolean
+        }
+        _ => ContextKeyType::String,
+    }
+}
+
+/// The list form of a single-valued type (`ip` → `ipList`).
+pub fn list_type(ty: ContextKeyType) -> ContextKeyType {
+    match ty {
+        ContextKeyType::String => ContextKeyType::StringList,
+        ContextKeyType::Numeric => ContextKeyType::NumericList,
+        ContextKeyType::Boolean => ContextKeyType::BooleanList,
+        ContextKeyType::Ip => ContextKeyType::IpList,
+        ContextKeyType::Binary => ContextKeyType::BinaryList,
+        ContextKeyType::Date => ContextKeyType::DateList,
+        list => list,
+    }
+}
+
 fn single(ctx: &mut Context, key: &str, ty: ContextKeyType, value: &str) -> Result<(), ContextError> {
     ctx.insert(key, ty, &[value])
 }
