@@ -135,6 +135,13 @@ async fn policies_decide_and_denials_use_aws_wording() {
         "User: arn:aws:iam::111122223333:user/nobody is not authorized to perform: ecr:DescribeRepositories on resource: arn:aws:ecr:us-east-1:111122223333:repository/* because no identity-based policy allows the ecr:DescribeRepositories action"
     );
     assert!(s.decisions.load(Ordering::Relaxed) >= 2, "the hook saw the decisions");
+    let explained = s.explanations.lock().unwrap().clone();
+    assert_eq!(explained.len(), 1, "one denial explained");
+    assert_eq!(explained[0]["decision"], "implicitDeny");
+    assert_eq!(
+        explained[0]["suggestions"][0],
+        "no Allow statement in any policy considered mentions `ecr:DescribeRepositories`"
+    );
 }
 
 #[tokio::test]

@@ -20,6 +20,28 @@ pub struct DecisionRecord<'a, 'p> {
     pub elapsed: Duration,
 }
 
+impl DecisionRecord<'_, '_> {
+    /// The full structured explanation of this decision (every statement, what each lacks, what
+    /// would allow a denied request), as JSON-serializable data. It re-evaluates with tracing:
+    /// call it for the decisions you log in detail, not on every request.
+    pub fn explanation(&self) -> warden_policy::explain::Explanation {
+        let policies = warden_policy::Policies {
+            identity: &self.caller.identity,
+            boundary: self.caller.boundary.as_ref(),
+            session: self.caller.session.as_ref(),
+            resource: self.check.resource_policy.as_ref(),
+        };
+        let request = warden_policy::Request {
+            principal: &self.caller.principal,
+            action: &self.check.action,
+            resource: &self.check.resource,
+            resource_account: &self.check.resource_account,
+            context: &self.check.context,
+        };
+        warden_policy::explain::explain(&policies, &request)
+    }
+}
+
 /// Receives every decision the layer makes. Keep it fast: it runs on the request path.
 pub trait DecisionHook: Clone + Send + Sync + 'static {
     /// Called once per check.

@@ -104,6 +104,8 @@ pub struct Server {
     pub store: Arc<StoreHandle>,
     pub issuer: Arc<TokenIssuer>,
     pub decisions: Arc<AtomicUsize>,
+    /// The hook's structured explanations of denied decisions.
+    pub explanations: Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
     pub dir: PathBuf,
 }
 
@@ -120,8 +122,13 @@ pub async fn start(name: &str, clock: Arc<dyn Clock>) -> Server {
     let issuer = Arc::new(TokenIssuer::new(TOKEN_KEY, ACCOUNT, REGION));
     let decisions = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&decisions);
-    let hook = move |_: &DecisionRecord<'_, '_>| {
+    let explanations = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = Arc::clone(&explanations);
+    let hook = move |r: &DecisionRecord<'_, '_>| {
         counter.fetch_add(1, Ordering::Relaxed);
+        if !r.decision.is_allowed() {
+            log.lock().unwrap().push(serde_json::to_value(r.explanation()).unwrap());
+        }
     };
     let sigv4 = SigV4Authenticator::new(Arc::clone(&store), REGION, "ecr").with_clock(Arc::clone(&clock));
     let api = Router::new()
@@ -167,7 +174,7 @@ pub async fn start(name: &str, clock: Arc<dyn Clock>) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    Server { addr, store, issuer, decisions, dir }
+    Server { addr, store, issuer, decisions, explanations, dir }
 }
 
 fn api_answer(body: &[u8]) -> (http::HeaderMap, String) {
