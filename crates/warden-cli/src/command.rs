@@ -4,5 +4,6 @@ mod common;
 pub mod explain;
 pub mod lifecycle;
 pub mod policy_test;
+pub mod serve;
 pub mod simulate;
 pub mod validate;

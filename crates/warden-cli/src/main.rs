@@ -29,6 +29,12 @@ enum Command {
     Explain(command::explain::Args),
     /// Policy unit tests: requests and expected decisions, as files.
     Test(command::policy_test::Args),
+    /// The bundled registry: Docker Registry HTTP API V2 / OCI, authorized like ECR.
+    Serve(command::serve::ServeArgs),
+    /// A registry password for a user (the twin of `aws ecr get-login-password`).
+    GetLoginPassword(command::serve::LoginArgs),
+    /// Creates a repository in the local registry store.
+    CreateRepository(command::serve::CreateArgs),
 }
 
 fn main() -> ExitCode {
@@ -39,5 +45,8 @@ fn main() -> ExitCode {
         Command::Validate(args) => command::validate::run(&args),
         Command::Explain(args) => command::explain::run(&args),
         Command::Test(args) => command::policy_test::run(&args),
+        Command::Serve(args) => command::serve::serve(&args),
+        Command::GetLoginPassword(args) => command::serve::get_login_password(&args),
+        Command::CreateRepository(args) => command::serve::create_repository(&args),
     }
 }

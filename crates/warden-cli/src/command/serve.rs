@@ -1,0 +1,171 @@
+//! `warden serve`, `warden get-login-password`, `warden create-repository`: the bundled registry
+//! and its operator commands.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use warden_identity::{ReloadEvent, Store, StoreHandle};
+use warden_registry::{Config, Registry};
+
+/// Where the registry keeps its state and identities.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Common {
+    /// Blobs, database and token key.
+    #[arg(long, default_value = "./data")]
+    data_dir: PathBuf,
+    /// The policies directory (`identities/`).
+    #[arg(long, default_value = "policies")]
+    policies: PathBuf,
+    /// The registry's account.
+    #[arg(long, default_value = "111122223333")]
+    account_id: String,
+    /// The registry's region.
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+}
+
+impl Common {
+    fn config(&self) -> Config {
+        Config {
+            data_dir: self.data_dir.clone(),
+            policies_dir: self.policies.clone(),
+            account_id: self.account_id.clone(),
+            region: self.region.clone(),
+        }
+    }
+}
+
+/// Arguments of `warden serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:5000")]
+    listen: SocketAddr,
+    /// Listen beyond loopback even with the published demo keys loaded.
+    #[arg(long)]
+    allow_demo_keys: bool,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// Arguments of `warden get-login-password`.
+#[derive(Debug, clap::Args)]
+pub struct LoginArgs {
+    /// The IAM user to mint the token for.
+    #[arg(long)]
+    user: String,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// Arguments of `warden create-repository`.
+#[derive(Debug, clap::Args)]
+pub struct CreateArgs {
+    /// The repository name (`team-a/web-app`).
+    #[arg(long)]
+    repository_name: String,
+    /// Resource tags, `key=value`.
+    #[arg(long = "tags", value_delimiter = ',')]
+    tags: Vec<String>,
+    #[command(flatten)]
+    common: Common,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))
+}
+
+fn finish(result: Result<(), String>, command: &str) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("warden {command}: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs `warden serve`.
+pub fn serve(args: &ServeArgs) -> ExitCode {
+    finish(runtime().and_then(|rt| rt.block_on(run_serve(args))), "serve")
+}
+
+async fn run_serve(args: &ServeArgs) -> Result<(), String> {
+    let config = args.common.config();
+    let store = Arc::new(StoreHandle::load(&config.policies_dir).map_err(|e| e.to_string())?);
+    store.current().check_listen(&args.listen, args.allow_demo_keys).map_err(|e| e.to_string())?;
+    let _watcher = store
+        .watch(Duration::from_secs(2), |event| match event {
+            ReloadEvent::Reloaded => eprintln!("warden: identities reloaded"),
+            ReloadEvent::Rejected(e) => {
+                eprintln!("warden: identities NOT reloaded; the last good set keeps serving:\n{e}")
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    let registry = Arc::new(Registry::open_with(config.clone(), store).await.map_err(|e| e.to_string())?);
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    eprintln!("warden: listening on http://{addr}");
+    eprintln!(
+        "warden: log in with\n  warden get-login-password --user admin --data-dir {} --policies {} | docker login --username AWS --password-stdin {addr}",
+        config.data_dir.display(),
+        config.policies_dir.display()
+    );
+    warden_registry::serve(registry, listener).await.map_err(|e| e.to_string())
+}
+
+/// Runs `warden get-login-password`.
+pub fn get_login_password(args: &LoginArgs) -> ExitCode {
+    let result = (|| {
+        let config = args.common.config();
+        let store = Store::load(&config.policies_dir).map_err(|e| e.to_string())?;
+        let user = store
+            .user(&config.account_id, &args.user)
+            .ok_or_else(|| format!("no user `{}` in account {}", args.user, config.account_id))?;
+        let key = warden_registry::state::token_key(&config.data_dir).map_err(|e| e.to_string())?;
+        let issuer = warden_auth::TokenIssuer::new(&key, &config.account_id, &config.region);
+        let (password, _) = issuer.mint(&user.arn, SystemTime::now());
+        println!("{password}");
+        Ok(())
+    })();
+    finish(result, "get-login-password")
+}
+
+/// Runs `warden create-repository`.
+pub fn create_repository(args: &CreateArgs) -> ExitCode {
+    let result = runtime().and_then(|rt| {
+        rt.block_on(async {
+            let tags = args
+                .tags
+                .iter()
+                .map(|t| t.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())).ok_or_else(|| format!("tag `{t}` is not key=value")))
+                .collect::<Result<Vec<_>, _>>()?;
+            let registry = Registry::open(args.common.config()).await.map_err(|e| e.to_string())?;
+            let created = registry.create_repository(&args.repository_name, tags).await.map_err(|e| e.message)?;
+            if !created {
+                return Err(format!(
+                    "RepositoryAlreadyExistsException: The repository with name '{}' already exists in the registry with id '{}'",
+                    args.repository_name, args.common.account_id
+                ));
+            }
+            println!(
+                "{}",
+                serde_json::json!({"repository": {
+                    "repositoryName": args.repository_name,
+                    "repositoryArn": registry.repository_arn(&args.repository_name),
+                    "registryId": args.common.account_id,
+                }})
+            );
+            Ok(())
+        })
+    });
+    finish(result, "create-repository")
+}

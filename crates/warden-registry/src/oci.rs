@@ -1,0 +1,546 @@
+//! The Docker Registry HTTP API V2 / OCI Distribution Spec 1.1 handlers. Every request has been
+//! authenticated and authorized by the layer before it gets here (see [`crate::authz`]).
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http::{header, HeaderMap, HeaderValue, Method, Request, StatusCode};
+use http_body_util::{BodyExt, Limited};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use warden_policy::{evaluate, Outcome, Policies};
+use warden_tower::Authorized;
+
+use crate::error::OciError;
+use crate::manifest::{self, MAX_MANIFEST_BYTES};
+use crate::names::{self, parse_digest};
+use crate::route::{self, Route};
+use crate::state::{now, Registry};
+use crate::storage::blobs::random_id;
+
+type Result<T> = std::result::Result<T, OciError>;
+
+/// The `/v2/...` entry point.
+pub async fn v2(State(reg): State<Arc<Registry>>, req: Request<Body>) -> Response {
+    match dispatch(&reg, req).await {
+        Ok(resp) => resp,
+        Err(e) => e.into_response(),
+    }
+}
+
+fn io_error(e: std::io::Error) -> OciError {
+    eprintln!("warden: storage: {e}");
+    OciError::internal("storage")
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: Vec<(header::HeaderName, String)>,
+    body: Body,
+}
+
+impl Reply {
+    fn new(status: StatusCode) -> Reply {
+        Reply { status, headers: Vec::new(), body: Body::empty() }
+    }
+    fn header(mut self, name: header::HeaderName, value: impl Into<String>) -> Reply {
+        self.headers.push((name, value.into()));
+        self
+    }
+    fn body(mut self, body: impl Into<Body>) -> Reply {
+        self.body = body.into();
+        self
+    }
+    fn build(self) -> Response {
+        let mut resp = Response::new(self.body);
+        *resp.status_mut() = self.status;
+        let h = resp.headers_mut();
+        h.insert("docker-distribution-api-version", HeaderValue::from_static("registry/2.0"));
+        for (k, v) in self.headers {
+            if let Ok(v) = HeaderValue::from_str(&v) {
+                h.append(k, v);
+            }
+        }
+        resp
+    }
+}
+
+fn hn(name: &'static str) -> header::HeaderName {
+    header::HeaderName::from_static(name)
+}
+
+async fn dispatch(reg: &Arc<Registry>, req: Request<Body>) -> Result<Response> {
+    let route = route::parse(req.uri().path()).ok_or_else(|| OciError::unsupported("unknown endpoint"))?;
+    let method = req.method().clone();
+    let query = req.uri().query().unwrap_or("").to_owned();
+    match (route, method.as_str()) {
+        (Route::Base, "GET" | "HEAD") => Ok(Reply::new(StatusCode::OK)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(if method == Method::HEAD { "" } else { "{}" })
+            .build()),
+        (Route::Catalog, "GET") => {
+            let caller = req.extensions().get::<Authorized>().map(|a| a.caller.clone());
+            let ctx = caller
+                .as_ref()
+                .and_then(|c| warden_tower::context::request_context(&req, c, Some(false), &reg.config.region).ok())
+                .unwrap_or_default();
+            catalog(reg, caller, ctx, &query).await
+        }
+        (Route::Tags { repo }, "GET") => tags(reg, &repo, &query).await,
+        (Route::Manifest { repo, reference }, "GET" | "HEAD") => {
+            get_manifest(reg, &repo, &reference, method == Method::HEAD).await
+        }
+        (Route::Manifest { repo, reference }, "PUT") => put_manifest(reg, &repo, &reference, req).await,
+        (Route::Manifest { repo, reference }, "DELETE") => delete_manifest(reg, &repo, &reference).await,
+        (Route::Blob { repo, digest }, "GET" | "HEAD") => {
+            let headers = req.headers().clone();
+            get_blob(reg, &repo, &digest, method == Method::HEAD, &headers).await
+        }
+        (Route::Blob { repo, digest }, "DELETE") => delete_blob(reg, &repo, &digest).await,
+        (Route::UploadStart { repo }, "POST") => start_upload(reg, &repo, &query, req).await,
+        (Route::Upload { repo, id }, "PATCH") => patch_upload(reg, &repo, &id, req).await,
+        (Route::Upload { repo, id }, "PUT") => finish_upload(reg, &repo, &id, &query, req).await,
+        (Route::Upload { repo, id }, "GET") => upload_status(reg, &repo, &id).await,
+        (Route::Upload { repo, id }, "DELETE") => cancel_upload(reg, &repo, &id).await,
+        (Route::Referrers { repo, digest }, "GET") => referrers(reg, &repo, &digest, &query).await,
+        _ => Err(OciError::unsupported(format!("{method} is not supported here"))),
+    }
+}
+
+fn query_param(query: &str, name: &str) -> Option<String> {
+    query.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k == name).then(|| percent_decode(v))
+    })
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%' {
+            if let Some(v) = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `n` and `last` pagination over a sorted list; the page and the `Link` to the next one.
+fn paginate(items: Vec<String>, query: &str, base: &str) -> Result<(Vec<String>, Option<String>)> {
+    let last = query_param(query, "last");
+    let start = match &last {
+        Some(l) => items.partition_point(|t| t.as_str() <= l.as_str()),
+        None => 0,
+    };
+    let rest: Vec<String> = items.into_iter().skip(start).collect();
+    let n = match query_param(query, "n") {
+        Some(n) => Some(n.parse::<usize>().map_err(|_| OciError::unsupported(format!("`n={n}` is not a number")))?),
+        None => None,
+    };
+    match n {
+        Some(n) if rest.len() > n => {
+            let page: Vec<String> = rest.into_iter().take(n).collect();
+            let link = page.last().map(|l| format!("<{base}?n={n}&last={l}>; rel=\"next\""));
+            Ok((page, link))
+        }
+        _ => Ok((rest, None)),
+    }
+}
+
+async fn catalog(
+    reg: &Arc<Registry>,
+    caller: Option<warden_tower::Caller>,
+    ctx: warden_policy::Context,
+    query: &str,
+) -> Result<Response> {
+    let all = reg.meta(|m| m.repositories()).await?;
+    // Only the repositories the caller may describe.
+    let mut visible = Vec::new();
+    if let Some(caller) = &caller {
+        for name in all {
+            let n = name.clone();
+            let Some(repo) = reg.meta(move |m| m.repository(&n)).await? else { continue };
+            let policy = reg.policy_set(&repo);
+            let arn = reg.repository_arn(&name);
+            let request = warden_policy::Request {
+                principal: &caller.principal,
+                action: "ecr:DescribeRepositories",
+                resource: &arn,
+                resource_account: &reg.config.account_id,
+                context: &ctx,
+            };
+            let policies = Policies {
+                identity: &caller.identity,
+                boundary: caller.boundary.as_ref(),
+                session: None,
+                resource: policy.as_ref(),
+            };
+            if evaluate(&policies, &request).outcome == Outcome::Allowed {
+                visible.push(name);
+            }
+        }
+    }
+    let (page, link) = paginate(visible, query, "/v2/_catalog")?;
+    let mut reply = Reply::new(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(serde_json::json!({"repositories": page}).to_string());
+    if let Some(l) = link {
+        reply = reply.header(header::LINK, l);
+    }
+    Ok(reply.build())
+}
+
+async fn tags(reg: &Arc<Registry>, repo: &str, query: &str) -> Result<Response> {
+    reg.repository(repo).await?;
+    let name = repo.to_owned();
+    let all = reg.meta(move |m| m.tags(&name)).await?;
+    let (page, link) = paginate(all, query, &format!("/v2/{repo}/tags/list"))?;
+    let mut reply = Reply::new(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(serde_json::json!({"name": repo, "tags": page}).to_string());
+    if let Some(l) = link {
+        reply = reply.header(header::LINK, l);
+    }
+    Ok(reply.build())
+}
+
+async fn get_manifest(reg: &Arc<Registry>, repo: &str, reference: &str, head: bool) -> Result<Response> {
+    reg.repository(repo).await?;
+    check_reference(reference)?;
+    let (name, r) = (repo.to_owned(), reference.to_owned());
+    let m = reg.meta(move |m| m.manifest(&name, &r)).await?.ok_or_else(|| OciError::manifest_unknown(reference))?;
+    let len = m.body.len();
+    Ok(Reply::new(StatusCode::OK)
+        .header(header::CONTENT_TYPE, m.media_type)
+        .header(header::CONTENT_LENGTH, len.to_string())
+        .header(hn("docker-content-digest"), m.digest)
+        .body(if head { Bytes::new() } else { Bytes::from(m.body) })
+        .build())
+}
+
+fn check_reference(reference: &str) -> Result<()> {
+    if reference.contains(':') {
+        parse_digest(reference)
+            .map(|_| ())
+            .ok_or_else(|| OciError::digest_invalid(format!("invalid digest `{reference}`")))
+    } else if names::valid_tag(reference) {
+        Ok(())
+    } else {
+        Err(OciError::tag_invalid(format!("invalid tag `{reference}`")))
+    }
+}
+
+async fn put_manifest(reg: &Arc<Registry>, repo: &str, reference: &str, req: Request<Body>) -> Result<Response> {
+    reg.repository(repo).await?;
+    check_reference(reference)?;
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let body = Limited::new(req.into_body(), MAX_MANIFEST_BYTES)
+        .collect()
+        .await
+        .map_err(|_| OciError::size_invalid(format!("manifest larger than {MAX_MANIFEST_BYTES} bytes")))?
+        .to_bytes();
+    let parsed = manifest::parse(&body, content_type.as_deref())?;
+    let alg = if reference.contains(':') {
+        parse_digest(reference).unwrap_or(names::Algorithm::Sha256)
+    } else {
+        names::Algorithm::Sha256
+    };
+    let digest = alg.digest(&body);
+    if reference.contains(':') && reference != digest {
+        return Err(OciError::digest_invalid(format!("manifest digest is {digest}, not {reference}")));
+    }
+    // Everything it refers to must be in the repository, with the sizes it states.
+    for (blob, size) in &parsed.blobs {
+        let (name, d) = (repo.to_owned(), blob.clone());
+        let stored =
+            reg.meta(move |m| m.blob(&name, &d)).await?.ok_or_else(|| OciError::manifest_blob_unknown(blob))?;
+        if let Some(size) = size {
+            if *size != stored {
+                return Err(OciError::manifest_invalid(format!(
+                    "blob {blob} has {stored} bytes, the manifest says {size}"
+                )));
+            }
+        }
+    }
+    for child in &parsed.manifests {
+        let (name, d) = (repo.to_owned(), child.clone());
+        reg.meta(move |m| m.manifest(&name, &d)).await?.ok_or_else(|| OciError::manifest_blob_unknown(child))?;
+    }
+    let tag = (!reference.contains(':')).then(|| reference.to_owned());
+    let (name, d, mt, b, subject, artifact) = (
+        repo.to_owned(),
+        digest.clone(),
+        parsed.media_type.clone(),
+        body.to_vec(),
+        parsed.subject.clone(),
+        parsed.artifact_type.clone(),
+    );
+    let t = now();
+    reg.meta(move |m| m.put_manifest(&name, &d, &mt, &b, subject.as_deref(), artifact.as_deref(), tag.as_deref(), t))
+        .await?;
+    let mut reply = Reply::new(StatusCode::CREATED)
+        .header(header::LOCATION, format!("/v2/{repo}/manifests/{digest}"))
+        .header(hn("docker-content-digest"), digest);
+    if let Some(s) = parsed.subject {
+        reply = reply.header(hn("oci-subject"), s);
+    }
+    Ok(reply.build())
+}
+
+async fn delete_manifest(reg: &Arc<Registry>, repo: &str, reference: &str) -> Result<Response> {
+    reg.repository(repo).await?;
+    check_reference(reference)?;
+    let (name, r) = (repo.to_owned(), reference.to_owned());
+    let deleted = if reference.contains(':') {
+        reg.meta(move |m| m.delete_manifest(&name, &r)).await?
+    } else {
+        reg.meta(move |m| m.untag(&name, &r)).await?
+    };
+    if !deleted {
+        return Err(OciError::manifest_unknown(reference));
+    }
+    Ok(Reply::new(StatusCode::ACCEPTED).build())
+}
+
+/// Parses `bytes=a-b` / `bytes=a-` / `bytes=-n` against `size`: `Ok(None)` without a header,
+/// `Err` (416) when unsatisfiable.
+fn range(headers: &HeaderMap, size: u64) -> Result<Option<(u64, u64)>> {
+    let Some(value) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else { return Ok(None) };
+    let spec = value.strip_prefix("bytes=").ok_or_else(|| OciError::range(size))?;
+    let (a, b) = spec.split_once('-').ok_or_else(|| OciError::range(size))?;
+    let (start, end) = match (a.trim(), b.trim()) {
+        ("", n) => {
+            let n: u64 = n.parse().map_err(|_| OciError::range(size))?;
+            (size.saturating_sub(n), size.saturating_sub(1))
+        }
+        (a, "") => (a.parse().map_err(|_| OciError::range(size))?, size.saturating_sub(1)),
+        (a, b) => (
+            a.parse().map_err(|_| OciError::range(size))?,
+            b.parse::<u64>().map_err(|_| OciError::range(size))?.min(size.saturating_sub(1)),
+        ),
+    };
+    if size == 0 || start >= size || start > end {
+        return Err(OciError::range(size));
+    }
+    Ok(Some((start, end)))
+}
+
+async fn get_blob(reg: &Arc<Registry>, repo: &str, digest: &str, head: bool, headers: &HeaderMap) -> Result<Response> {
+    reg.repository(repo).await?;
+    if parse_digest(digest).is_none() {
+        return Err(OciError::digest_invalid(format!("invalid digest `{digest}`")));
+    }
+    let (name, d) = (repo.to_owned(), digest.to_owned());
+    let size = reg.meta(move |m| m.blob(&name, &d)).await?.ok_or_else(|| OciError::blob_unknown(digest))?;
+    let span = range(headers, size)?;
+    let (start, len, status) = match span {
+        Some((a, b)) => (a, b - a + 1, StatusCode::PARTIAL_CONTENT),
+        None => (0, size, StatusCode::OK),
+    };
+    let mut reply = Reply::new(status)
+        .header(header::CONTENT_TYPE, "application/octet-stream")
+        .header(header::CONTENT_LENGTH, len.to_string())
+        .header(header::ACCEPT_RANGES, "bytes")
+        .header(hn("docker-content-digest"), digest);
+    if let Some((a, b)) = span {
+        reply = reply.header(header::CONTENT_RANGE, format!("bytes {a}-{b}/{size}"));
+    }
+    if head {
+        return Ok(reply.build());
+    }
+    let file =
+        reg.blobs.open_blob(digest, start).await.map_err(io_error)?.ok_or_else(|| OciError::blob_unknown(digest))?;
+    let stream = tokio_util::io::ReaderStream::with_capacity(file.take(len), 256 * 1024);
+    Ok(reply.body(Body::from_stream(stream)).build())
+}
+
+async fn delete_blob(reg: &Arc<Registry>, repo: &str, digest: &str) -> Result<Response> {
+    reg.repository(repo).await?;
+    if parse_digest(digest).is_none() {
+        return Err(OciError::digest_invalid(format!("invalid digest `{digest}`")));
+    }
+    let (name, d) = (repo.to_owned(), digest.to_owned());
+    if !reg.meta(move |m| m.unlink_blob(&name, &d)).await? {
+        return Err(OciError::blob_unknown(digest));
+    }
+    collect_garbage(reg, digest).await;
+    Ok(Reply::new(StatusCode::ACCEPTED).build())
+}
+
+/// Removes a blob's bytes when no repository refers to it any more.
+async fn collect_garbage(reg: &Arc<Registry>, digest: &str) {
+    let d = digest.to_owned();
+    if let Ok(false) = reg.meta(move |m| m.blob_referenced(&d)).await {
+        if let Err(e) = reg.blobs.remove(digest).await {
+            eprintln!("warden: removing unreferenced blob {digest}: {e}");
+        }
+    }
+}
+
+fn upload_location(repo: &str, id: &str) -> String {
+    format!("/v2/{repo}/blobs/uploads/{id}")
+}
+
+fn upload_reply(status: StatusCode, repo: &str, id: &str, size: u64) -> Response {
+    Reply::new(status)
+        .header(header::LOCATION, upload_location(repo, id))
+        .header(header::RANGE, format!("0-{}", size.saturating_sub(1)))
+        .header(hn("docker-upload-uuid"), id)
+        .header(header::CONTENT_LENGTH, "0")
+        .build()
+}
+
+fn blob_created(repo: &str, digest: &str) -> Response {
+    Reply::new(StatusCode::CREATED)
+        .header(header::LOCATION, format!("/v2/{repo}/blobs/{digest}"))
+        .header(hn("docker-content-digest"), digest)
+        .header(header::CONTENT_LENGTH, "0")
+        .build()
+}
+
+async fn start_upload(reg: &Arc<Registry>, repo: &str, query: &str, req: Request<Body>) -> Result<Response> {
+    reg.repository(repo).await?;
+    // Cross-repository mount: link the blob when the source has it (both were authorized).
+    if let (Some(mount), Some(from)) = (query_param(query, "mount"), query_param(query, "from")) {
+        if parse_digest(&mount).is_some() && names::valid_repository(&from) {
+            let (src, d) = (from.clone(), mount.clone());
+            if let Some(size) = reg.meta(move |m| m.blob(&src, &d)).await? {
+                if reg.blobs.size(&mount).await.map_err(io_error)?.is_some() {
+                    let (name, d) = (repo.to_owned(), mount.clone());
+                    reg.meta(move |m| m.link_blob(&name, &d, size)).await?;
+                    return Ok(blob_created(repo, &mount));
+                }
+            }
+        }
+    }
+    let id = random_id();
+    reg.blobs.begin(&id).await.map_err(io_error)?;
+    let (name, i, t) = (repo.to_owned(), id.clone(), now());
+    reg.meta(move |m| m.begin_upload(&i, &name, t)).await?;
+    if let Some(digest) = query_param(query, "digest") {
+        // Monolithic upload: the whole blob in this request.
+        write_body(reg, &id, req.into_body()).await?;
+        return complete(reg, repo, &id, &digest).await;
+    }
+    Ok(upload_reply(StatusCode::ACCEPTED, repo, &id, 0))
+}
+
+async fn session(reg: &Arc<Registry>, repo: &str, id: &str) -> Result<u64> {
+    reg.repository(repo).await?;
+    let i = id.to_owned();
+    let owner = reg.meta(move |m| m.upload_repo(&i)).await?;
+    if owner.as_deref() != Some(repo) {
+        return Err(OciError::upload_unknown());
+    }
+    reg.blobs.upload_size(id).await.map_err(io_error)?.ok_or_else(OciError::upload_unknown)
+}
+
+/// Streams a request body onto the end of an upload; the new size.
+async fn write_body(reg: &Arc<Registry>, id: &str, body: Body) -> Result<u64> {
+    let mut file = reg.blobs.open_append(id).await.map_err(io_error)?;
+    let mut body = body;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| OciError::upload_invalid(format!("reading the body: {e}")))?;
+        if let Ok(data) = frame.into_data() {
+            file.write_all(&data).await.map_err(io_error)?;
+        }
+    }
+    file.flush().await.map_err(io_error)?;
+    Ok(file.metadata().await.map_err(io_error)?.len())
+}
+
+async fn patch_upload(reg: &Arc<Registry>, repo: &str, id: &str, req: Request<Body>) -> Result<Response> {
+    let size = session(reg, repo, id).await?;
+    // A chunk must start where the previous one ended.
+    if let Some(cr) = req.headers().get(header::CONTENT_RANGE).and_then(|v| v.to_str().ok()) {
+        let start = cr.trim_start_matches("bytes ").split('-').next().and_then(|s| s.trim().parse::<u64>().ok());
+        if start != Some(size) {
+            return Err(OciError::range(size));
+        }
+    }
+    let size = write_body(reg, id, req.into_body()).await?;
+    Ok(upload_reply(StatusCode::ACCEPTED, repo, id, size))
+}
+
+async fn finish_upload(reg: &Arc<Registry>, repo: &str, id: &str, query: &str, req: Request<Body>) -> Result<Response> {
+    session(reg, repo, id).await?;
+    let digest =
+        query_param(query, "digest").ok_or_else(|| OciError::digest_invalid("the digest parameter is required"))?;
+    write_body(reg, id, req.into_body()).await?;
+    complete(reg, repo, id, &digest).await
+}
+
+async fn complete(reg: &Arc<Registry>, repo: &str, id: &str, digest: &str) -> Result<Response> {
+    if parse_digest(digest).is_none() {
+        let _ = reg.blobs.cancel(id).await;
+        return Err(OciError::digest_invalid(format!("invalid digest `{digest}`")));
+    }
+    let outcome = reg.blobs.finish(id, digest).await.map_err(io_error)?;
+    let i = id.to_owned();
+    reg.meta(move |m| m.end_upload(&i)).await?;
+    let size = outcome
+        .map_err(|actual| OciError::digest_invalid(format!("content digest {actual} does not match {digest}")))?;
+    let (name, d) = (repo.to_owned(), digest.to_owned());
+    reg.meta(move |m| m.link_blob(&name, &d, size)).await?;
+    Ok(blob_created(repo, digest))
+}
+
+async fn upload_status(reg: &Arc<Registry>, repo: &str, id: &str) -> Result<Response> {
+    let size = session(reg, repo, id).await?;
+    Ok(upload_reply(StatusCode::NO_CONTENT, repo, id, size))
+}
+
+async fn cancel_upload(reg: &Arc<Registry>, repo: &str, id: &str) -> Result<Response> {
+    session(reg, repo, id).await?;
+    reg.blobs.cancel(id).await.map_err(io_error)?;
+    let i = id.to_owned();
+    reg.meta(move |m| m.end_upload(&i)).await?;
+    Ok(Reply::new(StatusCode::NO_CONTENT).build())
+}
+
+async fn referrers(reg: &Arc<Registry>, repo: &str, digest: &str, query: &str) -> Result<Response> {
+    reg.repository(repo).await?;
+    if parse_digest(digest).is_none() {
+        return Err(OciError::digest_invalid(format!("invalid digest `{digest}`")));
+    }
+    let (name, d) = (repo.to_owned(), digest.to_owned());
+    let all = reg.meta(move |m| m.referrers(&name, &d)).await?;
+    let filter = query_param(query, "artifactType");
+    let manifests: Vec<serde_json::Value> = all
+        .iter()
+        .filter(|m| filter.as_deref().is_none_or(|f| m.artifact_type.as_deref() == Some(f)))
+        .map(|m| {
+            let v: serde_json::Value = serde_json::from_slice(&m.body).unwrap_or_default();
+            let mut desc = serde_json::Map::new();
+            desc.insert("mediaType".into(), serde_json::json!(m.media_type));
+            desc.insert("digest".into(), serde_json::json!(m.digest));
+            desc.insert("size".into(), serde_json::json!(m.body.len()));
+            if let Some(t) = &m.artifact_type {
+                desc.insert("artifactType".into(), serde_json::json!(t));
+            }
+            if let Some(a) = v.get("annotations") {
+                desc.insert("annotations".into(), a.clone());
+            }
+            serde_json::Value::Object(desc)
+        })
+        .collect();
+    let body = serde_json::json!({"schemaVersion": 2, "mediaType": manifest::OCI_INDEX, "manifests": manifests});
+    let mut reply = Reply::new(StatusCode::OK).header(header::CONTENT_TYPE, manifest::OCI_INDEX).body(body.to_string());
+    if filter.is_some() {
+        reply = reply.header(hn("oci-filters-applied"), "artifactType");
+    }
+    Ok(reply.build())
+}

@@ -1,0 +1,182 @@
+//! The registry's state: configuration, storage, identities, token issuer, compiled repository
+//! policies.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use warden_auth::TokenIssuer;
+use warden_identity::StoreHandle;
+use warden_policy::{CompiledPolicy, PolicyKind, PolicySet};
+
+use crate::error::OciError;
+use crate::names;
+use crate::storage::blobs::BlobStore;
+use crate::storage::meta::{Meta, Repository};
+
+/// How a registry is set up.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where blobs and the database live.
+    pub data_dir: PathBuf,
+    /// The policies directory (`identities/`).
+    pub policies_dir: PathBuf,
+    /// The registry's account.
+    pub account_id: String,
+    /// Its region.
+    pub region: String,
+}
+
+/// Why the registry could not open.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// The data directory.
+    #[error("data directory `{path}`: {source}")]
+    Io {
+        /// Which path.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The database.
+    #[error(transparent)]
+    Meta(#[from] crate::storage::meta::MetaError),
+    /// The identity files.
+    #[error(transparent)]
+    Identities(#[from] warden_identity::StoreError),
+}
+
+/// Everything handlers share.
+pub struct Registry {
+    /// Configuration.
+    pub config: Config,
+    /// Blobs.
+    pub blobs: BlobStore,
+    /// Metadata.
+    pub meta: Arc<Meta>,
+    /// Identities.
+    pub store: Arc<StoreHandle>,
+    /// Registry tokens.
+    pub issuer: Arc<TokenIssuer>,
+    policies: Mutex<HashMap<String, (String, PolicySet)>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+/// The registry's token key, created (32 random bytes, owner-only) on first use. Every process
+/// sharing the data directory mints and verifies the same tokens.
+pub fn token_key(data_dir: &Path) -> Result<Vec<u8>, OpenError> {
+    let path = data_dir.join("token.key");
+    let io = |source| OpenError::Io { path: path.clone(), source };
+    match std::fs::read(&path) {
+        Ok(k) if k.len() >= 32 => return Ok(k),
+        Ok(_) | Err(_) => {}
+    }
+    std::fs::create_dir_all(data_dir).map_err(io)?;
+    let mut key = [0u8; 32];
+    getrandom::getrandom(&mut key).map_err(|e| io(std::io::Error::other(e.to_string())))?;
+    let tmp = data_dir.join(format!("token.key.{}", std::process::id()));
+    std::fs::write(&tmp, key).map_err(io)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+    }
+    // Another process may have won the race: keep whichever key landed first.
+    match std::fs::hard_link(&tmp, &path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(io(e)),
+    }
+    let _ = std::fs::remove_file(&tmp);
+    std::fs::read(&path).map_err(io)
+}
+
+/// Seconds since the epoch.
+pub fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)).unwrap_or(0)
+}
+
+impl Registry {
+    /// Opens the registry's storage and identities.
+    pub async fn open(config: Config) -> Result<Registry, OpenError> {
+        let store = Arc::new(StoreHandle::load(&config.policies_dir)?);
+        Registry::open_with(config, store).await
+    }
+
+    /// Opens with an identity store handle built elsewhere.
+    pub async fn open_with(config: Config, store: Arc<StoreHandle>) -> Result<Registry, OpenError> {
+        let io = |source| OpenError::Io { path: config.data_dir.clone(), source };
+        let blobs = BlobStore::open(&config.data_dir).await.map_err(io)?;
+        let meta = Arc::new(Meta::open(&config.data_dir.join("registry.db"))?);
+        let key = token_key(&config.data_dir)?;
+        let issuer = Arc::new(TokenIssuer::new(&key, &config.account_id, &config.region));
+        Ok(Registry { config, blobs, meta, store, issuer, policies: Mutex::new(HashMap::new()) })
+    }
+
+    /// The ARN of a repository.
+    pub fn repository_arn(&self, repo: &str) -> String {
+        format!("arn:aws:ecr:{}:{}:repository/{repo}", self.config.region, self.config.account_id)
+    }
+
+    /// Runs a metadata operation off the async workers (SQLite syncs to disk on commit).
+    pub async fn meta<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Meta) -> Result<T, crate::storage::meta::MetaError> + Send + 'static,
+    ) -> Result<T, OciError> {
+        let meta = Arc::clone(&self.meta);
+        match tokio::task::spawn_blocking(move || f(&meta)).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => {
+                eprintln!("warden: {e}");
+                Err(OciError::internal("metadata store"))
+            }
+            Err(e) => {
+                eprintln!("warden: metadata task: {e}");
+                Err(OciError::internal("metadata store"))
+            }
+        }
+    }
+
+    /// A repository, or NAME_INVALID / NAME_UNKNOWN.
+    pub async fn repository(&self, repo: &str) -> Result<Repository, OciError> {
+        if !names::valid_repository(repo) {
+            return Err(OciError::name_invalid(repo));
+        }
+        let name = repo.to_owned();
+        self.meta(move |m| m.repository(&name))
+            .await?
+            .ok_or_else(|| OciError::name_unknown(repo, &self.config.account_id))
+    }
+
+    /// Creates a repository (the code path `warden create-repository` and CreateRepository use).
+    pub async fn create_repository(&self, repo: &str, tags: Vec<(String, String)>) -> Result<bool, OciError> {
+        if !names::valid_repository(repo) {
+            return Err(OciError::name_invalid(repo));
+        }
+        let name = repo.to_owned();
+        let t = now();
+        self.meta(move |m| m.create_repository(&name, &tags, "MUTABLE", t)).await
+    }
+
+    /// The compiled policy of a repository, cached until its text changes.
+    pub fn policy_set(&self, repo: &Repository) -> Option<PolicySet> {
+        let text = repo.policy.as_ref()?;
+        let mut cache = self.policies.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((cached, set)) = cache.get(&repo.name) {
+            if cached == text {
+                return Some(set.clone());
+            }
+        }
+        let set = CompiledPolicy::compile(text, PolicyKind::Repository, &repo.name).ok().map(PolicySet::from)?;
+        cache.insert(repo.name.clone(), (text.clone(), set.clone()));
+        Some(set)
+    }
+}

@@ -1,0 +1,304 @@
+//! Repositories, images, tags, policies and upload sessions in SQLite (WAL mode, full sync: an
+//! acknowledged write survives a crash of the process or the machine). Every change that touches
+//! several rows is one transaction, so deletes leave no orphaned rows.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// A failure of the metadata store.
+#[derive(Debug, thiserror::Error)]
+#[error("metadata store: {0}")]
+pub struct MetaError(#[from] rusqlite::Error);
+
+type Result<T> = std::result::Result<T, MetaError>;
+
+/// A repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repository {
+    /// Name.
+    pub name: String,
+    /// Creation time, epoch seconds.
+    pub created_at: i64,
+    /// `MUTABLE` or `IMMUTABLE`.
+    pub tag_mutability: String,
+    /// The repository policy text.
+    pub policy: Option<String>,
+    /// Resource tags.
+    pub tags: Vec<(String, String)>,
+}
+
+/// A stored manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Manifest {
+    /// Digest.
+    pub digest: String,
+    /// Media type.
+    pub media_type: String,
+    /// The exact bytes pushed.
+    pub body: Vec<u8>,
+    /// `artifactType` (or the config media type) for referrers.
+    pub artifact_type: Option<String>,
+}
+
+/// The metadata store.
+#[derive(Debug)]
+pub struct Meta {
+    conn: Mutex<Connection>,
+}
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS repositories (
+    name TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    tag_mutability TEXT NOT NULL DEFAULT 'MUTABLE',
+    policy TEXT,
+    tags TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE IF NOT EXISTS blobs (
+    repo TEXT NOT NULL REFERENCES repositories(name) ON DELETE CASCADE,
+    digest TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    PRIMARY KEY (repo, digest)
+);
+CREATE TABLE IF NOT EXISTS manifests (
+    repo TEXT NOT NULL REFERENCES repositories(name) ON DELETE CASCADE,
+    digest TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    body BLOB NOT NULL,
+    subject TEXT,
+    artifact_type TEXT,
+    pushed_at INTEGER NOT NULL,
+    PRIMARY KEY (repo, digest)
+);
+CREATE INDEX IF NOT EXISTS manifests_subject ON manifests(repo, subject);
+CREATE TABLE IF NOT EXISTS tags (
+    repo TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    PRIMARY KEY (repo, tag),
+    FOREIGN KEY (repo, digest) REFERENCES manifests(repo, digest) ON DELETE CASCADE
+);
+CREATE TABLE IF NOT EXISTS uploads (
+    id TEXT PRIMARY KEY,
+    repo TEXT NOT NULL REFERENCES repositories(name) ON DELETE CASCADE,
+    started_at INTEGER NOT NULL
+);
+"#;
+
+impl Meta {
+    /// Opens (creating) the database at `path`.
+    pub fn open(path: &Path) -> Result<Meta> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Meta { conn: Mutex::new(conn) })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Creates a repository; false when it exists.
+    pub fn create_repository(&self, name: &str, tags: &[(String, String)], mutability: &str, now: i64) -> Result<bool> {
+        let tags = serde_json::to_string(tags).unwrap_or_else(|_| "[]".into());
+        let n = self.conn().execute(
+            "INSERT OR IGNORE INTO repositories (name, created_at, tag_mutability, tags) VALUES (?1, ?2, ?3, ?4)",
+            params![name, now, mutability, tags],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// A repository.
+    pub fn repository(&self, name: &str) -> Result<Option<Repository>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT name, created_at, tag_mutability, policy, tags FROM repositories WHERE name = ?1",
+                params![name],
+                |r| {
+                    let tags: String = r.get(4)?;
+                    Ok(Repository {
+                        name: r.get(0)?,
+                        created_at: r.get(1)?,
+                        tag_mutability: r.get(2)?,
+                        policy: r.get(3)?,
+                        tags: serde_json::from_str(&tags).unwrap_or_default(),
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Every repository name, sorted.
+    pub fn repositories(&self) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT name FROM repositories ORDER BY name")?;
+        let names = stmt.query_map([], |r| r.get(0))?.collect::<std::result::Result<Vec<String>, _>>()?;
+        Ok(names)
+    }
+
+    /// Sets or removes a repository's policy.
+    pub fn set_policy(&self, name: &str, policy: Option<&str>) -> Result<bool> {
+        Ok(self.conn().execute("UPDATE repositories SET policy = ?2 WHERE name = ?1", params![name, policy])? == 1)
+    }
+
+    /// Deletes a repository with everything in it.
+    pub fn delete_repository(&self, name: &str) -> Result<bool> {
+        Ok(self.conn().execute("DELETE FROM repositories WHERE name = ?1", params![name])? == 1)
+    }
+
+    /// Makes a blob part of a repository.
+    pub fn link_blob(&self, repo: &str, digest: &str, size: u64) -> Result<()> {
+        self.conn().execute(
+            "INSERT OR IGNORE INTO blobs (repo, digest, size) VALUES (?1, ?2, ?3)",
+            params![repo, digest, i64::try_from(size).unwrap_or(i64::MAX)],
+        )?;
+        Ok(())
+    }
+
+    /// The size of a blob of a repository.
+    pub fn blob(&self, repo: &str, digest: &str) -> Result<Option<u64>> {
+        let size: Option<i64> = self
+            .conn()
+            .query_row("SELECT size FROM blobs WHERE repo = ?1 AND digest = ?2", params![repo, digest], |r| r.get(0))
+            .optional()?;
+        Ok(size.map(|s| u64::try_from(s).unwrap_or(0)))
+    }
+
+    /// Removes a blob from a repository.
+    pub fn unlink_blob(&self, repo: &str, digest: &str) -> Result<bool> {
+        Ok(self.conn().execute("DELETE FROM blobs WHERE repo = ?1 AND digest = ?2", params![repo, digest])? == 1)
+    }
+
+    /// True when any repository still holds the blob (so its bytes must stay).
+    pub fn blob_referenced(&self, digest: &str) -> Result<bool> {
+        let n: i64 =
+            self.conn().query_row("SELECT COUNT(*) FROM blobs WHERE digest = ?1", params![digest], |r| r.get(0))?;
+        Ok(n > 0)
+    }
+
+    /// Stores a manifest and, with `tag`, points the tag at it; one transaction.
+    #[allow(clippy::too_many_arguments)]
+    pub fn put_manifest(
+        &self,
+        repo: &str,
+        digest: &str,
+        media_type: &str,
+        body: &[u8],
+        subject: Option<&str>,
+        artifact_type: Option<&str>,
+        tag: Option<&str>,
+        now: i64,
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT OR IGNORE INTO manifests (repo, digest, media_type, body, subject, artifact_type, pushed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![repo, digest, media_type, body, subject, artifact_type, now],
+        )?;
+        if let Some(tag) = tag {
+            tx.execute(
+                "INSERT INTO tags (repo, tag, digest) VALUES (?1, ?2, ?3) ON CONFLICT(repo, tag) DO UPDATE SET digest = excluded.digest",
+                params![repo, tag, digest],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// A manifest by tag or digest.
+    pub fn manifest(&self, repo: &str, reference: &str) -> Result<Option<Manifest>> {
+        let conn = self.conn();
+        let digest: Option<String> = if reference.contains(':') {
+            Some(reference.to_owned())
+        } else {
+            conn.query_row("SELECT digest FROM tags WHERE repo = ?1 AND tag = ?2", params![repo, reference], |r| {
+                r.get(0)
+            })
+            .optional()?
+        };
+        let Some(digest) = digest else { return Ok(None) };
+        Ok(conn
+            .query_row(
+                "SELECT digest, media_type, body, artifact_type FROM manifests WHERE repo = ?1 AND digest = ?2",
+                params![repo, digest],
+                |r| {
+                    Ok(Manifest { digest: r.get(0)?, media_type: r.get(1)?, body: r.get(2)?, artifact_type: r.get(3)? })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Deletes a manifest and every tag on it; false when absent.
+    pub fn delete_manifest(&self, repo: &str, digest: &str) -> Result<bool> {
+        Ok(self.conn().execute("DELETE FROM manifests WHERE repo = ?1 AND digest = ?2", params![repo, digest])? == 1)
+    }
+
+    /// Removes a tag; false when absent.
+    pub fn untag(&self, repo: &str, tag: &str) -> Result<bool> {
+        Ok(self.conn().execute("DELETE FROM tags WHERE repo = ?1 AND tag = ?2", params![repo, tag])? == 1)
+    }
+
+    /// Tags of a repository, in lexical order.
+    pub fn tags(&self, repo: &str) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT tag FROM tags WHERE repo = ?1 ORDER BY tag")?;
+        let tags = stmt.query_map(params![repo], |r| r.get(0))?.collect::<std::result::Result<Vec<String>, _>>()?;
+        Ok(tags)
+    }
+
+    /// How many tags point at a manifest.
+    pub fn tag_count(&self, repo: &str, digest: &str) -> Result<usize> {
+        let n: i64 = self.conn().query_row(
+            "SELECT COUNT(*) FROM tags WHERE repo = ?1 AND digest = ?2",
+            params![repo, digest],
+            |r| r.get(0),
+        )?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    /// The digest a tag points at.
+    pub fn tag(&self, repo: &str, tag: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row("SELECT digest FROM tags WHERE repo = ?1 AND tag = ?2", params![repo, tag], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Manifests whose `subject` is `digest`: (digest, media type, size, artifact type, body).
+    pub fn referrers(&self, repo: &str, subject: &str) -> Result<Vec<Manifest>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT digest, media_type, body, artifact_type FROM manifests WHERE repo = ?1 AND subject = ?2 ORDER BY digest",
+        )?;
+        let rows = stmt
+            .query_map(params![repo, subject], |r| {
+                Ok(Manifest { digest: r.get(0)?, media_type: r.get(1)?, body: r.get(2)?, artifact_type: r.get(3)? })
+            })?
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Records an upload session.
+    pub fn begin_upload(&self, id: &str, repo: &str, now: i64) -> Result<()> {
+        self.conn()
+            .execute("INSERT INTO uploads (id, repo, started_at) VALUES (?1, ?2, ?3)", params![id, repo, now])?;
+        Ok(())
+    }
+
+    /// The repository of an upload session.
+    pub fn upload_repo(&self, id: &str) -> Result<Option<String>> {
+        Ok(self.conn().query_row("SELECT repo FROM uploads WHERE id = ?1", params![id], |r| r.get(0)).optional()?)
+    }
+
+    /// Ends an upload session.
+    pub fn end_upload(&self, id: &str) -> Result<()> {
+        self.conn().execute("DELETE FROM uploads WHERE id = ?1", params![id])?;
+        Ok(())
+    }
+}
