@@ -35,6 +35,8 @@ enum Command {
     GetLoginPassword(command::serve::LoginArgs),
     /// Creates a repository in the local registry store.
     CreateRepository(command::serve::CreateArgs),
+    /// A stateless decision service beside apps in any language (`/v1/authorize`, `/v1/check`).
+    Authorizer(warden_sidecar::Args),
 }
 
 fn main() -> ExitCode {
@@ -48,5 +50,6 @@ fn main() -> ExitCode {
         Command::Serve(args) => command::serve::serve(&args),
         Command::GetLoginPassword(args) => command::serve::get_login_password(&args),
         Command::CreateRepository(args) => command::serve::create_repository(&args),
+        Command::Authorizer(args) => warden_sidecar::run(args),
     }
 }

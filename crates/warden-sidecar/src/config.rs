@@ -1,0 +1,122 @@
+//! [`Config`] and the command-line [`Args`] of `warden authorizer`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::decision_log::LogTarget;
+use crate::server::serve;
+use crate::state::{DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY};
+
+/// How to run the authorizer.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The policies directory: `identities/` and an optional `routes.json`.
+    pub policies: PathBuf,
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// Listen beyond loopback even with published demo keys loaded.
+    pub allow_demo_keys: bool,
+    /// Where to write decision lines; `None`: nowhere.
+    pub decision_log: Option<LogTarget>,
+    /// The share of decisions written, 0.0..=1.0.
+    pub log_sample_rate: f64,
+    /// How often the policies directory is polled for changes.
+    pub reload_interval: Duration,
+    /// Largest accepted request body (413 beyond).
+    pub max_body_bytes: usize,
+    /// Most requests in one batch.
+    pub max_batch: usize,
+    /// Serve the hidden `POST /v1/noop` route (the benchmark's HTTP floor).
+    pub bench_noop: bool,
+}
+
+impl Config {
+    /// The defaults for `policies` on `listen`.
+    pub fn new(policies: impl Into<PathBuf>, listen: SocketAddr) -> Config {
+        Config {
+            policies: policies.into(),
+            listen,
+            allow_demo_keys: false,
+            decision_log: None,
+            log_sample_rate: 1.0,
+            reload_interval: Duration::from_secs(1),
+            max_body_bytes: DEFAULT_MAX_BODY,
+            max_batch: DEFAULT_MAX_BATCH,
+            bench_noop: false,
+        }
+    }
+}
+
+/// Arguments of `warden authorizer`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// The policies directory: `identities/` (users, roles, policies) and `routes.json` (the
+    /// route table of `/v1/check`).
+    #[arg(long, default_value = "policies")]
+    pub policies: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8181")]
+    pub listen: SocketAddr,
+    /// Listen beyond loopback even though published demo access keys are loaded.
+    #[arg(long)]
+    pub allow_demo_keys: bool,
+    /// Write one JSON line per decision to this file, or `-` for standard output.
+    #[arg(long, value_name = "PATH|-")]
+    pub decision_log: Option<String>,
+    /// The share of decisions written to the decision log (0.0 to 1.0).
+    #[arg(long, default_value_t = 1.0, value_parser = sample_rate)]
+    pub log_sample_rate: f64,
+    /// How often to poll the policies directory for changes, in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    pub reload_interval_ms: u64,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, default_value_t = DEFAULT_MAX_BODY)]
+    pub max_body_bytes: usize,
+    /// Serve `POST /v1/noop`, a handler that does nothing (the benchmark's HTTP floor).
+    #[arg(long, hide = true)]
+    pub bench_noop: bool,
+}
+
+fn sample_rate(text: &str) -> Result<f64, String> {
+    let rate: f64 = text.parse().map_err(|_| format!("`{text}` is not a number"))?;
+    if (0.0..=1.0).contains(&rate) {
+        Ok(rate)
+    } else {
+        Err(format!("`{text}` is not between 0.0 and 1.0"))
+    }
+}
+
+impl From<Args> for Config {
+    fn from(args: Args) -> Config {
+        Config {
+            decision_log: args.decision_log.as_deref().map(LogTarget::parse),
+            log_sample_rate: args.log_sample_rate,
+            reload_interval: Duration::from_millis(args.reload_interval_ms.max(10)),
+            max_body_bytes: args.max_body_bytes,
+            allow_demo_keys: args.allow_demo_keys,
+            bench_noop: args.bench_noop,
+            ..Config::new(args.policies, args.listen)
+        }
+    }
+}
+
+/// Runs `warden authorizer` on its own tokio runtime until SIGTERM or ctrl-c. Exit status 0 after
+/// a graceful shutdown, 1 when the server could not start (the message says why).
+pub fn run(args: Args) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("warden authorizer: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(Config::from(args))) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("warden authorizer: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! `GET /metrics`.
+
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+
+use crate::state::AppState;
+
+/// `GET /metrics` → 200 the Prometheus text exposition format.
+pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    ([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics().render(state.store()))
+}

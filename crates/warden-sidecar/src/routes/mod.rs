@@ -1,0 +1,48 @@
+//! The HTTP API: one module per resource. `openapi.json` at the crate root documents every route
+//! here except the hidden benchmark route `POST /v1/noop` (enabled by `--bench-noop`).
+
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::routing::{any, get, post};
+use axum::{Extension, Router};
+
+use crate::error::ApiError;
+use crate::extract::BodyLimit;
+use crate::state::AppState;
+
+mod authorize;
+mod check;
+mod health;
+mod metrics;
+mod noop;
+mod simulate;
+
+/// The router of the authorizer over `state`; testable with `tower::ServiceExt::oneshot`.
+pub fn router(state: AppState) -> Router {
+    let max_body = state.inner().max_body;
+    let mut router = Router::new()
+        .route("/v1/authorize", post(authorize::single))
+        .route("/v1/authorize/batch", post(authorize::batch))
+        .route("/v1/simulate", post(simulate::simulate))
+        .route("/v1/check", any(check::check))
+        .route("/v1/check/{*path}", any(check::check))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::metrics));
+    if state.inner().bench_noop {
+        router = router.route("/v1/noop", post(noop::noop));
+    }
+    router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(Extension(BodyLimit(max_body)))
+        .with_state(state)
+}
+
+async fn not_found(req: Request) -> ApiError {
+    ApiError::NotFound { path: req.uri().path().to_owned() }
+}
+
+async fn method_not_allowed(req: Request) -> ApiError {
+    ApiError::MethodNotAllowed { method: req.method().to_string() }
+}
