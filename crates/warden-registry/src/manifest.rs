@@ -193,3 +193,58 @@ mod tests {
         assert_eq!(parse(idx.to_string().as_bytes(), None).unwrap().manifests, [d('a'), d('b')]);
     }
 }
+
+/// Media type pairs of the Docker ↔ OCI translation the user guide's conversion table allows.
+const TYPE_MAP: &[(&str, &str)] = &[
+    (DOCKER_V2, OCI_MANIFEST),
+    (DOCKER_LIST, OCI_INDEX),
+    ("application/vnd.docker.container.image.v1+json", "application/vnd.oci.image.config.v1+json"),
+    ("application/vnd.docker.image.rootfs.diff.tar.gzip", "application/vnd.oci.image.layer.v1.tar+gzip"),
+    (
+        "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+        "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+    ),
+];
+
+fn map_type(t: &str, to_oci: bool) -> Option<&'static str> {
+    TYPE_MAP
+        .iter()
+        .find_map(|(docker, oci)| if to_oci { (*docker == t).then_some(*oci) } else { (*oci == t).then_some(*docker) })
+}
+
+/// Translates a Docker schema 2 manifest or list to OCI (`to_oci`), or back; `None` when the
+/// manifest uses something with no counterpart (then the stored format is served).
+pub fn translate(body: &[u8], to_oci: bool) -> Option<(String, Vec<u8>)> {
+    let mut v: Value = serde_json::from_slice(body).ok()?;
+    let obj = v.as_object_mut()?;
+    let media_type = map_type(obj.get("mediaType")?.as_str()?, to_oci)?;
+    obj.insert("mediaType".into(), Value::String(media_type.to_owned()));
+    let convert = |d: &mut Value| -> Option<()> {
+        let d = d.as_object_mut()?;
+        if let Some(t) = d.get("mediaType").and_then(Value::as_str) {
+            let mapped = map_type(t, to_oci)?;
+            d.insert("mediaType".into(), Value::String(mapped.to_owned()));
+        }
+        Some(())
+    };
+    if let Some(config) = obj.get_mut("config") {
+        convert(config)?;
+    }
+    for key in ["layers", "manifests"] {
+        if let Some(items) = obj.get_mut(key).and_then(Value::as_array_mut) {
+            for item in items {
+                convert(item)?;
+            }
+        }
+    }
+    Some((media_type.to_owned(), serde_json::to_vec(&v).ok()?))
+}
+
+/// Whether an `Accept` header list admits `media_type`.
+pub fn accepts(accept: &[String], media_type: &str) -> bool {
+    accept.is_empty()
+        || accept.iter().any(|a| {
+            let t = a.split(';').next().unwrap_or(a).trim();
+            t == media_type || t == "*/*" || t == "application/*"
+        })
+}

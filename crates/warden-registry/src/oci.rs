@@ -22,6 +22,9 @@ use crate::storage::blobs::random_id;
 
 type Result<T> = std::result::Result<T, OciError>;
 
+/// Most tags one image may carry.
+pub const MAX_TAGS_PER_IMAGE: usize = 100;
+
 /// The `/v2/...` entry point.
 pub async fn v2(State(reg): State<Arc<Registry>>, req: Request<Body>) -> Response {
     match dispatch(&reg, req).await {
@@ -90,7 +93,15 @@ async fn dispatch(reg: &Arc<Registry>, req: Request<Body>) -> Result<Response> {
         }
         (Route::Tags { repo }, "GET") => tags(reg, &repo, &query).await,
         (Route::Manifest { repo, reference }, "GET" | "HEAD") => {
-            get_manifest(reg, &repo, &reference, method == Method::HEAD).await
+            let accept: Vec<String> = req
+                .headers()
+                .get_all(header::ACCEPT)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(',').map(|t| t.trim().to_owned()))
+                .filter(|t| !t.is_empty())
+                .collect();
+            get_manifest(reg, &repo, &reference, method == Method::HEAD, accept).await
         }
         (Route::Manifest { repo, reference }, "PUT") => put_manifest(reg, &repo, &reference, req).await,
         (Route::Manifest { repo, reference }, "DELETE") => delete_manifest(reg, &repo, &reference).await,
@@ -217,17 +228,33 @@ async fn tags(reg: &Arc<Registry>, repo: &str, query: &str) -> Result<Response> 
     Ok(reply.build())
 }
 
-async fn get_manifest(reg: &Arc<Registry>, repo: &str, reference: &str, head: bool) -> Result<Response> {
+async fn get_manifest(
+    reg: &Arc<Registry>,
+    repo: &str,
+    reference: &str,
+    head: bool,
+    accept: Vec<String>,
+) -> Result<Response> {
     reg.repository(repo).await?;
     check_reference(reference)?;
     let (name, r) = (repo.to_owned(), reference.to_owned());
     let m = reg.meta(move |m| m.manifest(&name, &r)).await?.ok_or_else(|| OciError::manifest_unknown(reference))?;
-    let len = m.body.len();
+    let (mut media_type, mut body, mut digest) = (m.media_type, m.body, m.digest);
+    // By tag, a client that does not understand the stored format gets it translated where the
+    // user guide's conversion table allows; by digest, never.
+    if !reference.contains(':') && !manifest::accepts(&accept, &media_type) {
+        let to_oci = media_type == manifest::DOCKER_V2 || media_type == manifest::DOCKER_LIST;
+        if let Some((t, b)) = manifest::translate(&body, to_oci).filter(|(t, _)| manifest::accepts(&accept, t)) {
+            digest = names::Algorithm::Sha256.digest(&b);
+            (media_type, body) = (t, b);
+        }
+    }
+    let len = body.len();
     Ok(Reply::new(StatusCode::OK)
-        .header(header::CONTENT_TYPE, m.media_type)
+        .header(header::CONTENT_TYPE, media_type)
         .header(header::CONTENT_LENGTH, len.to_string())
-        .header(hn("docker-content-digest"), m.digest)
-        .body(if head { Bytes::new() } else { Bytes::from(m.body) })
+        .header(hn("docker-content-digest"), digest)
+        .body(if head { Bytes::new() } else { Bytes::from(body) })
         .build())
 }
 
@@ -280,6 +307,13 @@ async fn put_manifest(reg: &Arc<Registry>, repo: &str, reference: &str, req: Req
         reg.meta(move |m| m.manifest(&name, &d)).await?.ok_or_else(|| OciError::manifest_blob_unknown(child))?;
     }
     let tag = (!reference.contains(':')).then(|| reference.to_owned());
+    if tag.is_some() {
+        let (name, d) = (repo.to_owned(), digest.clone());
+        if reg.meta(move |m| m.tag_count(&name, &d)).await? >= MAX_TAGS_PER_IMAGE {
+            return Err(OciError::tag_invalid(format!("an image may have at most {MAX_TAGS_PER_IMAGE} tags")));
+        }
+    }
+    let blobs: Vec<String> = parsed.blobs.iter().map(|(d, _)| d.clone()).collect();
     let (name, d, mt, b, subject, artifact) = (
         repo.to_owned(),
         digest.clone(),
@@ -289,8 +323,10 @@ async fn put_manifest(reg: &Arc<Registry>, repo: &str, reference: &str, req: Req
         parsed.artifact_type.clone(),
     );
     let t = now();
-    reg.meta(move |m| m.put_manifest(&name, &d, &mt, &b, subject.as_deref(), artifact.as_deref(), tag.as_deref(), t))
-        .await?;
+    reg.meta(move |m| {
+        m.put_manifest(&name, &d, &mt, &b, subject.as_deref(), artifact.as_deref(), &blobs, tag.as_deref(), t)
+    })
+    .await?;
     let mut reply = Reply::new(StatusCode::CREATED)
         .header(header::LOCATION, format!("/v2/{repo}/manifests/{digest}"))
         .header(hn("docker-content-digest"), digest);
@@ -304,12 +340,16 @@ async fn delete_manifest(reg: &Arc<Registry>, repo: &str, reference: &str) -> Re
     reg.repository(repo).await?;
     check_reference(reference)?;
     let (name, r) = (repo.to_owned(), reference.to_owned());
-    let deleted = if reference.contains(':') {
-        reg.meta(move |m| m.delete_manifest(&name, &r)).await?
-    } else {
-        reg.meta(move |m| m.untag(&name, &r)).await?
-    };
-    if !deleted {
+    if reference.contains(':') {
+        let orphaned = reg
+            .meta(move |m| m.delete_manifest(&name, &r))
+            .await?
+            .ok_or_else(|| OciError::manifest_unknown(reference))?;
+        // Bytes no repository refers to any more are reclaimed.
+        for blob in orphaned {
+            collect_garbage(reg, &blob).await;
+        }
+    } else if !reg.meta(move |m| m.untag(&name, &r)).await? {
         return Err(OciError::manifest_unknown(reference));
     }
     Ok(Reply::new(StatusCode::ACCEPTED).build())

@@ -93,7 +93,7 @@ impl Server {
         let mut m = serde_json::json!({
             "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
             "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config, "size": 2},
-            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer_digest, "size": layer.len()}]
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer_digest, "size": layer.len()}]
         });
         if let (Some(obj), Some(extra)) = (m.as_object_mut(), extra.as_object()) {
             obj.extend(extra.clone());
@@ -290,9 +290,31 @@ async fn manifests_tags_and_referrers() {
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["manifests"], serde_json::json!([]));
 
-    // Deleting by digest removes its tags.
+    // By tag, a client that only understands Docker schema 2 gets the OCI manifest translated
+    // (user guide, "Amazon ECR Image Manifest Conversion"); by digest there is no translation.
+    let docker = "application/vnd.docker.distribution.manifest.v2+json";
+    let r = s.req(Method::GET, "/v2/team/app/manifests/v1", "reader").header("accept", docker).send().await.unwrap();
+    assert_eq!(r.headers()["content-type"], docker);
+    let translated: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(translated["mediaType"], docker);
+    assert_eq!(translated["config"]["mediaType"], "application/vnd.docker.container.image.v1+json");
+    let r = s
+        .req(Method::GET, &format!("/v2/team/app/manifests/{}", digests[1]), "reader")
+        .header("accept", docker)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "application/vnd.oci.image.manifest.v1+json");
+
+    // Deleting by digest removes its tags, and the layer only it used.
+    let layer_v3 = format!("sha256:{}", hex::encode(Sha256::digest(b"v3")));
+    let config = format!("sha256:{}", hex::encode(Sha256::digest(b"{}")));
     let r = s.req(Method::DELETE, &format!("/v2/team/app/manifests/{}", digests[0]), "admin").send().await.unwrap();
     assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let r = s.req(Method::HEAD, &format!("/v2/team/app/blobs/{layer_v3}"), "admin").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND, "the orphaned layer is gone");
+    let r = s.req(Method::HEAD, &format!("/v2/team/app/blobs/{config}"), "admin").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "the config other images share stays");
     let v: serde_json::Value =
         s.req(Method::GET, "/v2/team/app/tags/list", "reader").send().await.unwrap().json().await.unwrap();
     assert_eq!(v["tags"], serde_json::json!(["latest", "sbom", "v1", "v2"]));

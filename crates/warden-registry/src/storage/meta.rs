@@ -80,6 +80,14 @@ CREATE TABLE IF NOT EXISTS tags (
     PRIMARY KEY (repo, tag),
     FOREIGN KEY (repo, digest) REFERENCES manifests(repo, digest) ON DELETE CASCADE
 );
+CREATE TABLE IF NOT EXISTS manifest_blobs (
+    repo TEXT NOT NULL,
+    manifest TEXT NOT NULL,
+    blob TEXT NOT NULL,
+    PRIMARY KEY (repo, manifest, blob),
+    FOREIGN KEY (repo, manifest) REFERENCES manifests(repo, digest) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS manifest_blobs_blob ON manifest_blobs(repo, blob);
 CREATE TABLE IF NOT EXISTS uploads (
     id TEXT PRIMARY KEY,
     repo TEXT NOT NULL REFERENCES repositories(name) ON DELETE CASCADE,
@@ -182,7 +190,8 @@ impl Meta {
         Ok(n > 0)
     }
 
-    /// Stores a manifest and, with `tag`, points the tag at it; one transaction.
+    /// Stores a manifest (with the blobs it refers to) and, with `tag`, points the tag at it; one
+    /// transaction.
     #[allow(clippy::too_many_arguments)]
     pub fn put_manifest(
         &self,
@@ -192,6 +201,7 @@ impl Meta {
         body: &[u8],
         subject: Option<&str>,
         artifact_type: Option<&str>,
+        blobs: &[String],
         tag: Option<&str>,
         now: i64,
     ) -> Result<()> {
@@ -201,6 +211,12 @@ impl Meta {
             "INSERT OR IGNORE INTO manifests (repo, digest, media_type, body, subject, artifact_type, pushed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![repo, digest, media_type, body, subject, artifact_type, now],
         )?;
+        for blob in blobs {
+            tx.execute(
+                "INSERT OR IGNORE INTO manifest_blobs (repo, manifest, blob) VALUES (?1, ?2, ?3)",
+                params![repo, digest, blob],
+            )?;
+        }
         if let Some(tag) = tag {
             tx.execute(
                 "INSERT INTO tags (repo, tag, digest) VALUES (?1, ?2, ?3) ON CONFLICT(repo, tag) DO UPDATE SET digest = excluded.digest",
@@ -234,9 +250,35 @@ impl Meta {
             .optional()?)
     }
 
-    /// Deletes a manifest and every tag on it; false when absent.
-    pub fn delete_manifest(&self, repo: &str, digest: &str) -> Result<bool> {
-        Ok(self.conn().execute("DELETE FROM manifests WHERE repo = ?1 AND digest = ?2", params![repo, digest])? == 1)
+    /// Deletes a manifest and every tag on it, and unlinks the blobs that only it referred to;
+    /// `None` when absent, else those blobs (their bytes may now be unreferenced).
+    pub fn delete_manifest(&self, repo: &str, digest: &str) -> Result<Option<Vec<String>>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let blobs: Vec<String> = {
+            let mut stmt = tx.prepare("SELECT blob FROM manifest_blobs WHERE repo = ?1 AND manifest = ?2")?;
+            let rows = stmt
+                .query_map(params![repo, digest], |r| r.get(0))?
+                .collect::<std::result::Result<Vec<String>, _>>()?;
+            rows
+        };
+        if tx.execute("DELETE FROM manifests WHERE repo = ?1 AND digest = ?2", params![repo, digest])? != 1 {
+            return Ok(None);
+        }
+        let mut orphaned = Vec::new();
+        for blob in blobs {
+            let still: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM manifest_blobs WHERE repo = ?1 AND blob = ?2",
+                params![repo, blob],
+                |r| r.get(0),
+            )?;
+            if still == 0 {
+                tx.execute("DELETE FROM blobs WHERE repo = ?1 AND digest = ?2", params![repo, blob])?;
+                orphaned.push(blob);
+            }
+        }
+        tx.commit()?;
+        Ok(Some(orphaned))
     }
 
     /// Removes a tag; false when absent.
