@@ -152,48 +152,6 @@ pub fn parse(body: &[u8], content_type: Option<&str>) -> Result<Parsed, OciError
     Ok(parsed)
 }
 
-#[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
-mod tests {
-    use super::*;
-
-    fn d(c: char) -> String {
-        format!("sha256:{}", c.to_string().repeat(64))
-    }
-
-    #[test]
-    fn oci_manifest_with_subject_and_foreign_layer() {
-        let body = serde_json::json!({
-            "schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": "application/vnd.example.sbom",
-            "config": {"mediaType": OCI_EMPTY, "digest": d('a'), "size": 2},
-            "layers": [{"mediaType": "x", "digest": d('b'), "size": 10}, {"mediaType": "x", "digest": d('c'), "size": 5, "urls": ["https://example.com/l"]}],
-            "subject": {"mediaType": OCI_MANIFEST, "digest": d('e'), "size": 100}
-        });
-        let p = parse(body.to_string().as_bytes(), Some(OCI_MANIFEST)).unwrap();
-        assert_eq!(p.blobs, [(d('a'), Some(2)), (d('b'), Some(10))]);
-        assert_eq!(p.subject, Some(d('e')));
-        assert_eq!(p.artifact_type.as_deref(), Some("application/vnd.example.sbom"));
-    }
-
-    #[test]
-    fn invalid_manifests() {
-        assert!(parse(b"nope", None).is_err());
-        let mismatch = serde_json::json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": {"digest": d('a')}, "layers": []});
-        assert_eq!(parse(mismatch.to_string().as_bytes(), Some(DOCKER_V2)).unwrap_err().code, "MANIFEST_INVALID");
-        let layers: Vec<_> = (0..128).map(|_| serde_json::json!({"digest": d('b'), "size": 1})).collect();
-        let big = serde_json::json!({"schemaVersion": 2, "mediaType": DOCKER_V2, "config": {"digest": d('a')}, "layers": layers});
-        assert!(parse(big.to_string().as_bytes(), None).unwrap_err().message.contains("at most 127 layers"));
-        let bad_digest = serde_json::json!({"schemaVersion": 2, "mediaType": DOCKER_V2, "config": {"digest": "sha256:xyz"}, "layers": []});
-        assert!(parse(bad_digest.to_string().as_bytes(), None).is_err());
-    }
-
-    #[test]
-    fn indexes_list_children() {
-        let idx = serde_json::json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [{"digest": d('a'), "size": 1}, {"digest": d('b'), "size": 1}]});
-        assert_eq!(parse(idx.to_string().as_bytes(), None).unwrap().manifests, [d('a'), d('b')]);
-    }
-}
-
 /// Media type pairs of the Docker ↔ OCI translation the user guide's conversion table allows.
 const TYPE_MAP: &[(&str, &str)] = &[
     (DOCKER_V2, OCI_MANIFEST),
@@ -247,4 +205,46 @@ pub fn accepts(accept: &[String], media_type: &str) -> bool {
             let t = a.split(';').next().unwrap_or(a).trim();
             t == media_type || t == "*/*" || t == "application/*"
         })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    fn d(c: char) -> String {
+        format!("sha256:{}", c.to_string().repeat(64))
+    }
+
+    #[test]
+    fn oci_manifest_with_subject_and_foreign_layer() {
+        let body = serde_json::json!({
+            "schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": "application/vnd.example.sbom",
+            "config": {"mediaType": OCI_EMPTY, "digest": d('a'), "size": 2},
+            "layers": [{"mediaType": "x", "digest": d('b'), "size": 10}, {"mediaType": "x", "digest": d('c'), "size": 5, "urls": ["https://example.com/l"]}],
+            "subject": {"mediaType": OCI_MANIFEST, "digest": d('e'), "size": 100}
+        });
+        let p = parse(body.to_string().as_bytes(), Some(OCI_MANIFEST)).unwrap();
+        assert_eq!(p.blobs, [(d('a'), Some(2)), (d('b'), Some(10))]);
+        assert_eq!(p.subject, Some(d('e')));
+        assert_eq!(p.artifact_type.as_deref(), Some("application/vnd.example.sbom"));
+    }
+
+    #[test]
+    fn invalid_manifests() {
+        assert!(parse(b"nope", None).is_err());
+        let mismatch = serde_json::json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": {"digest": d('a')}, "layers": []});
+        assert_eq!(parse(mismatch.to_string().as_bytes(), Some(DOCKER_V2)).unwrap_err().code, "MANIFEST_INVALID");
+        let layers: Vec<_> = (0..128).map(|_| serde_json::json!({"digest": d('b'), "size": 1})).collect();
+        let big = serde_json::json!({"schemaVersion": 2, "mediaType": DOCKER_V2, "config": {"digest": d('a')}, "layers": layers});
+        assert!(parse(big.to_string().as_bytes(), None).unwrap_err().message.contains("at most 127 layers"));
+        let bad_digest = serde_json::json!({"schemaVersion": 2, "mediaType": DOCKER_V2, "config": {"digest": "sha256:xyz"}, "layers": []});
+        assert!(parse(bad_digest.to_string().as_bytes(), None).is_err());
+    }
+
+    #[test]
+    fn indexes_list_children() {
+        let idx = serde_json::json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [{"digest": d('a'), "size": 1}, {"digest": d('b'), "size": 1}]});
+        assert_eq!(parse(idx.to_string().as_bytes(), None).unwrap().manifests, [d('a'), d('b')]);
+    }
 }
