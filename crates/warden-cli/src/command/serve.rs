@@ -67,8 +67,8 @@ pub struct CreateArgs {
     /// The repository name (`team-a/web-app`).
     #[arg(long)]
     repository_name: String,
-    /// Resource tags, `key=value`.
-    #[arg(long = "tags", value_delimiter = ',')]
+    /// Resource tags, `key=value` (several after one flag, or comma-separated).
+    #[arg(long = "tags", value_delimiter = ',', num_args = 1..)]
     tags: Vec<String>,
     #[command(flatten)]
     common: Common,
@@ -148,7 +148,10 @@ pub fn create_repository(args: &CreateArgs) -> ExitCode {
                 .iter()
                 .map(|t| t.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())).ok_or_else(|| format!("tag `{t}` is not key=value")))
                 .collect::<Result<Vec<_>, _>>()?;
-            let registry = Registry::open(args.common.config()).await.map_err(|e| e.to_string())?;
+            // An operator command on the local store: it needs no identities.
+            let config = args.common.config();
+            let store = Arc::new(StoreHandle::from_store(&config.policies_dir, Store::default()));
+            let registry = Registry::open_with(config, store).await.map_err(|e| e.to_string())?;
             let created = registry.create_repository(&args.repository_name, tags).await.map_err(|e| e.message)?;
             if !created {
                 return Err(format!(
