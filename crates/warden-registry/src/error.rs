@@ -74,6 +74,10 @@ impl OciError {
     pub fn size_invalid(message: impl Into<String>) -> Self {
         Self::new("SIZE_INVALID", StatusCode::BAD_REQUEST, message)
     }
+    /// An invalid repository policy (400), with ECR's message.
+    pub fn policy_invalid(message: &str) -> Self {
+        Self::new("POLICY_INVALID", StatusCode::BAD_REQUEST, message)
+    }
     /// 416 with `Content-Range: bytes */SIZE` and no body.
     pub fn range(size: u64) -> Self {
         let mut e =

@@ -166,6 +166,19 @@ impl Registry {
         self.meta(move |m| m.create_repository(&name, &tags, "MUTABLE", t)).await
     }
 
+    /// Sets (validated as an ECR repository policy, ECR's `InvalidParameterException` wording on
+    /// failure) or removes a repository's policy.
+    pub async fn set_repository_policy(&self, repo: &str, text: Option<String>) -> Result<(), OciError> {
+        self.repository(repo).await?;
+        if let Some(t) = &text {
+            warden_policy::Policy::parse(t, PolicyKind::Repository)
+                .map_err(|e| OciError::policy_invalid(&format!("{}: {}", e.aws_exception(), e.aws_message())))?;
+        }
+        let name = repo.to_owned();
+        self.meta(move |m| m.set_policy(&name, text.as_deref())).await?;
+        Ok(())
+    }
+
     /// The compiled policy of a repository, cached until its text changes.
     pub fn policy_set(&self, repo: &Repository) -> Option<PolicySet> {
         let text = repo.policy.as_ref()?;

@@ -22,10 +22,18 @@ const IDENTITIES: &str = r#"{
     "pusher": {"attached_policies": ["AmazonEC2ContainerRegistryPowerUser", "ProdGuard"],
                "inline_policies": {"Delete": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ecr:BatchDeleteImage", "Resource": "*"}]}}},
     "reader": {"attached_policies": ["AmazonEC2ContainerRegistryReadOnly"]},
+    "push-pull-user-1": {},
+    "nopolicy": {},
     "teamonly": {"inline_policies": {"Team": {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": ["ecr:DescribeRepositories", "ecr:BatchGetImage", "ecr:InitiateLayerUpload"], "Resource": "arn:aws:ecr:us-east-1:111122223333:repository/team/*"}]}}}
   }
 }"#;
+
+/// Account B: bob may use ECR anywhere (the identity side of cross-account access).
+const OTHER_ACCOUNT: &str = r#"{"account": "444455556666", "users": {
+  "bob": {"inline_policies": {"Ecr": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ecr:*", "Resource": "*"}]}}},
+  "carol": {}
+}}"#;
 
 struct Server {
     url: String,
@@ -46,6 +54,7 @@ async fn start(name: &str) -> Server {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("policies/identities")).unwrap();
     std::fs::write(dir.join("policies/identities/test.json"), IDENTITIES).unwrap();
+    std::fs::write(dir.join("policies/identities/other.json"), OTHER_ACCOUNT).unwrap();
     let config = Config {
         data_dir: dir.join("data"),
         policies_dir: dir.join("policies"),
@@ -66,7 +75,11 @@ async fn start(name: &str) -> Server {
 
 impl Server {
     fn password(&self, user: &str) -> String {
-        self.registry.issuer.mint(&format!("arn:aws:iam::111122223333:user/{user}"), SystemTime::now()).0
+        let arn = match user.split_once('@') {
+            Some((name, account)) => format!("arn:aws:iam::{account}:user/{name}"),
+            None => format!("arn:aws:iam::111122223333:user/{user}"),
+        };
+        self.registry.issuer.mint(&arn, SystemTime::now()).0
     }
 
     fn req(&self, method: Method, path: &str, user: &str) -> reqwest::RequestBuilder {
@@ -379,4 +392,68 @@ async fn cross_repository_mounts_need_read_access_to_the_source() {
             .contains("ecr:GetDownloadUrlForLayer on resource: arn:aws:ecr:us-east-1:111122223333:repository/tools/ci"),
         "{message}"
     );
+}
+
+fn example(name: &str) -> String {
+    std::fs::read_to_string(format!("{}/../../policies/examples/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+/// The user guide's repository-policy examples, over the wire, each allowed and denied case.
+#[tokio::test]
+async fn repository_policy_examples_decide_as_the_guide_says() {
+    let s = start("policies").await;
+    let (digest, _) = s.image("team/app", "v1", b"layer", serde_json::json!({})).await;
+    let pull = |user: &'static str| {
+        let path = format!("/v2/team/app/manifests/{digest}");
+        let r = s.req(Method::GET, &path, user);
+        async move { r.send().await.unwrap().status() }
+    };
+    let push = |user: &'static str| {
+        let r = s.req(Method::POST, "/v2/team/app/blobs/uploads/", user);
+        async move { r.send().await.unwrap().status() }
+    };
+    let set = |name: &str| s.registry.set_repository_policy("team/app", Some(example(name)));
+
+    // "Allow IAM users within your account": the named user may push and pull with no IAM policy;
+    // another user without policies may not.
+    set("repository-allow-iam-users-push-pull.json").await.unwrap();
+    assert_eq!(pull("push-pull-user-1").await, StatusCode::OK);
+    assert_eq!(push("push-pull-user-1").await, StatusCode::ACCEPTED);
+    assert_eq!(pull("nopolicy").await, StatusCode::FORBIDDEN);
+
+    // "Allow other accounts" to push: bob (account B, whose IAM allows ECR) may push, not pull;
+    // carol of the same account has no identity allow, so the account grant alone is not enough.
+    set("repository-allow-other-accounts-push.json").await.unwrap();
+    assert_eq!(push("bob@444455556666").await, StatusCode::ACCEPTED);
+    assert_eq!(pull("bob@444455556666").await, StatusCode::FORBIDDEN);
+    assert_eq!(push("carol@444455556666").await, StatusCode::FORBIDDEN);
+    let (_, _, message) = error_code(
+        s.req(Method::GET, &format!("/v2/team/app/manifests/{digest}"), "bob@444455556666").send().await.unwrap(),
+    )
+    .await;
+    assert!(message.ends_with("because no resource-based policy allows the ecr:BatchGetImage action"), "{message}");
+
+    // "Allow all accounts to pull": bob pulls; in-account users with no policy too ("*" grants).
+    set("repository-allow-all-accounts-pull.json").await.unwrap();
+    assert_eq!(pull("bob@444455556666").await, StatusCode::OK);
+    assert_eq!(pull("nopolicy").await, StatusCode::OK);
+    assert_eq!(push("nopolicy").await, StatusCode::FORBIDDEN);
+
+    // "Deny all": even the administrator cannot pull.
+    set("repository-deny-all.json").await.unwrap();
+    assert_eq!(pull("admin").await, StatusCode::FORBIDDEN);
+    let (_, _, message) =
+        error_code(s.req(Method::GET, &format!("/v2/team/app/manifests/{digest}"), "admin").send().await.unwrap())
+            .await;
+    assert!(message.ends_with("with an explicit deny in a resource-based policy"), "{message}");
+    assert_eq!(push("admin").await, StatusCode::ACCEPTED, "the deny names only pull actions");
+
+    // An invalid policy is refused with ECR's words and the old one stays.
+    let err = s
+        .registry
+        .set_repository_policy("team/app", Some(r#"{"Statement":{"Effect":"Allow","Action":"ecr:*"}}"#.into()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.message, "InvalidParameterException: Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided'");
+    assert_eq!(pull("admin").await, StatusCode::FORBIDDEN);
 }
