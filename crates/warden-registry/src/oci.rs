@@ -422,6 +422,7 @@ async fn delete_blob(reg: &Arc<Registry>, repo: &str, digest: &str) -> Result<Re
 
 /// Removes a blob's bytes when no repository refers to it any more.
 async fn collect_garbage(reg: &Arc<Registry>, digest: &str) {
+    let _guard = reg.blob_lock.lock().await;
     let d = digest.to_owned();
     if let Ok(false) = reg.meta(move |m| m.blob_referenced(&d)).await {
         if let Err(e) = reg.blobs.remove(digest).await {
@@ -457,6 +458,7 @@ async fn start_upload(reg: &Arc<Registry>, repo: &str, query: &str, req: Request
     if let (Some(mount), Some(from)) = (query_param(query, "mount"), query_param(query, "from")) {
         if parse_digest(&mount).is_some() && names::valid_repository(&from) {
             let (src, d) = (from.clone(), mount.clone());
+            let _guard = reg.blob_lock.lock().await;
             if let Some(size) = reg.meta(move |m| m.blob(&src, &d)).await? {
                 if reg.blobs.size(&mount).await.map_err(io_error)?.is_some() {
                     let (name, d) = (repo.to_owned(), mount.clone());
@@ -528,11 +530,14 @@ async fn complete(reg: &Arc<Registry>, repo: &str, id: &str, digest: &str) -> Re
         let _ = reg.blobs.cancel(id).await;
         return Err(OciError::digest_invalid(format!("invalid digest `{digest}`")));
     }
-    let outcome = reg.blobs.finish(id, digest).await.map_err(io_error)?;
+    // Hash outside the lock (it reads the whole blob); rename and link under it.
+    let outcome = reg.blobs.verify(id, digest).await.map_err(io_error)?;
     let i = id.to_owned();
     reg.meta(move |m| m.end_upload(&i)).await?;
     let size = outcome
         .map_err(|actual| OciError::digest_invalid(format!("content digest {actual} does not match {digest}")))?;
+    let _guard = reg.blob_lock.lock().await;
+    reg.blobs.commit_upload(id, digest).await.map_err(io_error)?;
     let (name, d) = (repo.to_owned(), digest.to_owned());
     reg.meta(move |m| m.link_blob(&name, &d, size)).await?;
     Ok(blob_created(repo, digest))

@@ -61,6 +61,9 @@ pub struct Registry {
     pub store: Arc<StoreHandle>,
     /// Registry tokens.
     pub issuer: Arc<TokenIssuer>,
+    /// Held while a blob is linked to a repository and while unreferenced bytes are removed, so
+    /// garbage collection never removes bytes a concurrent push is linking.
+    pub blob_lock: tokio::sync::Mutex<()>,
     policies: Mutex<HashMap<String, (String, PolicySet)>>,
 }
 
@@ -118,7 +121,15 @@ impl Registry {
         let meta = Arc::new(Meta::open(&config.data_dir.join("registry.db"))?);
         let key = token_key(&config.data_dir)?;
         let issuer = Arc::new(TokenIssuer::new(&key, &config.account_id, &config.region));
-        Ok(Registry { config, blobs, meta, store, issuer, policies: Mutex::new(HashMap::new()) })
+        Ok(Registry {
+            config,
+            blobs,
+            meta,
+            store,
+            issuer,
+            blob_lock: tokio::sync::Mutex::new(()),
+            policies: Mutex::new(HashMap::new()),
+        })
     }
 
     /// The ARN of a repository.

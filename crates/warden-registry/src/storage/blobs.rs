@@ -108,9 +108,10 @@ impl BlobStore {
         }
     }
 
-    /// Finishes an upload: hashes it (streaming), and when it has `digest`, syncs it and renames
-    /// it into place. `Ok(Err(actual))` when the digest does not match (the upload is dropped).
-    pub async fn finish(&self, id: &str, digest: &str) -> io::Result<Result<u64, String>> {
+    /// Checks an upload against `digest` (streaming hash). `Ok(Err(actual))` when it does not
+    /// match (the upload is then dropped); its size when it does. Call [`BlobStore::commit_upload`]
+    /// next.
+    pub async fn verify(&self, id: &str, digest: &str) -> io::Result<Result<u64, String>> {
         let path = self.upload_path(id).ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no upload"))?;
         let Some(alg) = parse_digest(digest) else { return Ok(Err("invalid digest".into())) };
         let mut f = File::open(&path).await?;
@@ -130,8 +131,13 @@ impl BlobStore {
             let _ = fs::remove_file(&path).await;
             return Ok(Err(actual));
         }
-        self.commit(&path, digest).await?;
         Ok(Ok(size))
+    }
+
+    /// Syncs a verified upload and renames it into place as the blob `digest`.
+    pub async fn commit_upload(&self, id: &str, digest: &str) -> io::Result<()> {
+        let path = self.upload_path(id).ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no upload"))?;
+        self.commit(&path, digest).await
     }
 
     /// Stores `data` as a blob under its digest (verified by the caller).
