@@ -40,6 +40,10 @@ pub struct AuthorizeRequest {
     /// Condition keys, on top of the caller's principal keys.
     #[serde(default)]
     pub context: Vec<ContextInput>,
+    /// Also return the full explanation: every statement considered, what each lacks, and what
+    /// would make a denied request allowed (the same data as `warden explain --format json`).
+    #[serde(default)]
+    pub explain: bool,
 }
 
 /// One condition key.
@@ -71,6 +75,9 @@ pub struct AuthorizeResponse {
     /// AWS's AccessDenied sentence, when denied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// The explanation, when the request asked for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<serde_json::Value>,
 }
 
 /// A matched statement.
@@ -146,7 +153,10 @@ pub fn authorize(
         context: &context,
     };
     let decision = evaluate(&policies, &request);
-    let response = response_of(&decision, caller.principal.arn(), &req.action, &req.resource);
+    let mut response = response_of(&decision, caller.principal.arn(), &req.action, &req.resource);
+    if req.explain {
+        response.explanation = serde_json::to_value(warden_policy::explain::explain(&policies, &request)).ok();
+    }
     let took = started.elapsed();
     state.metrics().record(decision.outcome, took);
     log(state, endpoint, caller.principal.arn(), &req.action, &req.resource, &response, took);
@@ -207,6 +217,7 @@ pub(crate) fn response_of(decision: &Decision<'_>, caller: &str, action: &str, r
         matched_statements,
         missing_context_keys: decision.missing_context.iter().map(|k| (*k).to_owned()).collect(),
         message: decision.denial_message(caller, action, resource),
+        explanation: None,
     }
 }
 

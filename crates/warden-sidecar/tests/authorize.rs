@@ -177,3 +177,20 @@ async fn batches_beyond_the_limit_are_refused() {
     assert!(body["error"]["message"].as_str().unwrap().contains("at most 3"), "{body}");
     s.stop().await;
 }
+
+/// `"explain": true` returns the structured explanation (the data of `warden explain`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explanations_on_request() {
+    let s = TestServer::start().await;
+    let (status, v) = s
+        .post("/v1/authorize", &json!({"principal": ALICE, "action": "notes:PutNote", "resource": format!("{NOTE}private/x"), "explain": true}))
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["decision"], "Deny");
+    assert_eq!(v["explanation"]["decision"], v["reason"]);
+    assert!(v["explanation"]["statements"].as_array().is_some_and(|s| !s.is_empty()), "{v}");
+    assert!(v["explanation"]["suggestions"].as_array().is_some_and(|s| !s.is_empty()), "{v}");
+    let (_, plain) =
+        s.post("/v1/authorize", &json!({"principal": ALICE, "action": "notes:PutNote", "resource": "*"})).await;
+    assert!(plain.get("explanation").is_none());
+}
