@@ -149,6 +149,12 @@ impl SigV4Authenticator {
         self
     }
 
+    /// Reads (and hashes) bodies of up to `bytes` instead of [`MAX_SIGNED_BODY`].
+    pub fn with_max_body(mut self, bytes: usize) -> SigV4Authenticator {
+        self.max_body = bytes;
+        self
+    }
+
     /// Verifies a request head and its whole body; the caller on success.
     pub fn verify(&self, parts: &http::request::Parts, body: &[u8]) -> Result<Caller, Rejection> {
         let generation = self.store.generation();

@@ -6,10 +6,12 @@
 //! filesystem, metadata in SQLite). [`authz`] maps requests to checks for `warden-tower`'s layer.
 
 pub mod authz;
+pub mod ecr;
 pub mod error;
 pub mod manifest;
 pub mod names;
 pub mod oci;
+pub mod presign;
 pub mod route;
 pub mod state;
 pub mod storage;
@@ -19,7 +21,7 @@ use std::sync::Arc;
 
 use axum::routing::any;
 use axum::Router;
-use warden_auth::TokenAuthenticator;
+use warden_auth::{SigV4Authenticator, TokenAuthenticator};
 use warden_tower::{AuthorizeLayer, RegistryDeny};
 
 pub use state::{Config, OpenError, Registry};
@@ -33,10 +35,19 @@ pub fn router(registry: Arc<Registry>) -> Router {
         .route("/v2", any(oci::v2))
         .route("/v2/", any(oci::v2))
         .route("/v2/{*rest}", any(oci::v2))
-        .with_state(registry)
+        .with_state(Arc::clone(&registry))
         .layer(AuthorizeLayer::new(authenticator, describer).with_deny(RegistryDeny));
+    // The ECR API: AWS JSON 1.1 on POST /, SigV4, AWS's exceptions.
+    let sigv4 = SigV4Authenticator::new(Arc::clone(&registry.store), &registry.config.region, "ecr")
+        .with_max_body(ecr::MAX_REQUEST_BYTES);
+    let api = Router::new()
+        .route("/", axum::routing::post(ecr::api))
+        .with_state(Arc::clone(&registry))
+        .layer(AuthorizeLayer::new(sigv4, ecr::EcrDescriber { registry: Arc::clone(&registry) }));
+    let presigned =
+        Router::new().route("/presigned/{*rest}", axum::routing::get(presign::download)).with_state(registry);
     // Uploads stream; the default 2 MB body limit of axum's extractors does not apply to them.
-    v2.layer(axum::extract::DefaultBodyLimit::disable())
+    v2.merge(api).merge(presigned).layer(axum::extract::DefaultBodyLimit::disable())
 }
 
 /// Serves `router` on `addr` until ctrl-c or SIGTERM, finishing requests in flight.

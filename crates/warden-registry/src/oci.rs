@@ -271,7 +271,7 @@ fn check_reference(reference: &str) -> Result<()> {
 }
 
 async fn put_manifest(reg: &Arc<Registry>, repo: &str, reference: &str, req: Request<Body>) -> Result<Response> {
-    reg.repository(repo).await?;
+    let repository = reg.repository(repo).await?;
     check_reference(reference)?;
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let body = Limited::new(req.into_body(), MAX_MANIFEST_BYTES)
@@ -279,15 +279,44 @@ async fn put_manifest(reg: &Arc<Registry>, repo: &str, reference: &str, req: Req
         .await
         .map_err(|_| OciError::size_invalid(format!("manifest larger than {MAX_MANIFEST_BYTES} bytes")))?
         .to_bytes();
-    let parsed = manifest::parse(&body, content_type.as_deref())?;
-    let alg = if reference.contains(':') {
-        parse_digest(reference).unwrap_or(names::Algorithm::Sha256)
-    } else {
-        names::Algorithm::Sha256
-    };
-    let digest = alg.digest(&body);
-    if reference.contains(':') && reference != digest {
-        return Err(OciError::digest_invalid(format!("manifest digest is {digest}, not {reference}")));
+    let (tag, digest_ref) = if reference.contains(':') { (None, Some(reference)) } else { (Some(reference), None) };
+    let stored = store_manifest(reg, &repository, &body, content_type.as_deref(), tag, digest_ref).await?;
+    let mut reply = Reply::new(StatusCode::CREATED)
+        .header(header::LOCATION, format!("/v2/{repo}/manifests/{}", stored.digest))
+        .header(hn("docker-content-digest"), stored.digest);
+    if let Some(s) = stored.parsed.subject {
+        reply = reply.header(hn("oci-subject"), s);
+    }
+    Ok(reply.build())
+}
+
+/// A manifest as stored.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    /// Its digest.
+    pub digest: String,
+    /// What it refers to.
+    pub parsed: manifest::Parsed,
+    /// False when the manifest and tag were already exactly so (nothing changed).
+    pub changed: bool,
+}
+
+/// Validates and stores a manifest, tagging it with `tag`: the path both the registry API and
+/// ECR's PutImage take. An IMMUTABLE repository refuses to move an existing tag.
+pub async fn store_manifest(
+    reg: &Arc<Registry>,
+    repository: &crate::storage::meta::Repository,
+    body: &[u8],
+    content_type: Option<&str>,
+    tag: Option<&str>,
+    digest_ref: Option<&str>,
+) -> Result<Stored> {
+    let repo = repository.name.as_str();
+    let parsed = manifest::parse(body, content_type)?;
+    let alg = digest_ref.and_then(parse_digest).unwrap_or(names::Algorithm::Sha256);
+    let digest = alg.digest(body);
+    if let Some(r) = digest_ref.filter(|r| *r != digest) {
+        return Err(OciError::digest_invalid(format!("manifest digest is {digest}, not {r}")));
     }
     // Everything it refers to must be in the repository, with the sizes it states.
     for (blob, size) in &parsed.blobs {
@@ -306,12 +335,24 @@ async fn put_manifest(reg: &Arc<Registry>, repo: &str, reference: &str, req: Req
         let (name, d) = (repo.to_owned(), child.clone());
         reg.meta(move |m| m.manifest(&name, &d)).await?.ok_or_else(|| OciError::manifest_blob_unknown(child))?;
     }
-    let tag = (!reference.contains(':')).then(|| reference.to_owned());
-    if tag.is_some() {
+    let mut changed = true;
+    if let Some(tag) = tag {
+        let (name, t) = (repo.to_owned(), tag.to_owned());
+        let current = reg.meta(move |m| m.tag(&name, &t)).await?;
+        if current.as_deref() == Some(digest.as_str()) {
+            changed = false;
+        } else if current.is_some() && repository.tag_mutability == "IMMUTABLE" {
+            return Err(OciError::tag_invalid(format!(
+                "The image tag '{tag}' already exists in the '{repo}' repository and cannot be overwritten because the repository is immutable."
+            )));
+        }
         let (name, d) = (repo.to_owned(), digest.clone());
-        if reg.meta(move |m| m.tag_count(&name, &d)).await? >= MAX_TAGS_PER_IMAGE {
+        if changed && reg.meta(move |m| m.tag_count(&name, &d)).await? >= MAX_TAGS_PER_IMAGE {
             return Err(OciError::tag_invalid(format!("an image may have at most {MAX_TAGS_PER_IMAGE} tags")));
         }
+    } else {
+        let (name, d) = (repo.to_owned(), digest.clone());
+        changed = reg.meta(move |m| m.manifest(&name, &d)).await?.is_none();
     }
     let blobs: Vec<String> = parsed.blobs.iter().map(|(d, _)| d.clone()).collect();
     let (name, d, mt, b, subject, artifact) = (
@@ -322,18 +363,12 @@ async fn put_manifest(reg: &Arc<Registry>, repo: &str, reference: &str, req: Req
         parsed.subject.clone(),
         parsed.artifact_type.clone(),
     );
-    let t = now();
+    let (tag, t) = (tag.map(str::to_owned), now());
     reg.meta(move |m| {
         m.put_manifest(&name, &d, &mt, &b, subject.as_deref(), artifact.as_deref(), &blobs, tag.as_deref(), t)
     })
     .await?;
-    let mut reply = Reply::new(StatusCode::CREATED)
-        .header(header::LOCATION, format!("/v2/{repo}/manifests/{digest}"))
-        .header(hn("docker-content-digest"), digest);
-    if let Some(s) = parsed.subject {
-        reply = reply.header(hn("oci-subject"), s);
-    }
-    Ok(reply.build())
+    Ok(Stored { digest, parsed, changed })
 }
 
 async fn delete_manifest(reg: &Arc<Registry>, repo: &str, reference: &str) -> Result<Response> {
@@ -378,7 +413,13 @@ fn range(headers: &HeaderMap, size: u64) -> Result<Option<(u64, u64)>> {
     Ok(Some((start, end)))
 }
 
-async fn get_blob(reg: &Arc<Registry>, repo: &str, digest: &str, head: bool, headers: &HeaderMap) -> Result<Response> {
+pub async fn get_blob(
+    reg: &Arc<Registry>,
+    repo: &str,
+    digest: &str,
+    head: bool,
+    headers: &HeaderMap,
+) -> Result<Response> {
     reg.repository(repo).await?;
     if parse_digest(digest).is_none() {
         return Err(OciError::digest_invalid(format!("invalid digest `{digest}`")));
@@ -421,7 +462,7 @@ async fn delete_blob(reg: &Arc<Registry>, repo: &str, digest: &str) -> Result<Re
 }
 
 /// Removes a blob's bytes when no repository refers to it any more.
-async fn collect_garbage(reg: &Arc<Registry>, digest: &str) {
+pub async fn collect_garbage(reg: &Arc<Registry>, digest: &str) {
     let _guard = reg.blob_lock.lock().await;
     let d = digest.to_owned();
     if let Ok(false) = reg.meta(move |m| m.blob_referenced(&d)).await {
@@ -525,7 +566,7 @@ async fn finish_upload(reg: &Arc<Registry>, repo: &str, id: &str, query: &str, r
     complete(reg, repo, id, &digest).await
 }
 
-async fn complete(reg: &Arc<Registry>, repo: &str, id: &str, digest: &str) -> Result<Response> {
+pub async fn complete(reg: &Arc<Registry>, repo: &str, id: &str, digest: &str) -> Result<Response> {
     if parse_digest(digest).is_none() {
         let _ = reg.blobs.cancel(id).await;
         return Err(OciError::digest_invalid(format!("invalid digest `{digest}`")));

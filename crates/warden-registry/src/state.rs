@@ -64,6 +64,8 @@ pub struct Registry {
     /// Held while a blob is linked to a repository and while unreferenced bytes are removed, so
     /// garbage collection never removes bytes a concurrent push is linking.
     pub blob_lock: tokio::sync::Mutex<()>,
+    /// The key presigned download URLs are signed with.
+    pub url_key: Vec<u8>,
     policies: Mutex<HashMap<String, (String, PolicySet)>>,
 }
 
@@ -121,8 +123,11 @@ impl Registry {
         let meta = Arc::new(Meta::open(&config.data_dir.join("registry.db"))?);
         let key = token_key(&config.data_dir)?;
         let issuer = Arc::new(TokenIssuer::new(&key, &config.account_id, &config.region));
+        // A separate key for presigned layer URLs, so a URL signature can never pass as a token.
+        let url_key = [key.as_slice(), b"/presigned-urls"].concat();
         Ok(Registry {
             config,
+            url_key,
             blobs,
             meta,
             store,

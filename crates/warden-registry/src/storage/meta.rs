@@ -326,6 +326,60 @@ impl Meta {
         Ok(rows)
     }
 
+    /// Every manifest of a repository, oldest first: (digest, media type, pushed at, artifact type, body).
+    pub fn images(&self, repo: &str) -> Result<Vec<(Manifest, i64)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT digest, media_type, body, artifact_type, pushed_at FROM manifests WHERE repo = ?1 ORDER BY pushed_at, digest",
+        )?;
+        let rows = stmt
+            .query_map(params![repo], |r| {
+                Ok((
+                    Manifest { digest: r.get(0)?, media_type: r.get(1)?, body: r.get(2)?, artifact_type: r.get(3)? },
+                    r.get(4)?,
+                ))
+            })?
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Every (tag, digest) of a repository.
+    pub fn all_tags(&self, repo: &str) -> Result<Vec<(String, String)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT tag, digest FROM tags WHERE repo = ?1 ORDER BY tag")?;
+        let rows = stmt
+            .query_map(params![repo], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Replaces a repository's resource tags.
+    pub fn set_repository_tags(&self, repo: &str, tags: &[(String, String)]) -> Result<bool> {
+        let text = serde_json::to_string(tags).unwrap_or_else(|_| "[]".into());
+        Ok(self.conn().execute("UPDATE repositories SET tags = ?2 WHERE name = ?1", params![repo, text])? == 1)
+    }
+
+    /// Sets `MUTABLE` / `IMMUTABLE`.
+    pub fn set_tag_mutability(&self, repo: &str, mutability: &str) -> Result<bool> {
+        Ok(self
+            .conn()
+            .execute("UPDATE repositories SET tag_mutability = ?2 WHERE name = ?1", params![repo, mutability])?
+            == 1)
+    }
+
+    /// How many images a repository holds.
+    pub fn image_count(&self, repo: &str) -> Result<usize> {
+        let n: i64 =
+            self.conn().query_row("SELECT COUNT(*) FROM manifests WHERE repo = ?1", params![repo], |r| r.get(0))?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    /// How many repositories exist.
+    pub fn repository_count(&self) -> Result<usize> {
+        let n: i64 = self.conn().query_row("SELECT COUNT(*) FROM repositories", [], |r| r.get(0))?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
     /// Records an upload session.
     pub fn begin_upload(&self, id: &str, repo: &str, now: i64) -> Result<()> {
         self.conn()

@@ -1,0 +1,650 @@
+//! The ECR API driven by the real AWS CLI (`aws ecr …`) against the registry on loopback:
+//! repositories, tags, policies, images, the layer-upload API, presigned layer URLs, and the
+//! authorization of each call — with the user guide's tag-based policy examples.
+//!
+//! The AWS CLI must be installed (`apt-get install awscli` or `pip install awscli`); the tests fail
+//! when it is missing.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests fail loudly
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use warden_registry::{Config, Registry};
+
+const ACCOUNT: &str = "111122223333";
+
+fn example(name: &str) -> String {
+    std::fs::read_to_string(format!("{}/../../policies/examples/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+fn identities() -> String {
+    let key = |user: &str| json!([{"id": format!("AKIA{:0<16}", user.to_uppercase().replace('-', "")), "secret": format!("{user}-secret-access-key")}]);
+    json!({
+        "account": ACCOUNT,
+        "policies": {
+            "CreateOnlyDev": {"document": serde_json::from_str::<Value>(&example("identity-tag-create-only-environment-dev.json")).unwrap()},
+            "DenyProd": {"document": serde_json::from_str::<Value>(&example("identity-tag-deny-environment-prod.json")).unwrap()}
+        },
+        "users": {
+            "admin": {"attached_policies": ["AmazonEC2ContainerRegistryFullAccess"], "access_keys": key("admin")},
+            "reader": {"attached_policies": ["AmazonEC2ContainerRegistryReadOnly"], "access_keys": key("reader")},
+            "creator": {"attached_policies": ["CreateOnlyDev"], "access_keys": key("creator")},
+            "devonly": {"attached_policies": ["DenyProd"], "access_keys": key("devonly")}
+        }
+    })
+    .to_string()
+}
+
+struct Server {
+    url: String,
+    host: String,
+    registry: Arc<Registry>,
+    dir: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+async fn start(name: &str) -> Server {
+    let dir = std::env::temp_dir().join(format!("warden-ecr-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("policies/identities")).unwrap();
+    std::fs::write(dir.join("policies/identities/test.json"), identities()).unwrap();
+    let config = Config {
+        data_dir: dir.join("data"),
+        policies_dir: dir.join("policies"),
+        account_id: ACCOUNT.into(),
+        region: "us-east-1".into(),
+    };
+    let registry = Arc::new(Registry::open(config).await.unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let host = listener.local_addr().unwrap().to_string();
+    let r = Arc::clone(&registry);
+    tokio::spawn(async move { warden_registry::serve(r, listener).await.unwrap() });
+    Server { url: format!("http://{host}"), host, registry, dir }
+}
+
+/// What one `aws` invocation returned.
+#[derive(Debug)]
+struct Aws {
+    ok: bool,
+    out: Value,
+    /// The exception name the CLI printed, e.g. `RepositoryNotFoundException`.
+    error: String,
+    stderr: String,
+}
+
+impl Server {
+    /// Runs `aws ecr <args>` as `user`, with no configuration but the user's keys.
+    async fn aws(&self, user: &str, args: &[&str]) -> Aws {
+        let mut cmd = Command::new("aws");
+        cmd.args(["ecr", "--endpoint-url", &self.url, "--region", "us-east-1", "--output", "json"])
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", &self.dir)
+            .env("AWS_ACCESS_KEY_ID", format!("AKIA{:0<16}", user.to_uppercase().replace('-', "")))
+            .env("AWS_SECRET_ACCESS_KEY", format!("{user}-secret-access-key"))
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env("AWS_PAGER", "")
+            .env("AWS_MAX_ATTEMPTS", "1");
+        let out = tokio::task::spawn_blocking(move || cmd.output())
+            .await
+            .unwrap()
+            .expect("the AWS CLI must be installed: apt-get install awscli (or pip install awscli)");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let error = stderr
+            .split_once("An error occurred (")
+            .and_then(|(_, rest)| rest.split_once(')'))
+            .map(|(code, _)| code.to_owned())
+            .unwrap_or_default();
+        let out_json = if stdout.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&stdout).unwrap_or(Value::String(stdout))
+        };
+        Aws { ok: out.status.success(), out: out_json, error, stderr }
+    }
+
+    async fn ok(&self, user: &str, args: &[&str]) -> Value {
+        let r = self.aws(user, args).await;
+        assert!(r.ok, "aws ecr {args:?} as {user} failed: {}", r.stderr);
+        r.out
+    }
+
+    /// Runs a call that must fail with `code`; returns the CLI's error text.
+    async fn fails(&self, user: &str, args: &[&str], code: &str) -> String {
+        let r = self.aws(user, args).await;
+        assert!(!r.ok, "aws ecr {args:?} as {user} should fail with {code}, got {}", r.out);
+        assert_eq!(r.error, code, "aws ecr {args:?}: {}", r.stderr);
+        r.stderr
+    }
+
+    /// Writes a file under the test directory (for `fileb://` and `file://` arguments).
+    fn file(&self, name: &str, bytes: &[u8]) -> String {
+        let path = self.dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path.display().to_string()
+    }
+
+    /// Pushes a blob through the ECR layer-upload API in parts of `part` bytes; returns its digest.
+    async fn upload_layer(&self, user: &str, repo: &str, bytes: &[u8], part: usize) -> String {
+        let digest = format!("sha256:{}", hex::encode(Sha256::digest(bytes)));
+        let started = self.ok(user, &["initiate-layer-upload", "--repository-name", repo]).await;
+        let id = started["uploadId"].as_str().unwrap().to_owned();
+        assert!(started["partSize"].as_u64().unwrap() > 0);
+        let mut first = 0usize;
+        for (i, chunk) in bytes.chunks(part).enumerate() {
+            let file = self.file(&format!("part-{i}"), chunk);
+            let last = first + chunk.len() - 1;
+            let r = self
+                .ok(
+                    user,
+                    &[
+                        "upload-layer-part",
+                        "--repository-name",
+                        repo,
+                        "--upload-id",
+                        &id,
+                        "--part-first-byte",
+                        &first.to_string(),
+                        "--part-last-byte",
+                        &last.to_string(),
+                        "--layer-part-blob",
+                        &format!("fileb://{file}"),
+                    ],
+                )
+                .await;
+            assert_eq!(r["lastByteReceived"].as_u64().unwrap() as usize, last);
+            first = last + 1;
+        }
+        let done = self
+            .ok(
+                user,
+                &["complete-layer-upload", "--repository-name", repo, "--upload-id", &id, "--layer-digests", &digest],
+            )
+            .await;
+        assert_eq!(done["layerDigest"], digest.as_str());
+        digest
+    }
+
+    /// An OCI image manifest with the given config and layers.
+    fn manifest(config: (&str, usize), layers: &[(&str, usize)]) -> String {
+        json!({
+            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config.0, "size": config.1},
+            "layers": layers.iter().map(|(d, s)| json!({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": d, "size": s})).collect::<Vec<_>>()
+        })
+        .to_string()
+    }
+}
+
+/// Create, describe, tag, protect and delete repositories; every error is ECR's exception.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repositories_through_the_aws_cli() {
+    let s = start("repos").await;
+    let created = s
+        .ok(
+            "admin",
+            &[
+                "create-repository",
+                "--repository-name",
+                "team/web",
+                "--image-tag-mutability",
+                "IMMUTABLE",
+                "--tags",
+                "Key=environment,Value=prod",
+                "Key=team,Value=web",
+            ],
+        )
+        .await;
+    let repo = &created["repository"];
+    assert_eq!(repo["repositoryArn"], format!("arn:aws:ecr:us-east-1:{ACCOUNT}:repository/team/web"));
+    assert_eq!(repo["registryId"], ACCOUNT);
+    assert_eq!(repo["repositoryUri"], format!("{}/team/web", s.host));
+    assert_eq!(repo["imageTagMutability"], "IMMUTABLE");
+    assert!(repo["createdAt"].is_number(), "{repo}");
+
+    let message = s
+        .fails("admin", &["create-repository", "--repository-name", "team/web"], "RepositoryAlreadyExistsException")
+        .await;
+    assert!(
+        message.contains(&format!(
+            "The repository with name 'team/web' already exists in the registry with id '{ACCOUNT}'"
+        )),
+        "{message}"
+    );
+    s.fails("admin", &["create-repository", "--repository-name", "Team/Web"], "InvalidParameterException").await;
+    s.fails(
+        "admin",
+        &["create-repository", "--repository-name", "xy", "--tags", "Key=aws:owner,Value=me"],
+        "InvalidTagParameterException",
+    )
+    .await;
+
+    s.ok("admin", &["create-repository", "--repository-name", "team/api"]).await;
+    let all = s.ok("admin", &["describe-repositories"]).await;
+    let names: Vec<&str> =
+        all["repositories"].as_array().unwrap().iter().map(|r| r["repositoryName"].as_str().unwrap()).collect();
+    assert_eq!(names, ["team/api", "team/web"]);
+    // The CLI follows nextToken across pages of one.
+    let paged = s.ok("admin", &["describe-repositories", "--page-size", "1"]).await;
+    assert_eq!(paged["repositories"].as_array().unwrap().len(), 2);
+    let message =
+        s.fails("admin", &["describe-repositories", "--repository-names", "nope"], "RepositoryNotFoundException").await;
+    assert!(
+        message
+            .contains(&format!("The repository with name 'nope' does not exist in the registry with id '{ACCOUNT}'")),
+        "{message}"
+    );
+
+    // Resource tags: list, add, remove.
+    let arn = format!("arn:aws:ecr:us-east-1:{ACCOUNT}:repository/team/web");
+    let tags = s.ok("admin", &["list-tags-for-resource", "--resource-arn", &arn]).await;
+    assert_eq!(tags["tags"], json!([{"Key": "environment", "Value": "prod"}, {"Key": "team", "Value": "web"}]));
+    s.ok("admin", &["tag-resource", "--resource-arn", &arn, "--tags", "Key=team,Value=frontend", "Key=cost,Value=7"])
+        .await;
+    s.ok("admin", &["untag-resource", "--resource-arn", &arn, "--tag-keys", "cost"]).await;
+    let tags = s.ok("admin", &["list-tags-for-resource", "--resource-arn", &arn]).await;
+    assert_eq!(tags["tags"], json!([{"Key": "environment", "Value": "prod"}, {"Key": "team", "Value": "frontend"}]));
+    s.fails(
+        "admin",
+        &["list-tags-for-resource", "--resource-arn", &arn.replace("team/web", "gone")],
+        "RepositoryNotFoundException",
+    )
+    .await;
+
+    // Tag mutability.
+    let m = s
+        .ok(
+            "admin",
+            &["put-image-tag-mutability", "--repository-name", "team/web", "--image-tag-mutability", "MUTABLE"],
+        )
+        .await;
+    assert_eq!(m["imageTagMutability"], "MUTABLE");
+    s.fails(
+        "admin",
+        &["put-image-tag-mutability", "--repository-name", "team/web", "--image-tag-mutability", "SOMETIMES"],
+        "InvalidParameterException",
+    )
+    .await;
+
+    // Repository policies: set (validated), get the same text back, delete.
+    let policy = example("repository-allow-all-accounts-pull.json");
+    let policy_file = s.file("policy.json", policy.as_bytes());
+    let set = s
+        .ok(
+            "admin",
+            &[
+                "set-repository-policy",
+                "--repository-name",
+                "team/web",
+                "--policy-text",
+                &format!("file://{policy_file}"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        serde_json::from_str::<Value>(set["policyText"].as_str().unwrap()).unwrap(),
+        serde_json::from_str::<Value>(&policy).unwrap()
+    );
+    let got = s.ok("admin", &["get-repository-policy", "--repository-name", "team/web"]).await;
+    assert_eq!(got["policyText"], set["policyText"]);
+    assert_eq!(got["repositoryName"], "team/web");
+    let bad = s.file("bad.json", br#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:*"}]}"#);
+    let message = s
+        .fails(
+            "admin",
+            &["set-repository-policy", "--repository-name", "team/web", "--policy-text", &format!("file://{bad}")],
+            "InvalidParameterException",
+        )
+        .await;
+    assert!(message.contains("Invalid repository policy provided"), "{message}");
+    s.ok("admin", &["delete-repository-policy", "--repository-name", "team/web"]).await;
+    s.fails("admin", &["get-repository-policy", "--repository-name", "team/web"], "RepositoryPolicyNotFoundException")
+        .await;
+
+    // A repository with images needs --force to delete.
+    let config = s.upload_layer("admin", "team/api", b"{}", 1024).await;
+    let manifest = Server::manifest((&config, 2), &[]);
+    s.ok("admin", &["put-image", "--repository-name", "team/api", "--image-tag", "v1", "--image-manifest", &manifest])
+        .await;
+    let message =
+        s.fails("admin", &["delete-repository", "--repository-name", "team/api"], "RepositoryNotEmptyException").await;
+    assert!(message.contains("team/api"), "{message}");
+    let deleted = s.ok("admin", &["delete-repository", "--repository-name", "team/api", "--force"]).await;
+    assert_eq!(deleted["repository"]["repositoryName"], "team/api");
+    s.fails("admin", &["describe-repositories", "--repository-names", "team/api"], "RepositoryNotFoundException").await;
+    s.fails("admin", &["delete-repository", "--repository-name", "team/api"], "RepositoryNotFoundException").await;
+}
+
+/// Push through the layer-upload API, then read the image back every way ECR offers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn images_through_the_aws_cli() {
+    let s = start("images").await;
+    s.ok("admin", &["create-repository", "--repository-name", "app", "--image-tag-mutability", "IMMUTABLE"]).await;
+
+    // A 300 KiB layer in three parts, a config in one.
+    let layer: Vec<u8> = (0..300 * 1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let layer_digest = s.upload_layer("admin", "app", &layer, 128 * 1024).await;
+    // Parts as large as the advertised partSize (10 MiB, 13.3 MiB once base64-encoded) pass.
+    let big: Vec<u8> = (0..warden_registry::ecr::PART_SIZE as usize + 1).map(|i| (i % 251) as u8).collect();
+    let big_digest = s.upload_layer("admin", "app", &big, warden_registry::ecr::PART_SIZE as usize).await;
+    assert_eq!(big_digest, format!("sha256:{}", hex::encode(Sha256::digest(&big))));
+    let config = br#"{"architecture":"amd64","os":"linux"}"#;
+    let config_digest = s.upload_layer("admin", "app", config, 1 << 20).await;
+
+    // Uploading a layer that exists again is refused, as ECR does.
+    let again = s.ok("admin", &["initiate-layer-upload", "--repository-name", "app"]).await;
+    let id = again["uploadId"].as_str().unwrap();
+    let part = s.file("cfg", config);
+    s.ok(
+        "admin",
+        &[
+            "upload-layer-part",
+            "--repository-name",
+            "app",
+            "--upload-id",
+            id,
+            "--part-first-byte",
+            "0",
+            "--part-last-byte",
+            &(config.len() - 1).to_string(),
+            "--layer-part-blob",
+            &format!("fileb://{part}"),
+        ],
+    )
+    .await;
+    s.fails(
+        "admin",
+        &["complete-layer-upload", "--repository-name", "app", "--upload-id", id, "--layer-digests", &config_digest],
+        "LayerAlreadyExistsException",
+    )
+    .await;
+    // A part that does not continue the upload is refused; a wrong digest too; unknown ids are not found.
+    let fresh = s.ok("admin", &["initiate-layer-upload", "--repository-name", "app"]).await;
+    let fid = fresh["uploadId"].as_str().unwrap();
+    s.fails(
+        "admin",
+        &[
+            "upload-layer-part",
+            "--repository-name",
+            "app",
+            "--upload-id",
+            fid,
+            "--part-first-byte",
+            "5",
+            "--part-last-byte",
+            &(config.len() + 4).to_string(),
+            "--layer-part-blob",
+            &format!("fileb://{part}"),
+        ],
+        "InvalidLayerPartException",
+    )
+    .await;
+    s.ok(
+        "admin",
+        &[
+            "upload-layer-part",
+            "--repository-name",
+            "app",
+            "--upload-id",
+            fid,
+            "--part-first-byte",
+            "0",
+            "--part-last-byte",
+            &(config.len() - 1).to_string(),
+            "--layer-part-blob",
+            &format!("fileb://{part}"),
+        ],
+    )
+    .await;
+    let wrong = format!("sha256:{}", "0".repeat(64));
+    s.fails(
+        "admin",
+        &["complete-layer-upload", "--repository-name", "app", "--upload-id", fid, "--layer-digests", &wrong],
+        "InvalidLayerException",
+    )
+    .await;
+    s.fails(
+        "admin",
+        &[
+            "upload-layer-part",
+            "--repository-name",
+            "app",
+            "--upload-id",
+            "not-an-upload",
+            "--part-first-byte",
+            "0",
+            "--part-last-byte",
+            "1",
+            "--layer-part-blob",
+            &format!("fileb://{part}"),
+        ],
+        "UploadNotFoundException",
+    )
+    .await;
+
+    let check = s
+        .ok(
+            "admin",
+            &["batch-check-layer-availability", "--repository-name", "app", "--layer-digests", &layer_digest, &wrong],
+        )
+        .await;
+    assert_eq!(check["layers"][0]["layerAvailability"], "AVAILABLE");
+    assert_eq!(check["layers"][0]["layerSize"], layer.len());
+    assert_eq!(check["failures"][0]["failureCode"], "MissingLayerDigest");
+
+    // PutImage: a manifest whose layers are missing is refused; a good one is stored.
+    let missing = Server::manifest((&config_digest, config.len()), &[(&wrong, 1)]);
+    s.fails(
+        "admin",
+        &["put-image", "--repository-name", "app", "--image-tag", "v1", "--image-manifest", &missing],
+        "LayersNotFoundException",
+    )
+    .await;
+    let manifest = Server::manifest((&config_digest, config.len()), &[(&layer_digest, layer.len())]);
+    let digest = format!("sha256:{}", hex::encode(Sha256::digest(manifest.as_bytes())));
+    let put = s
+        .ok("admin", &["put-image", "--repository-name", "app", "--image-tag", "v1", "--image-manifest", &manifest])
+        .await;
+    assert_eq!(put["image"]["imageId"], json!({"imageDigest": digest, "imageTag": "v1"}));
+    assert_eq!(put["image"]["imageManifestMediaType"], "application/vnd.oci.image.manifest.v1+json");
+    // The same image under the same tag: ImageAlreadyExistsException. Retagging: a second tag.
+    s.fails(
+        "admin",
+        &["put-image", "--repository-name", "app", "--image-tag", "v1", "--image-manifest", &manifest],
+        "ImageAlreadyExistsException",
+    )
+    .await;
+    s.ok("admin", &["put-image", "--repository-name", "app", "--image-tag", "latest", "--image-manifest", &manifest])
+        .await;
+    // IMMUTABLE: v1 cannot move to another image.
+    let other = Server::manifest((&config_digest, config.len()), &[]);
+    s.fails(
+        "admin",
+        &["put-image", "--repository-name", "app", "--image-tag", "v1", "--image-manifest", &other],
+        "ImageTagAlreadyExistsException",
+    )
+    .await;
+
+    let listed = s.ok("admin", &["list-images", "--repository-name", "app"]).await;
+    let mut ids: Vec<String> = listed["imageIds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| format!("{}@{}", i["imageTag"].as_str().unwrap_or(""), i["imageDigest"].as_str().unwrap()))
+        .collect();
+    ids.sort();
+    assert_eq!(ids, [format!("latest@{digest}"), format!("v1@{digest}")]);
+
+    let described = s.ok("admin", &["describe-images", "--repository-name", "app", "--image-ids", "imageTag=v1"]).await;
+    let d = &described["imageDetails"][0];
+    assert_eq!(d["imageDigest"], digest.as_str());
+    let mut tags: Vec<&str> = d["imageTags"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+    tags.sort_unstable();
+    assert_eq!(tags, ["latest", "v1"]);
+    // ECR reports the compressed size of the layers (the config and manifest are not counted).
+    assert_eq!(d["imageSizeInBytes"], layer.len(), "{d}");
+    assert_eq!(d["imageManifestMediaType"], "application/vnd.oci.image.manifest.v1+json");
+    assert!(d["imagePushedAt"].is_number(), "{d}");
+    s.fails(
+        "admin",
+        &["describe-images", "--repository-name", "app", "--image-ids", "imageTag=nope"],
+        "ImageNotFoundException",
+    )
+    .await;
+
+    let got = s
+        .ok(
+            "admin",
+            &["batch-get-image", "--repository-name", "app", "--image-ids", "imageTag=latest", "imageTag=nope"],
+        )
+        .await;
+    assert_eq!(got["images"][0]["imageManifest"], manifest.as_str());
+    assert_eq!(got["failures"][0]["failureCode"], "ImageNotFound");
+
+    // GetDownloadUrlForLayer: a presigned URL any HTTP client can fetch; tampering is refused.
+    let url = s
+        .ok("admin", &["get-download-url-for-layer", "--repository-name", "app", "--layer-digest", &layer_digest])
+        .await;
+    let url = url["downloadUrl"].as_str().unwrap().to_owned();
+    let fetched = reqwest::get(&url).await.unwrap();
+    assert_eq!(fetched.status(), StatusCode::OK);
+    assert_eq!(fetched.bytes().await.unwrap().as_ref(), layer.as_slice());
+    let tampered = url.replace(&layer_digest, &config_digest);
+    assert_eq!(reqwest::get(&tampered).await.unwrap().status(), StatusCode::FORBIDDEN);
+    s.fails(
+        "admin",
+        &["get-download-url-for-layer", "--repository-name", "app", "--layer-digest", &wrong],
+        "LayersNotFoundException",
+    )
+    .await;
+
+    // The image is the same image over the registry API.
+    let password = s.ok("admin", &["get-login-password"]).await;
+    let password = password.as_str().unwrap().trim().to_owned();
+    let over_v2 = reqwest::Client::new()
+        .get(format!("{}/v2/app/manifests/v1", s.url))
+        .basic_auth("AWS", Some(&password))
+        .header("accept", "application/vnd.oci.image.manifest.v1+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(over_v2.status(), StatusCode::OK);
+    assert_eq!(over_v2.headers()["docker-content-digest"], digest.as_str());
+    assert_eq!(over_v2.text().await.unwrap(), manifest);
+
+    // BatchDeleteImage by tag removes the tag; the last tag takes the image with it.
+    let del = s
+        .ok(
+            "admin",
+            &["batch-delete-image", "--repository-name", "app", "--image-ids", "imageTag=latest", "imageTag=nope"],
+        )
+        .await;
+    assert_eq!(del["imageIds"], json!([{"imageDigest": digest, "imageTag": "latest"}]));
+    assert_eq!(del["failures"][0]["failureCode"], "ImageNotFound");
+    let listed = s.ok("admin", &["list-images", "--repository-name", "app"]).await;
+    assert_eq!(listed["imageIds"], json!([{"imageDigest": digest, "imageTag": "v1"}]));
+    s.ok("admin", &["batch-delete-image", "--repository-name", "app", "--image-ids", "imageTag=v1"]).await;
+    let listed = s.ok("admin", &["list-images", "--repository-name", "app"]).await;
+    assert_eq!(listed["imageIds"], json!([]));
+    // The image's layers went with it.
+    let check = s
+        .ok("admin", &["batch-check-layer-availability", "--repository-name", "app", "--layer-digests", &layer_digest])
+        .await;
+    assert_eq!(check["failures"][0]["failureCode"], "MissingLayerDigest");
+}
+
+/// Each call is authorized as ECR authorizes it, with AWS's AccessDeniedException message, and
+/// the user guide's tag-based examples ("create only with environment=dev", "deny prod") hold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_are_authorized_as_ecr_authorizes_them() {
+    let s = start("authz").await;
+    s.ok("admin", &["create-repository", "--repository-name", "prod/app", "--tags", "Key=environment,Value=prod"])
+        .await;
+    s.ok("admin", &["create-repository", "--repository-name", "dev/app", "--tags", "Key=environment,Value=dev"]).await;
+
+    // ReadOnly may describe and get a token, not create.
+    s.ok("reader", &["describe-repositories"]).await;
+    s.ok("reader", &["get-login-password"]).await;
+    let message = s.fails("reader", &["create-repository", "--repository-name", "mine"], "AccessDeniedException").await;
+    assert!(
+        message.contains(&format!("User: arn:aws:iam::{ACCOUNT}:user/reader is not authorized to perform: ecr:CreateRepository on resource: arn:aws:ecr:us-east-1:{ACCOUNT}:repository/mine because no identity-based policy allows the ecr:CreateRepository action")),
+        "{message}"
+    );
+    s.fails("reader", &["delete-repository", "--repository-name", "dev/app", "--force"], "AccessDeniedException").await;
+
+    // Unknown keys and bad signatures are refused before anything runs.
+    let mut forged = Command::new("aws");
+    forged
+        .args(["ecr", "describe-repositories", "--endpoint-url", &s.url, "--region", "us-east-1"])
+        .env("AWS_ACCESS_KEY_ID", "AKIAADMIN00000000000")
+        .env("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_MAX_ATTEMPTS", "1");
+    let out = tokio::task::spawn_blocking(move || forged.output()).await.unwrap().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("(InvalidSignatureException)"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    s.fails("nobody", &["describe-repositories"], "UnrecognizedClientException").await;
+
+    // "Create only with environment=dev": the tag is required, and must be dev.
+    s.ok("creator", &["create-repository", "--repository-name", "new/dev", "--tags", "Key=environment,Value=dev"])
+        .await;
+    s.fails("creator", &["create-repository", "--repository-name", "new/untagged"], "AccessDeniedException").await;
+    s.fails(
+        "creator",
+        &["create-repository", "--repository-name", "new/prod", "--tags", "Key=environment,Value=prod"],
+        "AccessDeniedException",
+    )
+    .await;
+    assert!(s.registry.repository("new/dev").await.is_ok());
+    assert!(s.registry.repository("new/prod").await.is_err(), "a denied call changes nothing");
+
+    // "Deny prod": everything on dev, nothing on prod — the repository's own tags decide.
+    s.ok("devonly", &["list-images", "--repository-name", "dev/app"]).await;
+    s.ok("devonly", &["initiate-layer-upload", "--repository-name", "dev/app"]).await;
+    let message = s.fails("devonly", &["list-images", "--repository-name", "prod/app"], "AccessDeniedException").await;
+    assert!(message.contains("with an explicit deny in an identity-based policy"), "{message}");
+    s.fails("devonly", &["initiate-layer-upload", "--repository-name", "prod/app"], "AccessDeniedException").await;
+    // Retagging dev as prod is denied only once it is prod: first the tag lands, then the deny applies.
+    let dev_arn = format!("arn:aws:ecr:us-east-1:{ACCOUNT}:repository/dev/app");
+    s.ok("devonly", &["tag-resource", "--resource-arn", &dev_arn, "--tags", "Key=environment,Value=prod"]).await;
+    s.fails("devonly", &["list-images", "--repository-name", "dev/app"], "AccessDeniedException").await;
+
+    // A repository policy can grant what identity policies do not, and deny what they allow.
+    s.ok(
+        "admin",
+        &[
+            "set-repository-policy",
+            "--repository-name",
+            "prod/app",
+            "--policy-text",
+            &format!("file://{}", s.file("deny.json", example("repository-deny-all.json").as_bytes())),
+        ],
+    )
+    .await;
+    let message = s
+        .fails(
+            "admin",
+            &["batch-get-image", "--repository-name", "prod/app", "--image-ids", "imageTag=v1"],
+            "AccessDeniedException",
+        )
+        .await;
+    assert!(message.contains("with an explicit deny in a resource-based policy"), "{message}");
+}
