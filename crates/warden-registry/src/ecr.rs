@@ -32,6 +32,10 @@ pub const MAX_IMAGES: usize = 1_000;
 pub const MAX_RESOURCE_TAGS: usize = 50;
 /// Layer upload part size ECR asks for.
 pub const PART_SIZE: u64 = 10 * 1024 * 1024;
+/// The smallest layer part ECR accepts, except for the last part of an upload.
+pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
+/// The most parts one layer upload may have.
+pub const MAX_PARTS: u64 = 1000;
 
 /// An ECR exception: `{"__type": …, "message": …}` with HTTP 400 (500 for ServerException).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,7 +120,8 @@ async fn handle(reg: &Arc<Registry>, req: Request<Body>) -> Result<Response> {
     let op =
         target(&req).ok_or_else(|| EcrError::new("UnknownOperationException", "missing or unknown X-Amz-Target"))?;
     let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost").to_owned();
-    let caller = req.extensions().get::<Authorized>().map(|a| a.caller.principal.arn().to_owned());
+    let authorized = req.extensions().get::<Authorized>().cloned();
+    let caller = authorized.as_ref().map(|a| a.caller.principal.arn().to_owned());
     // The authorization layer parsed the body already; an unguarded router parses it here.
     let input = match req.extensions().get::<ParsedInput>() {
         Some(parsed) => Arc::clone(&parsed.0),
@@ -129,7 +134,8 @@ async fn handle(reg: &Arc<Registry>, req: Request<Body>) -> Result<Response> {
         "DescribeRepositories" => describe_repositories(reg, &input, &host).await?,
         "DeleteRepository" => delete_repository(reg, &input, &host).await?,
         "PutImageTagMutability" => put_image_tag_mutability(reg, &input).await?,
-        "SetRepositoryPolicy" => set_repository_policy(reg, &input).await?,
+        "PutImageScanningConfiguration" => put_image_scanning_configuration(reg, &input).await?,
+        "SetRepositoryPolicy" => set_repository_policy(reg, &input, authorized.as_ref()).await?,
         "GetRepositoryPolicy" => get_repository_policy(reg, &input).await?,
         "DeleteRepositoryPolicy" => delete_repository_policy(reg, &input).await?,
         "TagResource" => tag_resource(reg, &input).await?,
@@ -184,7 +190,7 @@ fn repository_json(reg: &Registry, r: &Repository, host: &str) -> Value {
         "repositoryUri": format!("{host}/{}", r.name),
         "createdAt": r.created_at,
         "imageTagMutability": r.tag_mutability,
-        "imageScanningConfiguration": {"scanOnPush": false},
+        "imageScanningConfiguration": {"scanOnPush": r.scan_on_push},
         "encryptionConfiguration": {"encryptionType": "AES256"},
     })
 }
@@ -271,8 +277,33 @@ fn merge_tags(existing: &[(String, String)], new: &[(String, String)]) -> Result
     Ok(tags)
 }
 
+/// `imageScanningConfiguration.scanOnPush`, if given.
+fn scan_on_push(input: &Value) -> Result<Option<bool>> {
+    match input.get("imageScanningConfiguration").map(|c| c.get("scanOnPush")) {
+        None | Some(None) => Ok(None),
+        Some(Some(Value::Bool(on))) => Ok(Some(*on)),
+        Some(Some(_)) => {
+            Err(EcrError::invalid("Invalid parameter at 'imageScanningConfiguration.scanOnPush': must be a boolean"))
+        }
+    }
+}
+
+/// PutImageScanningConfiguration: the setting is stored and reported; no scanner runs here.
+async fn put_image_scanning_configuration(reg: &Arc<Registry>, input: &Value) -> Result<Value> {
+    let name = repo_name(input)?;
+    repository(reg, name).await?;
+    let on =
+        scan_on_push(input)?.ok_or_else(|| EcrError::invalid("imageScanningConfiguration.scanOnPush is required"))?;
+    let n = name.to_owned();
+    reg.meta(move |m| m.set_scan_on_push(&n, on)).await?;
+    Ok(
+        json!({"registryId": reg.config.account_id, "repositoryName": name, "imageScanningConfiguration": {"scanOnPush": on}}),
+    )
+}
+
 async fn create_repository(reg: &Arc<Registry>, input: &Value, host: &str) -> Result<Value> {
     let name = repo_name(input)?;
+    scan_on_push(input)?;
     // Tags are checked before anything is created: an invalid tag creates nothing.
     let tags = merge_tags(&[], &parse_tags(input.get("tags"))?)?;
     let mutability = input.get("imageTagMutability").and_then(Value::as_str).unwrap_or("MUTABLE");
@@ -294,6 +325,10 @@ async fn create_repository(reg: &Arc<Registry>, input: &Value, host: &str) -> Re
                 reg.config.account_id
             ),
         ));
+    }
+    if let Some(scan) = scan_on_push(input)? {
+        let n = name.to_owned();
+        reg.meta(move |m| m.set_scan_on_push(&n, scan)).await?;
     }
     let r = repository(reg, name).await?;
     Ok(json!({"repository": repository_json(reg, &r, host)}))
@@ -376,9 +411,13 @@ async fn put_image_tag_mutability(reg: &Arc<Registry>, input: &Value) -> Result<
     Ok(json!({"registryId": reg.config.account_id, "repositoryName": name, "imageTagMutability": m}))
 }
 
-async fn set_repository_policy(reg: &Arc<Registry>, input: &Value) -> Result<Value> {
+async fn set_repository_policy(reg: &Arc<Registry>, input: &Value, authorized: Option<&Authorized>) -> Result<Value> {
     let name = repo_name(input)?;
     let text = str_field(input, "policyText")?;
+    let force = input.get("force").and_then(Value::as_bool).unwrap_or(false);
+    if let (false, Some(authorized)) = (force, authorized) {
+        refuse_lockout(name, text, authorized)?;
+    }
     reg.set_repository_policy(name, Some(text.to_owned())).await.map_err(|e| match e.code {
         "POLICY_INVALID" => EcrError::invalid(
             "Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided'",
@@ -386,6 +425,37 @@ async fn set_repository_policy(reg: &Arc<Registry>, input: &Value) -> Result<Val
         _ => EcrError::from(e),
     })?;
     Ok(json!({"registryId": reg.config.account_id, "repositoryName": name, "policyText": text}))
+}
+
+/// Without `force`, ECR refuses a repository policy that would stop the caller from setting the
+/// next one: the caller's own `ecr:SetRepositoryPolicy` check is evaluated again under the new text.
+fn refuse_lockout(name: &str, text: &str, authorized: &Authorized) -> Result<()> {
+    let Ok(compiled) = warden_policy::CompiledPolicy::compile(text, warden_policy::PolicyKind::Repository, name) else {
+        return Ok(()); // invalid text is reported by validation, with ECR's message
+    };
+    let new_policy = warden_policy::PolicySet::from(compiled);
+    let caller = &authorized.caller;
+    for check in authorized.checks.iter().filter(|c| c.action == "ecr:SetRepositoryPolicy") {
+        let policies = warden_policy::Policies {
+            identity: &caller.identity,
+            boundary: caller.boundary.as_ref(),
+            session: caller.session.as_ref(),
+            resource: Some(&new_policy),
+        };
+        let request = warden_policy::Request {
+            principal: &caller.principal,
+            action: &check.action,
+            resource: &check.resource,
+            resource_account: &check.resource_account,
+            context: &check.context,
+        };
+        if warden_policy::evaluate(&policies, &request).outcome != warden_policy::Outcome::Allowed {
+            return Err(EcrError::invalid(
+                "Invalid parameter at 'PolicyText' failed to satisfy constraint: 'The repository policy would prevent you from setting another policy in the future; set force to apply it anyway'",
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn policy_not_found(reg: &Registry, name: &str) -> EcrError {
@@ -787,7 +857,30 @@ async fn upload_part(reg: &Arc<Registry>, input: &Value) -> Result<Value> {
             format!("The layer part with first byte {first} and last byte {last} is not contiguous with the {size} bytes received so far, or its size does not match"),
         ));
     }
+    let upload = id.to_owned();
+    let (parts, previous) = reg.meta(move |m| m.upload_parts(&upload)).await?;
+    // Every part but the last is 5 to 10 MiB: a part after a small one shows the small one was not last.
+    if parts > 0 && previous < MIN_PART_SIZE {
+        return Err(EcrError::new(
+            "LayerPartTooSmallException",
+            format!("The layer part of {previous} bytes is smaller than the minimum of {MIN_PART_SIZE} bytes; only the last part may be smaller"),
+        ));
+    }
+    if blob.len() as u64 > PART_SIZE {
+        return Err(EcrError::new(
+            "InvalidLayerPartException",
+            format!("The layer part of {} bytes is larger than the maximum of {PART_SIZE} bytes", blob.len()),
+        ));
+    }
+    if parts >= MAX_PARTS {
+        return Err(EcrError::new(
+            "LimitExceededException",
+            format!("A layer upload may have at most {MAX_PARTS} parts"),
+        ));
+    }
     let written = reg.blobs.append(id, &blob).await.map_err(|e| EcrError::new("ServerException", e.to_string()))?;
+    let (upload, size) = (id.to_owned(), blob.len() as u64);
+    reg.meta(move |m| m.record_part(&upload, size)).await?;
     Ok(
         json!({"registryId": reg.config.account_id, "repositoryName": name, "uploadId": id, "lastByteReceived": written.saturating_sub(1)}),
     )

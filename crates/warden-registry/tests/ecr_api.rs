@@ -33,6 +33,7 @@ fn identities() -> String {
         "users": {
             "admin": {"attached_policies": ["AmazonEC2ContainerRegistryFullAccess"], "access_keys": key("admin")},
             "reader": {"attached_policies": ["AmazonEC2ContainerRegistryReadOnly"], "access_keys": key("reader")},
+            "power": {"attached_policies": ["AmazonEC2ContainerRegistryPowerUser"], "access_keys": key("power")},
             "creator": {"attached_policies": ["CreateOnlyDev"], "access_keys": key("creator")},
             "devonly": {"attached_policies": ["DenyProd"], "access_keys": key("devonly")}
         }
@@ -232,7 +233,41 @@ async fn repositories_through_the_aws_cli() {
     )
     .await;
 
-    s.ok("admin", &["create-repository", "--repository-name", "team/api"]).await;
+    // imageScanningConfiguration is stored and echoed (no scanner runs).
+    let api = s
+        .ok(
+            "admin",
+            &[
+                "create-repository",
+                "--repository-name",
+                "team/api",
+                "--image-scanning-configuration",
+                "scanOnPush=true",
+            ],
+        )
+        .await;
+    assert_eq!(api["repository"]["imageScanningConfiguration"], json!({"scanOnPush": true}));
+    assert_eq!(api["repository"]["imageTagMutability"], "MUTABLE", "the default");
+    s.ok(
+        "admin",
+        &[
+            "put-image-scanning-configuration",
+            "--repository-name",
+            "team/api",
+            "--image-scanning-configuration",
+            "scanOnPush=false",
+        ],
+    )
+    .await;
+    let api = s.ok("admin", &["describe-repositories", "--repository-names", "team/api"]).await;
+    assert_eq!(api["repositories"][0]["imageScanningConfiguration"], json!({"scanOnPush": false}));
+    // Tags are checked before anything is created: 51 tags create nothing.
+    let many: Vec<String> = (0..51).map(|i| format!("Key=k{i},Value=v")).collect();
+    let mut args = vec!["create-repository", "--repository-name", "team/many", "--tags"];
+    args.extend(many.iter().map(String::as_str));
+    s.fails("admin", &args, "TooManyTagsException").await;
+    s.fails("admin", &["describe-repositories", "--repository-names", "team/many"], "RepositoryNotFoundException")
+        .await;
     let all = s.ok("admin", &["describe-repositories"]).await;
     let names: Vec<&str> =
         all["repositories"].as_array().unwrap().iter().map(|r| r["repositoryName"].as_str().unwrap()).collect();
@@ -310,6 +345,78 @@ async fn repositories_through_the_aws_cli() {
         )
         .await;
     assert!(message.contains("Invalid repository policy provided"), "{message}");
+    // Every repository-policy example of the guide is accepted and read back unchanged.
+    let mut examples: Vec<String> =
+        std::fs::read_dir(format!("{}/../../policies/examples", env!("CARGO_MANIFEST_DIR")))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.starts_with("repository-"))
+            .collect();
+    // The IP-range example denies everything from loopback, its own removal included: it goes last.
+    examples.sort_by_key(|n| (n.contains("outside-ip-range"), n.clone()));
+    assert!(examples.len() >= 7, "{examples:?}");
+    for name in examples {
+        let file = s.file(&name, example(&name).as_bytes());
+        s.ok(
+            "admin",
+            &[
+                "set-repository-policy",
+                "--repository-name",
+                "team/web",
+                "--policy-text",
+                &format!("file://{file}"),
+                "--force",
+            ],
+        )
+        .await;
+        // (Read back from storage: some examples deny GetRepositoryPolicy to callers off their IP range.)
+        let stored = s.registry.repository("team/web").await.unwrap().policy.unwrap();
+        assert_eq!(
+            serde_json::from_str::<Value>(&stored).unwrap(),
+            serde_json::from_str::<Value>(&example(&name)).unwrap(),
+            "{name}"
+        );
+    }
+    s.fails("admin", &["delete-repository-policy", "--repository-name", "team/web"], "AccessDeniedException").await;
+    s.registry.set_repository_policy("team/web", None).await.unwrap();
+    // A policy that would lock the caller out of the next SetRepositoryPolicy needs --force.
+    let lockout = s.file(
+        "lockout.json",
+        br#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"ecr:SetRepositoryPolicy"}]}"#,
+    );
+    let message = s
+        .fails(
+            "admin",
+            &["set-repository-policy", "--repository-name", "team/web", "--policy-text", &format!("file://{lockout}")],
+            "InvalidParameterException",
+        )
+        .await;
+    assert!(message.contains("would prevent you from setting another policy"), "{message}");
+    s.ok(
+        "admin",
+        &[
+            "set-repository-policy",
+            "--repository-name",
+            "team/web",
+            "--policy-text",
+            &format!("file://{lockout}"),
+            "--force",
+        ],
+    )
+    .await;
+    s.fails(
+        "admin",
+        &[
+            "set-repository-policy",
+            "--repository-name",
+            "team/web",
+            "--policy-text",
+            &format!("file://{policy_file}"),
+            "--force",
+        ],
+        "AccessDeniedException",
+    )
+    .await;
     s.ok("admin", &["delete-repository-policy", "--repository-name", "team/web"]).await;
     s.fails("admin", &["get-repository-policy", "--repository-name", "team/web"], "RepositoryPolicyNotFoundException")
         .await;
@@ -334,9 +441,32 @@ async fn images_through_the_aws_cli() {
     let s = start("images").await;
     s.ok("admin", &["create-repository", "--repository-name", "app", "--image-tag-mutability", "IMMUTABLE"]).await;
 
-    // A 300 KiB layer in three parts, a config in one.
+    // A 300 KiB layer in one part (the last part may be small).
     let layer: Vec<u8> = (0..300 * 1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
-    let layer_digest = s.upload_layer("admin", "app", &layer, 128 * 1024).await;
+    let layer_digest = s.upload_layer("admin", "app", &layer, 1 << 20).await;
+    // Parts before the last are at least 5 MiB: a part after a 128 KiB part shows the first was too small.
+    let small = s.ok("admin", &["initiate-layer-upload", "--repository-name", "app"]).await;
+    let sid = small["uploadId"].as_str().unwrap();
+    let chunk = s.file("chunk", &layer[..128 * 1024]);
+    let part = |first: usize| {
+        ["upload-layer-part", "--repository-name", "app", "--upload-id", sid]
+            .into_iter()
+            .map(str::to_owned)
+            .chain([
+                "--part-first-byte".into(),
+                first.to_string(),
+                "--part-last-byte".into(),
+                (first + 128 * 1024 - 1).to_string(),
+            ])
+            .chain(["--layer-part-blob".into(), format!("fileb://{chunk}")])
+            .collect::<Vec<String>>()
+    };
+    let first = part(0);
+    s.ok("admin", &first.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    let second = part(128 * 1024);
+    let message =
+        s.fails("admin", &second.iter().map(String::as_str).collect::<Vec<_>>(), "LayerPartTooSmallException").await;
+    assert!(message.contains("smaller than the minimum of 5242880 bytes"), "{message}");
     // Parts as large as the advertised partSize (10 MiB, 13.3 MiB once base64-encoded) pass.
     let big: Vec<u8> = (0..warden_registry::ecr::PART_SIZE as usize + 1).map(|i| (i % 251) as u8).collect();
     let big_digest = s.upload_layer("admin", "app", &big, warden_registry::ecr::PART_SIZE as usize).await;
@@ -478,6 +608,17 @@ async fn images_through_the_aws_cli() {
     )
     .await;
 
+    // The retag recipe of the guide: batch-get-image, then put-image of that manifest with a new tag.
+    let fetched = s.ok("admin", &["batch-get-image", "--repository-name", "app", "--image-ids", "imageTag=v1"]).await;
+    let fetched = fetched["images"][0]["imageManifest"].as_str().unwrap().to_owned();
+    let retag = s
+        .ok("admin", &["put-image", "--repository-name", "app", "--image-tag", "stable", "--image-manifest", &fetched])
+        .await;
+    assert_eq!(retag["image"]["imageId"]["imageDigest"], digest.as_str());
+    let del =
+        s.ok("admin", &["batch-delete-image", "--repository-name", "app", "--image-ids", "imageTag=stable"]).await;
+    assert_eq!(del["imageIds"], json!([{"imageDigest": digest, "imageTag": "stable"}]));
+
     let listed = s.ok("admin", &["list-images", "--repository-name", "app"]).await;
     let mut ids: Vec<String> = listed["imageIds"]
         .as_array()
@@ -559,6 +700,21 @@ async fn images_through_the_aws_cli() {
     s.ok("admin", &["batch-delete-image", "--repository-name", "app", "--image-ids", "imageTag=v1"]).await;
     let listed = s.ok("admin", &["list-images", "--repository-name", "app"]).await;
     assert_eq!(listed["imageIds"], json!([]));
+    // Deleting by digest removes the image with all its tags.
+    s.upload_layer("admin", "app", config, 1 << 20).await;
+    s.ok("admin", &["put-image", "--repository-name", "app", "--image-tag", "a", "--image-manifest", &other]).await;
+    s.ok("admin", &["put-image", "--repository-name", "app", "--image-tag", "b", "--image-manifest", &other]).await;
+    let other_digest = format!("sha256:{}", hex::encode(Sha256::digest(other.as_bytes())));
+    let del = s
+        .ok(
+            "admin",
+            &["batch-delete-image", "--repository-name", "app", "--image-ids", &format!("imageDigest={other_digest}")],
+        )
+        .await;
+    assert_eq!(del["imageIds"], json!([{"imageDigest": other_digest}]));
+    assert_eq!(s.ok("admin", &["list-images", "--repository-name", "app"]).await["imageIds"], json!([]));
+    let untagged = s.ok("admin", &["list-images", "--repository-name", "app", "--filter", "tagStatus=UNTAGGED"]).await;
+    assert_eq!(untagged["imageIds"], json!([]));
     // The image's layers went with it.
     let check = s
         .ok("admin", &["batch-check-layer-availability", "--repository-name", "app", "--layer-digests", &layer_digest])
@@ -584,6 +740,26 @@ async fn calls_are_authorized_as_ecr_authorizes_them() {
         "{message}"
     );
     s.fails("reader", &["delete-repository", "--repository-name", "dev/app", "--force"], "AccessDeniedException").await;
+
+    // PowerUser pushes and pulls, but may not create or delete repositories, nor set their policies.
+    s.ok("power", &["initiate-layer-upload", "--repository-name", "dev/app"]).await;
+    s.ok("power", &["list-images", "--repository-name", "dev/app"]).await;
+    s.fails("power", &["create-repository", "--repository-name", "power/new"], "AccessDeniedException").await;
+    s.fails("power", &["delete-repository", "--repository-name", "dev/app"], "AccessDeniedException").await;
+    let message = s
+        .fails(
+            "power",
+            &[
+                "set-repository-policy",
+                "--repository-name",
+                "dev/app",
+                "--policy-text",
+                &format!("file://{}", s.file("p.json", example("repository-deny-all.json").as_bytes())),
+            ],
+            "AccessDeniedException",
+        )
+        .await;
+    assert!(message.contains("is not authorized to perform: ecr:SetRepositoryPolicy on resource: arn:aws:ecr:us-east-1:111122223333:repository/dev/app"), "{message}");
 
     // Unknown keys and bad signatures are refused before anything runs.
     let mut forged = Command::new("aws");

@@ -27,6 +27,8 @@ pub struct Repository {
     pub policy: Option<String>,
     /// Resource tags.
     pub tags: Vec<(String, String)>,
+    /// `imageScanningConfiguration.scanOnPush` (stored and reported; no scanner runs).
+    pub scan_on_push: bool,
 }
 
 /// A stored manifest.
@@ -54,7 +56,8 @@ CREATE TABLE IF NOT EXISTS repositories (
     created_at INTEGER NOT NULL,
     tag_mutability TEXT NOT NULL DEFAULT 'MUTABLE',
     policy TEXT,
-    tags TEXT NOT NULL DEFAULT '[]'
+    tags TEXT NOT NULL DEFAULT '[]',
+    scan_on_push INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS blobs (
     repo TEXT NOT NULL REFERENCES repositories(name) ON DELETE CASCADE,
@@ -91,7 +94,9 @@ CREATE INDEX IF NOT EXISTS manifest_blobs_blob ON manifest_blobs(repo, blob);
 CREATE TABLE IF NOT EXISTS uploads (
     id TEXT PRIMARY KEY,
     repo TEXT NOT NULL REFERENCES repositories(name) ON DELETE CASCADE,
-    started_at INTEGER NOT NULL
+    started_at INTEGER NOT NULL,
+    parts INTEGER NOT NULL DEFAULT 0,
+    last_part INTEGER NOT NULL DEFAULT 0
 );
 "#;
 
@@ -126,7 +131,7 @@ impl Meta {
         Ok(self
             .conn()
             .query_row(
-                "SELECT name, created_at, tag_mutability, policy, tags FROM repositories WHERE name = ?1",
+                "SELECT name, created_at, tag_mutability, policy, tags, scan_on_push FROM repositories WHERE name = ?1",
                 params![name],
                 |r| {
                     let tags: String = r.get(4)?;
@@ -136,6 +141,7 @@ impl Meta {
                         tag_mutability: r.get(2)?,
                         policy: r.get(3)?,
                         tags: serde_json::from_str(&tags).unwrap_or_default(),
+                        scan_on_push: r.get(5)?,
                     })
                 },
             )
@@ -390,6 +396,32 @@ impl Meta {
     /// The repository of an upload session.
     pub fn upload_repo(&self, id: &str) -> Result<Option<String>> {
         Ok(self.conn().query_row("SELECT repo FROM uploads WHERE id = ?1", params![id], |r| r.get(0)).optional()?)
+    }
+
+    /// Counts a part of an ECR layer upload of `size` bytes.
+    pub fn record_part(&self, id: &str, size: u64) -> Result<()> {
+        self.conn().execute(
+            "UPDATE uploads SET parts = parts + 1, last_part = ?2 WHERE id = ?1",
+            params![id, i64::try_from(size).unwrap_or(i64::MAX)],
+        )?;
+        Ok(())
+    }
+
+    /// The number of parts and the size of the last part of an ECR layer upload.
+    pub fn upload_parts(&self, id: &str) -> Result<(u64, u64)> {
+        let parts: Option<(i64, i64)> = self
+            .conn()
+            .query_row("SELECT parts, last_part FROM uploads WHERE id = ?1", params![id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        let (parts, last) = parts.unwrap_or((0, 0));
+        Ok((u64::try_from(parts).unwrap_or(0), u64::try_from(last).unwrap_or(0)))
+    }
+
+    /// Sets `imageScanningConfiguration.scanOnPush`.
+    pub fn set_scan_on_push(&self, name: &str, on: bool) -> Result<bool> {
+        Ok(self.conn().execute("UPDATE repositories SET scan_on_push = ?2 WHERE name = ?1", params![name, on])? == 1)
     }
 
     /// Ends an upload session.
