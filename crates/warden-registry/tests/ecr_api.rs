@@ -824,3 +824,20 @@ async fn calls_are_authorized_as_ecr_authorizes_them() {
         .await;
     assert!(message.contains("with an explicit deny in a resource-based policy"), "{message}");
 }
+
+/// The same walkthrough through boto3, the AWS SDK for Python: paginators, timestamps, blobs,
+/// and error codes as the SDK parses them (`pip install boto3`; the test fails without it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boto3_walkthrough() {
+    let s = start("boto3").await;
+    let script = format!("{}/tests/boto3_walkthrough.py", env!("CARGO_MANIFEST_DIR"));
+    let mut cmd = Command::new("python3");
+    cmd.args([script.as_str(), &s.url, "AKIAADMIN00000000000", "admin-secret-access-key", &s.host])
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+    let out = tokio::task::spawn_blocking(move || cmd.output()).await.unwrap().expect("python3 must be installed");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("No module named 'boto3'"), "boto3 must be installed: pip install boto3");
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "boto3 walkthrough: ok");
+}
