@@ -47,10 +47,10 @@ pub struct EcrError {
 }
 
 impl EcrError {
-    fn new(code: &'static str, message: impl Into<String>) -> EcrError {
+    pub(crate) fn new(code: &'static str, message: impl Into<String>) -> EcrError {
         EcrError { code, message: message.into() }
     }
-    fn invalid(message: impl Into<String>) -> EcrError {
+    pub(crate) fn invalid(message: impl Into<String>) -> EcrError {
         EcrError::new("InvalidParameterException", message)
     }
 }
@@ -82,7 +82,7 @@ impl From<OciError> for EcrError {
     }
 }
 
-type Result<T> = std::result::Result<T, EcrError>;
+pub(crate) type Result<T> = std::result::Result<T, EcrError>;
 
 fn ok(v: Value) -> Response {
     let mut r = Response::new(Body::from(v.to_string()));
@@ -90,7 +90,7 @@ fn ok(v: Value) -> Response {
     r
 }
 
-fn str_field<'a>(v: &'a Value, name: &str) -> Result<&'a str> {
+pub(crate) fn str_field<'a>(v: &'a Value, name: &str) -> Result<&'a str> {
     v.get(name).and_then(Value::as_str).ok_or_else(|| {
         EcrError::invalid(format!(
             "1 validation error detected: Value null at '{name}' failed to satisfy constraint: Member must not be null"
@@ -98,7 +98,7 @@ fn str_field<'a>(v: &'a Value, name: &str) -> Result<&'a str> {
     })
 }
 
-fn repo_name(v: &Value) -> Result<&str> {
+pub(crate) fn repo_name(v: &Value) -> Result<&str> {
     let name = str_field(v, "repositoryName")?;
     if !names::valid_repository(name) {
         return Err(EcrError::invalid(String::from(
@@ -134,6 +134,11 @@ async fn handle(reg: &Arc<Registry>, req: Request<Body>) -> Result<Response> {
         "DescribeRepositories" => describe_repositories(reg, &input, &host).await?,
         "DeleteRepository" => delete_repository(reg, &input, &host).await?,
         "PutImageTagMutability" => put_image_tag_mutability(reg, &input).await?,
+        "PutLifecyclePolicy" => crate::lifecycle::put(reg, &input).await?,
+        "GetLifecyclePolicy" => crate::lifecycle::get(reg, &input).await?,
+        "DeleteLifecyclePolicy" => crate::lifecycle::delete(reg, &input).await?,
+        "StartLifecyclePolicyPreview" => crate::lifecycle::start_preview(reg, &input).await?,
+        "GetLifecyclePolicyPreview" => crate::lifecycle::get_preview(reg, &input).await?,
         "PutImageScanningConfiguration" => put_image_scanning_configuration(reg, &input).await?,
         "SetRepositoryPolicy" => set_repository_policy(reg, &input, authorized.as_ref()).await?,
         "GetRepositoryPolicy" => get_repository_policy(reg, &input).await?,
@@ -178,7 +183,7 @@ fn check_registry(reg: &Registry, input: &Value) -> Result<()> {
     }
 }
 
-async fn repository(reg: &Registry, name: &str) -> Result<Repository> {
+pub(crate) async fn repository(reg: &Registry, name: &str) -> Result<Repository> {
     Ok(reg.repository(name).await?)
 }
 
@@ -352,7 +357,7 @@ async fn describe_repositories(reg: &Arc<Registry>, input: &Value, host: &str) -
 }
 
 /// `maxResults` / `nextToken` pagination (the token is the offset).
-fn page(items: Vec<Value>, input: &Value) -> Result<(Vec<Value>, Option<String>)> {
+pub(crate) fn page(items: Vec<Value>, input: &Value) -> Result<(Vec<Value>, Option<String>)> {
     let start: usize = match input.get("nextToken").and_then(Value::as_str) {
         Some(t) => {
             t.parse().map_err(|_| EcrError::invalid("Invalid parameter at 'nextToken': the token is not valid"))?
@@ -519,17 +524,18 @@ async fn list_tags(reg: &Arc<Registry>, input: &Value) -> Result<Value> {
 }
 
 /// Images of a repository with their tags and sizes.
-struct Image {
-    digest: String,
-    tags: Vec<String>,
+/// An image of a repository as the ECR API reports it.
+pub(crate) struct Image {
+    pub(crate) digest: String,
+    pub(crate) tags: Vec<String>,
     media_type: String,
     artifact_type: Option<String>,
-    pushed_at: i64,
+    pub(crate) pushed_at: i64,
     size: u64,
     body: Vec<u8>,
 }
 
-async fn images(reg: &Arc<Registry>, name: &str) -> Result<Vec<Image>> {
+pub(crate) async fn images(reg: &Arc<Registry>, name: &str) -> Result<Vec<Image>> {
     let n = name.to_owned();
     let all = reg.meta(move |m| m.images(&n)).await?;
     let n = name.to_owned();
@@ -752,14 +758,7 @@ async fn batch_delete_image(reg: &Arc<Registry>, input: &Value) -> Result<Value>
                 let (n, t) = (name.to_owned(), tag.to_owned());
                 reg.meta(move |m| m.untag(&n, &t)).await?;
             }
-            _ => {
-                let (n, d) = (name.to_owned(), img.digest.clone());
-                if let Some(orphaned) = reg.meta(move |m| m.delete_manifest(&n, &d)).await? {
-                    for b in orphaned {
-                        oci::collect_garbage(reg, &b).await;
-                    }
-                }
-            }
+            _ => delete_image(reg, name, &img.digest).await?,
         }
         let mut out = json!({"imageDigest": img.digest});
         if let Some(t) = id.get("imageTag") {
@@ -768,6 +767,17 @@ async fn batch_delete_image(reg: &Arc<Registry>, input: &Value) -> Result<Value>
         deleted.push(out);
     }
     Ok(json!({"imageIds": deleted, "failures": failures}))
+}
+
+/// Deletes an image (manifest and all its tags); blobs no other image uses are reclaimed.
+pub(crate) async fn delete_image(reg: &Arc<Registry>, name: &str, digest: &str) -> Result<()> {
+    let (n, d) = (name.to_owned(), digest.to_owned());
+    if let Some(orphaned) = reg.meta(move |m| m.delete_manifest(&n, &d)).await? {
+        for b in orphaned {
+            oci::collect_garbage(reg, &b).await;
+        }
+    }
+    Ok(())
 }
 
 async fn batch_check_layers(reg: &Arc<Registry>, input: &Value) -> Result<Value> {

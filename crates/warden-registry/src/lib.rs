@@ -8,6 +8,7 @@
 pub mod authz;
 pub mod ecr;
 pub mod error;
+pub mod lifecycle;
 pub mod manifest;
 pub mod names;
 pub mod oci;

@@ -841,3 +841,173 @@ async fn boto3_walkthrough() {
     assert!(out.status.success(), "{stderr}");
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "boto3 walkthrough: ok");
 }
+
+impl Server {
+    /// Pushes a one-layer image over the registry API (untagged when `tag` is None); its digest.
+    async fn push(&self, password: &str, repo: &str, tag: Option<&str>, seed: &str) -> String {
+        let client = reqwest::Client::new();
+        let mut descriptors = Vec::new();
+        for blob in [format!("{{\"seed\":\"{seed}\"}}"), format!("layer {seed}")] {
+            let digest = format!("sha256:{}", hex::encode(Sha256::digest(blob.as_bytes())));
+            let r = client
+                .post(format!("{}/v2/{repo}/blobs/uploads/?digest={digest}", self.url))
+                .basic_auth("AWS", Some(password))
+                .body(blob.clone())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::CREATED);
+            descriptors.push((digest, blob.len()));
+        }
+        let manifest =
+            Server::manifest((&descriptors[0].0, descriptors[0].1), &[(&descriptors[1].0, descriptors[1].1)]);
+        let digest = format!("sha256:{}", hex::encode(Sha256::digest(manifest.as_bytes())));
+        let r = client
+            .put(format!("{}/v2/{repo}/manifests/{}", self.url, tag.unwrap_or(&digest)))
+            .basic_auth("AWS", Some(password))
+            .header("content-type", "application/vnd.oci.image.manifest.v1+json")
+            .body(manifest)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        digest
+    }
+
+    async fn image_tags(&self, repo: &str) -> Vec<String> {
+        let listed = self.ok("admin", &["list-images", "--repository-name", repo]).await;
+        let mut ids: Vec<String> = listed["imageIds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["imageTag"].as_str().unwrap_or("<untagged>").to_owned())
+            .collect();
+        ids.sort();
+        ids
+    }
+}
+
+/// Lifecycle policies through the AWS CLI: put (validated), preview, scheduled expiry with the
+/// rule recorded, delete; and the scheduler of `warden serve` applying them on its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lifecycle_policies_through_the_aws_cli() {
+    let s = start("lifecycle").await;
+    s.ok("admin", &["create-repository", "--repository-name", "lc"]).await;
+    let message = s
+        .fails("admin", &["get-lifecycle-policy", "--repository-name", "lc"], "LifecyclePolicyNotFoundException")
+        .await;
+    assert!(
+        message.contains(&format!(
+            "Lifecycle policy does not exist for the repository with name 'lc' in the registry with id '{ACCOUNT}'"
+        )),
+        "{message}"
+    );
+    s.fails(
+        "admin",
+        &["start-lifecycle-policy-preview", "--repository-name", "lc"],
+        "LifecyclePolicyNotFoundException",
+    )
+    .await;
+    s.fails(
+        "admin",
+        &["get-lifecycle-policy-preview", "--repository-name", "lc"],
+        "LifecyclePolicyPreviewNotFoundException",
+    )
+    .await;
+
+    // ECR's validation: a tagged rule needs a tagPrefixList (or tagPatternList).
+    let bad = r#"{"rules":[{"rulePriority":1,"selection":{"tagStatus":"tagged","countType":"imageCountMoreThan","countNumber":1},"action":{"type":"expire"}}]}"#;
+    let message = s
+        .fails(
+            "admin",
+            &["put-lifecycle-policy", "--repository-name", "lc", "--lifecycle-policy-text", bad],
+            "InvalidParameterException",
+        )
+        .await;
+    assert!(message.contains("tagPrefixList"), "{message}");
+
+    // Four images, a second apart: prod-1, prod-2, one untagged, prod-3.
+    let password = s.ok("admin", &["get-login-password"]).await.as_str().unwrap().trim().to_owned();
+    for (tag, seed) in [(Some("prod-1"), "1"), (Some("prod-2"), "2"), (None, "u"), (Some("prod-3"), "3")] {
+        s.push(&password, "lc", tag, seed).await;
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    }
+
+    // Keep one prod image; expire untagged images after 14 days.
+    let policy = r#"{"rules":[
+        {"rulePriority":1,"description":"one prod","selection":{"tagStatus":"tagged","tagPrefixList":["prod"],"countType":"imageCountMoreThan","countNumber":1},"action":{"type":"expire"}},
+        {"rulePriority":2,"selection":{"tagStatus":"untagged","countType":"sinceImagePushed","countUnit":"days","countNumber":14},"action":{"type":"expire"}}]}"#;
+    let put =
+        s.ok("admin", &["put-lifecycle-policy", "--repository-name", "lc", "--lifecycle-policy-text", policy]).await;
+    assert_eq!(put["lifecyclePolicyText"], policy);
+    assert_eq!(
+        s.ok("admin", &["get-lifecycle-policy", "--repository-name", "lc"]).await["lifecyclePolicyText"],
+        policy
+    );
+    s.ok("reader", &["get-lifecycle-policy", "--repository-name", "lc"]).await;
+    s.fails(
+        "reader",
+        &["put-lifecycle-policy", "--repository-name", "lc", "--lifecycle-policy-text", policy],
+        "AccessDeniedException",
+    )
+    .await;
+
+    // The preview names what would go and why, and deletes nothing.
+    let started = s.ok("admin", &["start-lifecycle-policy-preview", "--repository-name", "lc"]).await;
+    assert_eq!(started["lifecyclePolicyText"], policy);
+    let preview = s.ok("admin", &["get-lifecycle-policy-preview", "--repository-name", "lc"]).await;
+    assert_eq!(preview["status"], "COMPLETE");
+    assert_eq!(preview["summary"]["expiringImageTotalCount"], 2);
+    let previewed: Vec<(String, i64)> = preview["previewResults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["imageTags"][0].as_str().unwrap().to_owned(), r["appliedRulePriority"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(previewed, [("prod-1".to_owned(), 1), ("prod-2".to_owned(), 1)]);
+    assert_eq!(preview["previewResults"][0]["action"], json!({"type": "EXPIRE"}));
+    assert_eq!(s.image_tags("lc").await, ["<untagged>", "prod-1", "prod-2", "prod-3"]);
+
+    // Applying the policy expires exactly the previewed images, through BatchDeleteImage's path.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let expired = warden_registry::lifecycle::apply_all(&s.registry, now).await.unwrap();
+    assert_eq!(expired.iter().map(|e| e.tags.join(",")).collect::<Vec<_>>(), ["prod-1", "prod-2"]);
+    assert_eq!(s.image_tags("lc").await, ["<untagged>", "prod-3"]);
+    let got = s.ok("admin", &["get-lifecycle-policy", "--repository-name", "lc"]).await;
+    assert_eq!(got["lastEvaluatedAt"], now);
+    // Fifteen days on, the untagged image goes by rule 2; a second run expires nothing more.
+    let later = now + 15 * 86_400;
+    let expired = warden_registry::lifecycle::apply_all(&s.registry, later).await.unwrap();
+    assert_eq!(expired.len(), 1);
+    assert_eq!((expired[0].tags.len(), expired[0].rule_priority), (0, 2));
+    assert!(warden_registry::lifecycle::apply_all(&s.registry, later).await.unwrap().is_empty());
+    assert_eq!(s.image_tags("lc").await, ["prod-3"]);
+    let log = s.registry.meta(|m| m.expiries("lc")).await.unwrap();
+    assert_eq!(log.iter().map(|e| e.rule_priority).collect::<Vec<_>>(), [1, 1, 2]);
+    // The expired images' blobs were reclaimed with them.
+    let gone = format!("sha256:{}", hex::encode(Sha256::digest(b"layer 1")));
+    let check =
+        s.ok("admin", &["batch-check-layer-availability", "--repository-name", "lc", "--layer-digests", &gone]).await;
+    assert_eq!(check["failures"][0]["failureCode"], "MissingLayerDigest");
+
+    // The scheduler applies policies on its own: push two more prod images and let it run.
+    s.push(&password, "lc", Some("prod-4"), "4").await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    s.push(&password, "lc", Some("prod-5"), "5").await;
+    let scheduler =
+        warden_registry::lifecycle::spawn_scheduler(Arc::clone(&s.registry), std::time::Duration::from_millis(200));
+    let mut tags = Vec::new();
+    for _ in 0..50 {
+        tags = s.image_tags("lc").await;
+        if tags == ["prod-5"] {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    scheduler.abort();
+    assert_eq!(tags, ["prod-5"]);
+
+    let deleted = s.ok("admin", &["delete-lifecycle-policy", "--repository-name", "lc"]).await;
+    assert_eq!(deleted["lifecyclePolicyText"], policy);
+    s.fails("admin", &["get-lifecycle-policy", "--repository-name", "lc"], "LifecyclePolicyNotFoundException").await;
+}

@@ -47,6 +47,9 @@ pub struct ServeArgs {
     /// Listen beyond loopback even with the published demo keys loaded.
     #[arg(long)]
     allow_demo_keys: bool,
+    /// How often lifecycle policies are applied, in seconds (ECR applies them within 24 hours).
+    #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
+    lifecycle_interval: u64,
     #[command(flatten)]
     common: Common,
 }
@@ -119,7 +122,13 @@ async fn run_serve(args: &ServeArgs) -> Result<(), String> {
         config.data_dir.display(),
         config.policies_dir.display()
     );
-    warden_registry::serve(registry, listener).await.map_err(|e| e.to_string())
+    let scheduler = warden_registry::lifecycle::spawn_scheduler(
+        Arc::clone(&registry),
+        std::time::Duration::from_secs(args.lifecycle_interval),
+    );
+    let served = warden_registry::serve(registry, listener).await.map_err(|e| e.to_string());
+    scheduler.abort();
+    served
 }
 
 /// Runs `warden get-login-password`.

@@ -31,6 +31,19 @@ pub struct Repository {
     pub scan_on_push: bool,
 }
 
+/// An image a lifecycle rule expired, as logged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpiryRecord {
+    /// Image digest.
+    pub digest: String,
+    /// Its tags when it expired.
+    pub tags: Vec<String>,
+    /// `rulePriority` of the rule that expired it.
+    pub rule_priority: i64,
+    /// When, epoch seconds.
+    pub expired_at: i64,
+}
+
 /// A stored manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Manifest {
@@ -91,6 +104,24 @@ CREATE TABLE IF NOT EXISTS manifest_blobs (
     FOREIGN KEY (repo, manifest) REFERENCES manifests(repo, digest) ON DELETE CASCADE
 );
 CREATE INDEX IF NOT EXISTS manifest_blobs_blob ON manifest_blobs(repo, blob);
+CREATE TABLE IF NOT EXISTS lifecycle_policies (
+    repo TEXT PRIMARY KEY REFERENCES repositories(name) ON DELETE CASCADE,
+    text TEXT NOT NULL,
+    last_evaluated_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS lifecycle_previews (
+    repo TEXT PRIMARY KEY REFERENCES repositories(name) ON DELETE CASCADE,
+    text TEXT NOT NULL,
+    results TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS lifecycle_expiries (
+    repo TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    pushed_at INTEGER NOT NULL,
+    rule_priority INTEGER NOT NULL,
+    expired_at INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS uploads (
     id TEXT PRIMARY KEY,
     repo TEXT NOT NULL REFERENCES repositories(name) ON DELETE CASCADE,
@@ -422,6 +453,101 @@ impl Meta {
     /// Sets `imageScanningConfiguration.scanOnPush`.
     pub fn set_scan_on_push(&self, name: &str, on: bool) -> Result<bool> {
         Ok(self.conn().execute("UPDATE repositories SET scan_on_push = ?2 WHERE name = ?1", params![name, on])? == 1)
+    }
+
+    /// Sets (`Some`) or removes (`None`) a repository's lifecycle policy; false if it had none to remove.
+    pub fn set_lifecycle_policy(&self, repo: &str, text: Option<&str>) -> Result<bool> {
+        let conn = self.conn();
+        let n = match text {
+            Some(t) => conn.execute(
+                "INSERT INTO lifecycle_policies (repo, text) VALUES (?1, ?2)
+                 ON CONFLICT(repo) DO UPDATE SET text = excluded.text",
+                params![repo, t],
+            )?,
+            None => conn.execute("DELETE FROM lifecycle_policies WHERE repo = ?1", params![repo])?,
+        };
+        Ok(n == 1)
+    }
+
+    /// A repository's lifecycle policy and when it was last applied.
+    pub fn lifecycle_policy(&self, repo: &str) -> Result<Option<(String, Option<i64>)>> {
+        Ok(self
+            .conn()
+            .query_row("SELECT text, last_evaluated_at FROM lifecycle_policies WHERE repo = ?1", params![repo], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?)
+    }
+
+    /// The repositories that have a lifecycle policy, with its text.
+    pub fn lifecycle_policies(&self) -> Result<Vec<(String, String)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT repo, text FROM lifecycle_policies ORDER BY repo")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// Records that a lifecycle policy was applied at `at`.
+    pub fn lifecycle_evaluated(&self, repo: &str, at: i64) -> Result<()> {
+        self.conn()
+            .execute("UPDATE lifecycle_policies SET last_evaluated_at = ?2 WHERE repo = ?1", params![repo, at])?;
+        Ok(())
+    }
+
+    /// Stores the latest lifecycle preview of a repository (policy text, results as JSON).
+    pub fn set_lifecycle_preview(&self, repo: &str, text: &str, results: &str) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO lifecycle_previews (repo, text, results) VALUES (?1, ?2, ?3)
+             ON CONFLICT(repo) DO UPDATE SET text = excluded.text, results = excluded.results",
+            params![repo, text, results],
+        )?;
+        Ok(())
+    }
+
+    /// The latest lifecycle preview of a repository: (policy text, results JSON).
+    pub fn lifecycle_preview(&self, repo: &str) -> Result<Option<(String, String)>> {
+        Ok(self
+            .conn()
+            .query_row("SELECT text, results FROM lifecycle_previews WHERE repo = ?1", params![repo], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?)
+    }
+
+    /// Records an image expired by a lifecycle rule.
+    pub fn record_expiry(
+        &self,
+        repo: &str,
+        digest: &str,
+        tags: &[String],
+        pushed_at: i64,
+        rule: i64,
+        at: i64,
+    ) -> Result<()> {
+        let tags = serde_json::to_string(tags).unwrap_or_else(|_| "[]".into());
+        self.conn().execute(
+            "INSERT INTO lifecycle_expiries (repo, digest, tags, pushed_at, rule_priority, expired_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![repo, digest, tags, pushed_at, rule, at],
+        )?;
+        Ok(())
+    }
+
+    /// The expiry log of a repository, oldest first.
+    pub fn expiries(&self, repo: &str) -> Result<Vec<ExpiryRecord>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT digest, tags, rule_priority, expired_at FROM lifecycle_expiries WHERE repo = ?1 ORDER BY rowid",
+        )?;
+        let rows = stmt.query_map(params![repo], |r| {
+            let tags: String = r.get(1)?;
+            Ok(ExpiryRecord {
+                digest: r.get(0)?,
+                tags: serde_json::from_str(&tags).unwrap_or_default(),
+                rule_priority: r.get(2)?,
+                expired_at: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
     /// Ends an upload session.
