@@ -192,7 +192,23 @@ pub async fn apply_all(reg: &Arc<Registry>, at: i64) -> Result<Vec<Expired>> {
     Ok(expired)
 }
 
-/// Applies lifecycle policies now and then every `every`, for as long as the registry lives.
+/// How long an upload session may sit unfinished before its partial data is removed.
+pub const UPLOAD_TTL_SECS: i64 = 24 * 3600;
+
+/// Removes upload sessions (and their partial data) started before `before` (epoch seconds);
+/// returns how many. A client still writing to one gets BLOB_UPLOAD_UNKNOWN and starts again.
+pub async fn purge_stale_uploads(reg: &Arc<Registry>, before: i64) -> Result<usize> {
+    let stale = reg.meta(move |m| m.stale_uploads(before)).await?;
+    for id in &stale {
+        reg.blobs.cancel(id).await.map_err(|e| EcrError::new("ServerException", e.to_string()))?;
+        let i = id.clone();
+        reg.meta(move |m| m.end_upload(&i)).await?;
+    }
+    Ok(stale.len())
+}
+
+/// Applies lifecycle policies now and then every `every`, for as long as the registry lives; each
+/// round also removes upload sessions left unfinished for [`UPLOAD_TTL_SECS`].
 pub fn spawn_scheduler(reg: Arc<Registry>, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(every);
@@ -209,6 +225,11 @@ pub fn spawn_scheduler(reg: Arc<Registry>, every: Duration) -> tokio::task::Join
                     }
                 }
                 Err(e) => eprintln!("lifecycle: {}: {}", e.code, e.message),
+            }
+            match purge_stale_uploads(&reg, now() - UPLOAD_TTL_SECS).await {
+                Ok(0) => {}
+                Ok(n) => eprintln!("uploads: removed {n} unfinished upload sessions older than a day"),
+                Err(e) => eprintln!("uploads: {}: {}", e.code, e.message),
             }
         }
     })

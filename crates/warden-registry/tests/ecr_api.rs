@@ -1011,3 +1011,36 @@ async fn lifecycle_policies_through_the_aws_cli() {
     assert_eq!(deleted["lifecyclePolicyText"], policy);
     s.fails("admin", &["get-lifecycle-policy", "--repository-name", "lc"], "LifecyclePolicyNotFoundException").await;
 }
+
+/// Upload sessions left unfinished are removed once stale; fresh ones are kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_upload_sessions_are_purged() {
+    let s = start("stale").await;
+    s.ok("admin", &["create-repository", "--repository-name", "up"]).await;
+    let old = s.ok("admin", &["initiate-layer-upload", "--repository-name", "up"]).await;
+    let old = old["uploadId"].as_str().unwrap().to_owned();
+    let part = s.file("part", b"partial");
+    let upload = |id: &str| {
+        [
+            "upload-layer-part",
+            "--repository-name",
+            "up",
+            "--upload-id",
+            id,
+            "--part-first-byte",
+            "0",
+            "--part-last-byte",
+            "6",
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .chain(["--layer-part-blob".to_owned(), format!("fileb://{part}")])
+        .collect::<Vec<String>>()
+    };
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    // Nothing is older than a second ago yet.
+    assert_eq!(warden_registry::lifecycle::purge_stale_uploads(&s.registry, now - 1).await.unwrap(), 0);
+    assert_eq!(warden_registry::lifecycle::purge_stale_uploads(&s.registry, now + 1).await.unwrap(), 1);
+    let args = upload(&old);
+    s.fails("admin", &args.iter().map(String::as_str).collect::<Vec<_>>(), "UploadNotFoundException").await;
+}

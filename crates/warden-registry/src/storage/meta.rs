@@ -550,6 +550,14 @@ impl Meta {
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
+    /// Upload sessions started before `before` (epoch seconds).
+    pub fn stale_uploads(&self, before: i64) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT id FROM uploads WHERE started_at < ?1")?;
+        let rows = stmt.query_map(params![before], |r| r.get(0))?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
     /// Ends an upload session.
     pub fn end_upload(&self, id: &str) -> Result<()> {
         self.conn().execute("DELETE FROM uploads WHERE id = ?1", params![id])?;
