@@ -1,0 +1,257 @@
+#!/usr/bin/env bash
+# Push and pull throughput with skopeo: `warden serve` (auth on: admin's password from
+# `warden get-login-password`) against CNCF Distribution (Debian's `docker-registry`, no auth) as
+# the baseline, in the same run, on loopback. Measures
+#   (a) one big image (one layer of random data, BIG_MIB MiB): MB/s, push and pull;
+#   (b) SMALL_COUNT small images (each one layer of SMALL_KIB KiB of random data): images/s,
+#       push and pull, PAR skopeo processes at a time.
+# Each figure is the median of REPEAT runs, each run into a fresh repository. Prints both servers
+# and the ratios warden/baseline, stops both servers, and stays within TIME_LIMIT seconds.
+# See benches/REGISTRY.md.
+#
+# Usage: bash benches/registry.sh [--baseline-only]
+#   env: BIG_MIB=512 SMALL_COUNT=200 SMALL_KIB=16 REPEAT=3 PAR=4 TIME_LIMIT=1800 CMD_TIMEOUT=600
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+baseline_only=0
+for arg in "$@"; do
+  case "$arg" in
+    --baseline-only) baseline_only=1 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    *) echo "unknown argument: $arg (usage: bash benches/registry.sh [--baseline-only])" >&2; exit 2 ;;
+  esac
+done
+
+BIG_MIB=${BIG_MIB:-512}
+SMALL_COUNT=${SMALL_COUNT:-200}
+SMALL_KIB=${SMALL_KIB:-16}
+REPEAT=${REPEAT:-3}
+PAR=${PAR:-4}
+TIME_LIMIT=${TIME_LIMIT:-1800}
+CMD_TIMEOUT=${CMD_TIMEOUT:-600}
+
+need() { command -v "$1" >/dev/null || { echo "$1 is required: $2" >&2; exit 1; }; }
+need skopeo "apt-get install -y skopeo"
+need docker-registry "apt-get install -y docker-registry"
+need curl "apt-get install -y curl"
+need python3 "apt-get install -y python3"
+need timeout "apt-get install -y coreutils"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/warden-registry-bench.XXXXXX")
+pids=()
+watchdog=
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  [ -n "$watchdog" ] && kill "$watchdog" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'echo "registry bench: interrupted (time limit ${TIME_LIMIT}s?)" >&2; exit 124' TERM INT
+# The whole run is bounded: past TIME_LIMIT the script is stopped (and cleans up).
+( trap 'kill "$s" 2>/dev/null; exit 0' TERM; sleep "$TIME_LIMIT" & s=$!; wait "$s" && kill -TERM $$ ) >/dev/null 2>&1 &
+watchdog=$!
+
+# Server on core 0, skopeo on core 1: the two do not compete for a core, and both servers get the
+# same single core.
+pin_server=(); pin_client=()
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then pin_server=(taskset -c 0); pin_client=(taskset -c 1); fi
+
+# skopeo as the benchmark runs it: on the client core, time-limited, no host policy or auth files.
+# (REGISTRY_AUTH_FILE only there: Distribution reads REGISTRY_* variables as configuration.)
+mkdir -p "$work/home"
+SKOPEO="$work/skopeo"
+printf '#!/bin/sh\nHOME=%s XDG_RUNTIME_DIR=%s REGISTRY_AUTH_FILE=%s exec %s timeout %s skopeo --insecure-policy "$@"\n' \
+  "$work/home" "$work/home" "$work/home/auth.json" "${pin_client[*]}" "$CMD_TIMEOUT" >"$SKOPEO"
+chmod +x "$SKOPEO"
+
+echo "== images: per run, one of ${BIG_MIB} MiB and ${SMALL_COUNT} of ${SMALL_KIB} KiB (OCI layout, gzip layers), $REPEAT runs"
+# An OCI image layout written directly (umoci would take minutes for hundreds of images): one
+# gzip layer of random data per image (incompressible: the blob is the size of the data), a
+# linux/amd64 config, a manifest, a tag in index.json.
+# A separate set per run (big-R, small-R-I): skopeo run as root keeps a machine-wide blob-info
+# cache (/var/lib/containers/cache) and would turn a second push of the same blobs to the same
+# registry into cross-repository mounts (POST ...?mount=&from=), measuring nothing.
+timeout "$CMD_TIMEOUT" python3 - "$work/src" "$BIG_MIB" "$SMALL_COUNT" "$SMALL_KIB" "$REPEAT" <<'EOF'
+import gzip, hashlib, io, json, os, sys, tarfile
+root, big_mib, count, small_kib, repeat = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+blobs = os.path.join(root, "blobs", "sha256")
+os.makedirs(blobs)
+open(os.path.join(root, "oci-layout"), "w").write('{"imageLayoutVersion":"1.0.0"}')
+
+def put(data):
+    d = hashlib.sha256(data).hexdigest()
+    open(os.path.join(blobs, d), "wb").write(data)
+    return "sha256:" + d, len(data)
+
+def layer(nbytes):
+    # tar of one file of random bytes, gzip level 1, streamed through temp files for big sizes
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as t:
+        info = tarfile.TarInfo("data.bin"); info.size = nbytes; info.mode = 0o644
+        t.addfile(info, io.BufferedReader(RandomReader(nbytes)))
+    tar = raw.getvalue()
+    diff_id = "sha256:" + hashlib.sha256(tar).hexdigest()
+    gz = gzip.compress(tar, compresslevel=1, mtime=0)
+    digest, size = put(gz)
+    return {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": digest, "size": size}, diff_id
+
+class RandomReader(io.RawIOBase):
+    def __init__(self, n): self.left = n
+    def readable(self): return True
+    def readinto(self, b):
+        n = min(len(b), self.left, 1 << 20)
+        if n <= 0: return 0
+        b[:n] = os.urandom(n); self.left -= n
+        return n
+
+index = {"schemaVersion": 2, "manifests": []}
+def image(tag, nbytes):
+    l, diff_id = layer(nbytes)
+    config = {"architecture": "amd64", "os": "linux", "config": {"Labels": {"bench": tag}},
+              "rootfs": {"type": "layers", "diff_ids": [diff_id]}}
+    cd, cs = put(json.dumps(config).encode())
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cs},
+                "layers": [l]}
+    md, ms = put(json.dumps(manifest).encode())
+    index["manifests"].append({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": ms,
+                               "annotations": {"org.opencontainers.image.ref.name": tag}})
+    return l["size"] + cs + ms
+
+for r in range(1, repeat + 1):
+    total = image("big-%d" % r, big_mib << 20)
+    open(os.path.join(root, "big-%d.bytes" % r), "w").write(str(total))
+    for i in range(count):
+        image("small-%d-%d" % (r, i), small_kib << 10)
+json.dump(index, open(os.path.join(root, "index.json"), "w"))
+EOF
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_ready() { # host pid log
+  for _ in $(seq 300); do
+    curl -s -o /dev/null "http://$1/v2/" && return 0
+    kill -0 "$2" 2>/dev/null || { echo "server exited:" >&2; tail -20 "$3" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "server on $1 not ready in 30 s:" >&2; tail -20 "$3" >&2; exit 1
+}
+
+# Each server sets: host, creds (skopeo --dest-creds/--src-creds value, or empty), create_repo.
+start_distribution() {
+  local dir="$work/distribution" port
+  mkdir -p "$dir/data"
+  port=$(free_port)
+  cat >"$dir/config.yml" <<EOF
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $dir/data
+  delete:
+    enabled: true
+  cache:
+    blobdescriptor: inmemory
+http:
+  addr: 127.0.0.1:$port
+EOF
+  "${pin_server[@]}" docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
+  pids+=($!)
+  host=127.0.0.1:$port
+  wait_ready "$host" "${pids[-1]}" "$dir/log"
+  creds=
+  create_repo() { :; }
+}
+
+start_warden() {
+  local dir="$work/warden" port
+  mkdir -p "$dir/data"
+  port=$(free_port)
+  "${pin_server[@]}" ./target/release/warden serve --listen "127.0.0.1:$port" --data-dir "$dir/data" \
+    --policies policies --account-id 111122223333 --region us-east-1 >"$dir/log" 2>&1 &
+  pids+=($!)
+  host=127.0.0.1:$port
+  wait_ready "$host" "${pids[-1]}" "$dir/log"
+  creds="AWS:$(timeout 60 ./target/release/warden get-login-password --user admin --data-dir "$dir/data" --policies policies)"
+  warden_data="$dir/data"
+  create_repo() { timeout 60 ./target/release/warden create-repository --repository-name "$1" --data-dir "$warden_data" >/dev/null; }
+}
+
+now() { date +%s.%N; }
+mbps() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.1f", n / (b - a) / 1e6 }'; }
+per_s() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.2f", n / (b - a) }'; }
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {printf "%.2f", (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+dest_creds() { [ -n "$creds" ] && printf -- '--dest-creds=%s' "$creds" || printf -- '--dest-tls-verify=false'; }
+src_creds() { [ -n "$creds" ] && printf -- '--src-creds=%s' "$creds" || printf -- '--src-tls-verify=false'; }
+
+# run_server NAME: fills big_push[NAME] big_pull[NAME] small_push[NAME] small_pull[NAME]
+declare -A big_push big_pull small_push small_pull
+run_server() {
+  local name=$1 r t0 t1 bp=() bl=() sp=() sl=()
+  echo "== $name on $host"
+  for r in $(seq "$REPEAT"); do
+    create_repo "bench/big-$r"
+    create_repo "bench/small-$r"
+
+    big_bytes=$(cat "$work/src/big-$r.bytes")
+    t0=$(now)
+    "$SKOPEO" copy --quiet --dest-tls-verify=false "$(dest_creds)" "oci:$work/src:big-$r" "docker://$host/bench/big-$r:v1" >/dev/null
+    t1=$(now); bp+=("$(mbps "$big_bytes" "$t0" "$t1")")
+
+    t0=$(now)
+    "$SKOPEO" copy --quiet --src-tls-verify=false "$(src_creds)" "docker://$host/bench/big-$r:v1" "dir:$work/pull-big" >/dev/null
+    t1=$(now); bl+=("$(mbps "$big_bytes" "$t0" "$t1")")
+    [ "$(du -sb "$work/pull-big" | cut -f1)" -ge "$big_bytes" ] || { echo "big pull incomplete" >&2; exit 1; }
+    rm -rf "$work/pull-big"
+
+    t0=$(now)
+    seq 0 $((SMALL_COUNT - 1)) | xargs -P "$PAR" -I{} bash -c \
+      '"$0" copy --quiet --dest-tls-verify=false "$1" "oci:$2/src:small-$5-$4" "docker://$3:$4" >/dev/null' "$SKOPEO" \
+      "$(dest_creds)" "$work" "$host/bench/small-$r" {} "$r"
+    t1=$(now); sp+=("$(per_s "$SMALL_COUNT" "$t0" "$t1")")
+
+    mkdir -p "$work/pull-small"
+    t0=$(now)
+    seq 0 $((SMALL_COUNT - 1)) | xargs -P "$PAR" -I{} bash -c \
+      '"$0" copy --quiet --src-tls-verify=false "$1" "docker://$3:$4" "dir:$2/pull-small/$4" >/dev/null' "$SKOPEO" \
+      "$(src_creds)" "$work" "$host/bench/small-$r" {}
+    t1=$(now); sl+=("$(per_s "$SMALL_COUNT" "$t0" "$t1")")
+    # Every small image came back whole.
+    [ "$(find "$work/pull-small" -name manifest.json | wc -l)" -eq "$SMALL_COUNT" ] || { echo "small pulls incomplete" >&2; exit 1; }
+    rm -rf "$work/pull-small"
+    echo "   run $r: big push ${bp[-1]} MB/s, big pull ${bl[-1]} MB/s, small push ${sp[-1]} images/s, small pull ${sl[-1]} images/s"
+  done
+  big_push[$name]=$(median "${bp[@]}"); big_pull[$name]=$(median "${bl[@]}")
+  small_push[$name]=$(median "${sp[@]}"); small_pull[$name]=$(median "${sl[@]}")
+}
+
+# The baseline first, then warden.
+start_distribution
+run_server distribution
+kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+
+if [ "$baseline_only" = 0 ]; then
+  need cargo "install the Rust toolchain (rustup)"
+  timeout "$CMD_TIMEOUT" cargo build --release -q -p warden-cli
+  start_warden
+  run_server warden
+  kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+fi
+
+echo
+echo "== results (median of $REPEAT; big: ${BIG_MIB} MiB image, MB = 10^6 bytes; small: ${SMALL_COUNT} x ${SMALL_KIB} KiB images, ${PAR} at a time)"
+printf '%-14s %16s %16s %20s %20s\n' server "big push MB/s" "big pull MB/s" "small push images/s" "small pull images/s"
+for name in distribution warden; do
+  [ -n "${big_push[$name]:-}" ] || continue
+  printf '%-14s %16s %16s %20s %20s\n' "$name" "${big_push[$name]}" "${big_pull[$name]}" "${small_push[$name]}" "${small_pull[$name]}"
+done
+if [ "$baseline_only" = 0 ]; then
+  ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+  printf '%-14s %16s %16s %20s %20s\n' "warden/dist" "$(ratio "${big_push[warden]}" "${big_push[distribution]}")" \
+    "$(ratio "${big_pull[warden]}" "${big_pull[distribution]}")" "$(ratio "${small_push[warden]}" "${small_push[distribution]}")" \
+    "$(ratio "${small_pull[warden]}" "${small_pull[distribution]}")"
+fi
