@@ -24,10 +24,6 @@ use crate::storage::blobs::random_id;
 use crate::storage::meta::Repository;
 
 const TARGET_PREFIX: &str = "AmazonEC2ContainerRegistry_V20150921.";
-/// Most repositories per registry (ECR's default quota).
-pub const MAX_REPOSITORIES: usize = 1_000;
-/// Most images per repository.
-pub const MAX_IMAGES: usize = 1_000;
 /// Most resource tags per repository.
 pub const MAX_RESOURCE_TAGS: usize = 50;
 /// Layer upload part size ECR asks for.
@@ -67,6 +63,7 @@ impl From<OciError> for EcrError {
     fn from(e: OciError) -> EcrError {
         match e.code {
             "NAME_UNKNOWN" => EcrError::new("RepositoryNotFoundException", e.message),
+            "DENIED" => EcrError::new("LimitExceededException", e.message),
             "NAME_INVALID" | "MANIFEST_INVALID" | "DIGEST_INVALID" | "SIZE_INVALID" | "POLICY_INVALID" => {
                 EcrError::invalid(e.message)
             }
@@ -315,10 +312,11 @@ async fn create_repository(reg: &Arc<Registry>, input: &Value, host: &str) -> Re
     if mutability != "MUTABLE" && mutability != "IMMUTABLE" {
         return Err(EcrError::invalid(String::from("Invalid parameter at 'imageTagMutability' failed to satisfy constraint: 'Member must satisfy enum value set: [MUTABLE, IMMUTABLE]'")));
     }
-    if reg.meta(|m| m.repository_count()).await? >= MAX_REPOSITORIES {
+    let limit = reg.config.limits.repositories;
+    if reg.meta(|m| m.repository_count()).await? >= limit {
         return Err(EcrError::new(
             "LimitExceededException",
-            format!("The maximum number of repositories ({MAX_REPOSITORIES}) has been reached"),
+            format!("The maximum number of repositories ({limit}) has been reached"),
         ));
     }
     let (n, m, t) = (name.to_owned(), mutability.to_owned(), now());
@@ -713,13 +711,6 @@ async fn put_image(reg: &Arc<Registry>, input: &Value) -> Result<Value> {
         return Err(EcrError::invalid(format!(
             "Invalid parameter at 'imageTag' failed to satisfy constraint: '{t} is not a valid tag'"
         )));
-    }
-    let n = name.to_owned();
-    if reg.meta(move |m| m.image_count(&n)).await? >= MAX_IMAGES {
-        return Err(EcrError::new(
-            "LimitExceededException",
-            format!("The maximum number of images ({MAX_IMAGES}) in repository '{name}' has been reached"),
-        ));
     }
     let stored =
         store_manifest(reg, &r, &body, media_type, tag, input.get("imageDigest").and_then(Value::as_str)).await?;

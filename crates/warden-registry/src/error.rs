@@ -74,6 +74,10 @@ impl OciError {
     pub fn size_invalid(message: impl Into<String>) -> Self {
         Self::new("SIZE_INVALID", StatusCode::BAD_REQUEST, message)
     }
+    /// DENIED (403) because a configured limit is reached (repositories, images per repository).
+    pub fn limit_exceeded(message: impl Into<String>) -> Self {
+        Self::new("DENIED", StatusCode::FORBIDDEN, message)
+    }
     /// An invalid repository policy (400), with ECR's message.
     pub fn policy_invalid(message: &str) -> Self {
         Self::new("POLICY_INVALID", StatusCode::BAD_REQUEST, message)

@@ -25,7 +25,7 @@ use axum::Router;
 use warden_auth::{SigV4Authenticator, TokenAuthenticator};
 use warden_tower::{AuthorizeLayer, RegistryDeny};
 
-pub use state::{Config, OpenError, Registry};
+pub use state::{Config, Limits, OpenError, Registry};
 
 /// The registry's router: `/v2/...` behind the authorization layer.
 pub fn router(registry: Arc<Registry>) -> Router {

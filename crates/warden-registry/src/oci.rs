@@ -22,9 +22,6 @@ use crate::storage::blobs::random_id;
 
 type Result<T> = std::result::Result<T, OciError>;
 
-/// Most tags one image may carry.
-pub const MAX_TAGS_PER_IMAGE: usize = 100;
-
 /// The `/v2/...` entry point.
 pub async fn v2(State(reg): State<Arc<Registry>>, req: Request<Body>) -> Response {
     match dispatch(&reg, req).await {
@@ -335,6 +332,15 @@ pub async fn store_manifest(
         let (name, d) = (repo.to_owned(), child.clone());
         reg.meta(move |m| m.manifest(&name, &d)).await?.ok_or_else(|| OciError::manifest_blob_unknown(child))?;
     }
+    let (name, d) = (repo.to_owned(), digest.clone());
+    let is_new = reg.meta(move |m| m.manifest(&name, &d)).await?.is_none();
+    let limit = reg.config.limits.images_per_repository;
+    let name = repo.to_owned();
+    if is_new && reg.meta(move |m| m.image_count(&name)).await? >= limit {
+        return Err(OciError::limit_exceeded(format!(
+            "The maximum number of images ({limit}) in repository '{repo}' has been reached"
+        )));
+    }
     let mut changed = true;
     if let Some(tag) = tag {
         let (name, t) = (repo.to_owned(), tag.to_owned());
@@ -347,12 +353,12 @@ pub async fn store_manifest(
             )));
         }
         let (name, d) = (repo.to_owned(), digest.clone());
-        if changed && reg.meta(move |m| m.tag_count(&name, &d)).await? >= MAX_TAGS_PER_IMAGE {
-            return Err(OciError::tag_invalid(format!("an image may have at most {MAX_TAGS_PER_IMAGE} tags")));
+        let limit = reg.config.limits.tags_per_image;
+        if changed && reg.meta(move |m| m.tag_count(&name, &d)).await? >= limit {
+            return Err(OciError::tag_invalid(format!("an image may have at most {limit} tags")));
         }
     } else {
-        let (name, d) = (repo.to_owned(), digest.clone());
-        changed = reg.meta(move |m| m.manifest(&name, &d)).await?.is_none();
+        changed = is_new;
     }
     let blobs: Vec<String> = parsed.blobs.iter().map(|(d, _)| d.clone()).collect();
     let (name, d, mt, b, subject, artifact) = (

@@ -26,6 +26,25 @@ pub struct Config {
     pub account_id: String,
     /// Its region.
     pub region: String,
+    /// Quotas (the user guide's defaults unless configured).
+    pub limits: Limits,
+}
+
+/// The registry's quotas; [`Limits::default`] is the user guide's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Repositories per registry (the guide's default quota: 1,000 per region).
+    pub repositories: usize,
+    /// Images per repository (the guide's default quota: 1,000), counted as stored manifests.
+    pub images_per_repository: usize,
+    /// Tags per image (guide: 100).
+    pub tags_per_image: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits { repositories: 1_000, images_per_repository: 1_000, tags_per_image: 100 }
+    }
 }
 
 /// Why the registry could not open.
@@ -176,6 +195,12 @@ impl Registry {
     pub async fn create_repository(&self, repo: &str, tags: Vec<(String, String)>) -> Result<bool, OciError> {
         if !names::valid_repository(repo) {
             return Err(OciError::name_invalid(repo));
+        }
+        let limit = self.config.limits.repositories;
+        if self.meta(|m| m.repository_count()).await? >= limit {
+            return Err(OciError::limit_exceeded(format!(
+                "The maximum number of repositories ({limit}) has been reached"
+            )));
         }
         let name = repo.to_owned();
         let t = now();

@@ -55,6 +55,10 @@ impl Drop for Server {
 }
 
 async fn start(name: &str) -> Server {
+    start_with(name, warden_registry::Limits::default()).await
+}
+
+async fn start_with(name: &str, limits: warden_registry::Limits) -> Server {
     let dir = std::env::temp_dir().join(format!("warden-ecr-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("policies/identities")).unwrap();
@@ -64,6 +68,7 @@ async fn start(name: &str) -> Server {
         policies_dir: dir.join("policies"),
         account_id: ACCOUNT.into(),
         region: "us-east-1".into(),
+        limits,
     };
     let registry = Arc::new(Registry::open(config).await.unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -1043,4 +1048,57 @@ async fn stale_upload_sessions_are_purged() {
     assert_eq!(warden_registry::lifecycle::purge_stale_uploads(&s.registry, now + 1).await.unwrap(), 1);
     let args = upload(&old);
     s.fails("admin", &args.iter().map(String::as_str).collect::<Vec<_>>(), "UploadNotFoundException").await;
+}
+
+/// The guide's quotas are configurable; reaching one is ECR's LimitExceededException (and
+/// DENIED over the registry API), and nothing is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quotas_are_enforced_over_both_apis() {
+    let limits = warden_registry::Limits { repositories: 2, images_per_repository: 1, tags_per_image: 2 };
+    let s = start_with("limits", limits).await;
+    s.ok("admin", &["create-repository", "--repository-name", "q1"]).await;
+    s.ok("admin", &["create-repository", "--repository-name", "q2"]).await;
+    let message = s.fails("admin", &["create-repository", "--repository-name", "q3"], "LimitExceededException").await;
+    assert!(message.contains("The maximum number of repositories (2) has been reached"), "{message}");
+    assert!(s.registry.create_repository("q3", vec![]).await.is_err(), "warden create-repository takes the same path");
+
+    let password = s.ok("admin", &["get-login-password"]).await.as_str().unwrap().trim().to_owned();
+    let first = s.push(&password, "q1", Some("a"), "1").await;
+    // A second image: refused over the registry API and over PutImage.
+    let client = reqwest::Client::new();
+    let config = format!("sha256:{}", hex::encode(Sha256::digest(b"{\"seed\":\"1\"}")));
+    let other = Server::manifest((&config, 12), &[]);
+    let r = client
+        .put(format!("{}/v2/q1/manifests/b", s.url))
+        .basic_auth("AWS", Some(&password))
+        .header("content-type", "application/vnd.oci.image.manifest.v1+json")
+        .body(other.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["errors"][0]["code"], "DENIED");
+    assert_eq!(body["errors"][0]["message"], "The maximum number of images (1) in repository 'q1' has been reached");
+    s.fails(
+        "admin",
+        &["put-image", "--repository-name", "q1", "--image-tag", "b", "--image-manifest", &other],
+        "LimitExceededException",
+    )
+    .await;
+    // The image already stored may still be tagged, up to the tag quota.
+    let got = s.ok("admin", &["batch-get-image", "--repository-name", "q1", "--image-ids", "imageTag=a"]).await;
+    let manifest = got["images"][0]["imageManifest"].as_str().unwrap().to_owned();
+    s.ok("admin", &["put-image", "--repository-name", "q1", "--image-tag", "b", "--image-manifest", &manifest]).await;
+    let message = s
+        .fails(
+            "admin",
+            &["put-image", "--repository-name", "q1", "--image-tag", "c", "--image-manifest", &manifest],
+            "LimitExceededException",
+        )
+        .await;
+    assert!(message.contains("at most 2 tags"), "{message}");
+    let listed = s.ok("admin", &["list-images", "--repository-name", "q1"]).await;
+    assert_eq!(listed["imageIds"].as_array().unwrap().len(), 2);
+    assert!(listed["imageIds"].as_array().unwrap().iter().all(|i| i["imageDigest"] == first.as_str()));
 }

@@ -60,6 +60,7 @@ async fn start(name: &str) -> Server {
         policies_dir: dir.join("policies"),
         account_id: "111122223333".into(),
         region: "us-east-1".into(),
+        limits: warden_registry::Limits::default(),
     };
     let registry = Arc::new(Registry::open(config).await.unwrap());
     for repo in ["team/app", "team/other", "tools/ci"] {

@@ -25,6 +25,15 @@ pub struct Common {
     /// The registry's region.
     #[arg(long, default_value = "us-east-1")]
     region: String,
+    /// Quota: repositories in the registry (ECR's default: 1,000).
+    #[arg(long, default_value_t = 1_000)]
+    max_repositories: usize,
+    /// Quota: images per repository (ECR's default: 1,000).
+    #[arg(long, default_value_t = 1_000)]
+    max_images_per_repository: usize,
+    /// Quota: tags per image (ECR's: 100).
+    #[arg(long, default_value_t = 100)]
+    max_tags_per_image: usize,
 }
 
 impl Common {
@@ -34,6 +43,11 @@ impl Common {
             policies_dir: self.policies.clone(),
             account_id: self.account_id.clone(),
             region: self.region.clone(),
+            limits: warden_registry::Limits {
+                repositories: self.max_repositories,
+                images_per_repository: self.max_images_per_repository,
+                tags_per_image: self.max_tags_per_image,
+            },
         }
     }
 }
