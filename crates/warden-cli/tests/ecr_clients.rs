@@ -55,6 +55,15 @@ fn the_user_guide_walkthrough_with_the_aws_cli_docker_and_skopeo() {
         dockerd.docker(&["login", "--username", "AWS", "--password-stdin", &reg.host], Some(password.as_bytes()));
     assert!(login.success() && login.stdout.contains("Login Succeeded"), "{login}\nserver log:\n{}", reg.log());
 
+    // The guide's older form: `aws ecr get-login --no-include-email` prints a docker login command.
+    let printed = aws(&reg, &["get-login", "--no-include-email"], None).ok().stdout;
+    let words: Vec<&str> = printed.split_whitespace().collect();
+    assert_eq!(words.len(), 7, "{printed}");
+    assert_eq!((words[0], words[1], words[2], words[3], words[4]), ("docker", "login", "-u", "AWS", "-p"), "{printed}");
+    assert_eq!(words[6], format!("http://{}", reg.host));
+    let again = dockerd.docker(&words[1..], None);
+    assert!(again.success() && again.stdout.contains("Login Succeeded"), "{again}");
+
     // docker build, tag, push.
     let ctx = dockerd.scratch("ctx");
     std::fs::write(ctx.join("index.html"), "hello world\n").unwrap();
