@@ -712,8 +712,15 @@ async fn put_image(reg: &Arc<Registry>, input: &Value) -> Result<Value> {
             "Invalid parameter at 'imageTag' failed to satisfy constraint: '{t} is not a valid tag'"
         )));
     }
-    let stored =
-        store_manifest(reg, &r, &body, media_type, tag, input.get("imageDigest").and_then(Value::as_str)).await?;
+    let stored = store_manifest(reg, &r, &body, media_type, tag, input.get("imageDigest").and_then(Value::as_str))
+        .await
+        .map_err(|e| match e.code {
+            "DIGEST_INVALID" if e.message.starts_with("manifest digest is") => EcrError::new(
+                "ImageDigestDoesNotMatchException",
+                "The specified image digest does not match the digest that Amazon ECR calculated for the image.",
+            ),
+            _ => EcrError::from(e),
+        })?;
     if !stored.changed {
         return Err(EcrError::new(
             "ImageAlreadyExistsException",

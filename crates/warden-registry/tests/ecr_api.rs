@@ -604,6 +604,23 @@ async fn images_through_the_aws_cli() {
     .await;
     s.ok("admin", &["put-image", "--repository-name", "app", "--image-tag", "latest", "--image-manifest", &manifest])
         .await;
+    // A stated digest must be the manifest's.
+    s.fails(
+        "admin",
+        &[
+            "put-image",
+            "--repository-name",
+            "app",
+            "--image-tag",
+            "x",
+            "--image-manifest",
+            &manifest,
+            "--image-digest",
+            &wrong,
+        ],
+        "ImageDigestDoesNotMatchException",
+    )
+    .await;
     // IMMUTABLE: v1 cannot move to another image.
     let other = Server::manifest((&config_digest, config.len()), &[]);
     s.fails(
