@@ -2,8 +2,10 @@
 //! authenticated (ECR registry tokens over HTTP Basic) and authorized by warden's IAM engine with
 //! the ECR action and repository ARN AWS uses, on durable local storage.
 //!
-//! Layering, one way: [`oci`] handlers → [`state::Registry`] → [`storage`] (blobs on the
-//! filesystem, metadata in SQLite). [`authz`] maps requests to checks for `warden-tower`'s layer.
+//! Layering, one way: [`oci`] handlers → [`state::Registry`] → [`storage`] (blobs behind
+//! [`storage::blobs::BlobStore`], on the filesystem by default; metadata behind
+//! [`storage::meta::MetadataStore`], in SQLite by default). [`authz`] maps requests to checks for
+//! `warden-tower`'s layer.
 
 pub mod authz;
 pub mod ecr;

@@ -548,7 +548,8 @@ async fn write_body(reg: &Arc<Registry>, id: &str, body: Body) -> Result<u64> {
         }
     }
     file.flush().await.map_err(io_error)?;
-    Ok(file.metadata().await.map_err(io_error)?.len())
+    drop(file);
+    reg.blobs.upload_size(id).await.map_err(io_error)?.ok_or_else(OciError::upload_unknown)
 }
 
 async fn patch_upload(reg: &Arc<Registry>, repo: &str, id: &str, req: Request<Body>) -> Result<Response> {

@@ -12,8 +12,8 @@ use warden_policy::{CompiledPolicy, PolicyKind, PolicySet};
 
 use crate::error::OciError;
 use crate::names;
-use crate::storage::blobs::BlobStore;
-use crate::storage::meta::{Meta, Repository};
+use crate::storage::blobs::{BlobStore, FsBlobStore};
+use crate::storage::meta::{MetadataStore, Repository, SqliteMeta};
 
 /// How a registry is set up.
 #[derive(Debug, Clone)]
@@ -73,9 +73,9 @@ pub struct Registry {
     /// Configuration.
     pub config: Config,
     /// Blobs.
-    pub blobs: BlobStore,
+    pub blobs: Arc<dyn BlobStore>,
     /// Metadata.
-    pub meta: Arc<Meta>,
+    pub meta: Arc<dyn MetadataStore>,
     /// Identities.
     pub store: Arc<StoreHandle>,
     /// Registry tokens.
@@ -135,11 +135,23 @@ impl Registry {
         Registry::open_with(config, store).await
     }
 
-    /// Opens with an identity store handle built elsewhere.
+    /// Opens with an identity store handle built elsewhere, on the default storage: blobs in
+    /// [`FsBlobStore`] and metadata in [`SqliteMeta`] under the data directory.
     pub async fn open_with(config: Config, store: Arc<StoreHandle>) -> Result<Registry, OpenError> {
         let io = |source| OpenError::Io { path: config.data_dir.clone(), source };
-        let blobs = BlobStore::open(&config.data_dir).await.map_err(io)?;
-        let meta = Arc::new(Meta::open(&config.data_dir.join("registry.db"))?);
+        let blobs: Arc<dyn BlobStore> = Arc::new(FsBlobStore::open(&config.data_dir).await.map_err(io)?);
+        let meta: Arc<dyn MetadataStore> = Arc::new(SqliteMeta::open(&config.data_dir.join("registry.db"))?);
+        Registry::open_with_stores(config, store, blobs, meta)
+    }
+
+    /// Opens on storage built elsewhere (another blob or metadata backend). The data directory
+    /// still holds the token key.
+    pub fn open_with_stores(
+        config: Config,
+        store: Arc<StoreHandle>,
+        blobs: Arc<dyn BlobStore>,
+        meta: Arc<dyn MetadataStore>,
+    ) -> Result<Registry, OpenError> {
         let key = token_key(&config.data_dir)?;
         let issuer = Arc::new(TokenIssuer::new(&key, &config.account_id, &config.region));
         // A separate key for presigned layer URLs, so a URL signature can never pass as a token.
@@ -164,10 +176,10 @@ impl Registry {
     /// Runs a metadata operation off the async workers (SQLite syncs to disk on commit).
     pub async fn meta<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Meta) -> Result<T, crate::storage::meta::MetaError> + Send + 'static,
+        f: impl FnOnce(&dyn MetadataStore) -> Result<T, crate::storage::meta::MetaError> + Send + 'static,
     ) -> Result<T, OciError> {
         let meta = Arc::clone(&self.meta);
-        match tokio::task::spawn_blocking(move || f(&meta)).await {
+        match tokio::task::spawn_blocking(move || f(meta.as_ref())).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => {
                 eprintln!("warden: {e}");

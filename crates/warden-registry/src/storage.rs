@@ -1,5 +1,7 @@
-//! Durable storage: content-addressed blobs on the filesystem and metadata in SQLite. Handlers
-//! call these; these call nothing above them.
+//! Durable storage behind two traits: [`blobs::BlobStore`], content-addressed blobs (on the local
+//! filesystem by default, [`blobs::FsBlobStore`]), and [`meta::MetadataStore`], transactional
+//! metadata (in SQLite by default, [`meta::SqliteMeta`]). Handlers call these; these call nothing
+//! above them.
 
 pub mod blobs;
 pub mod meta;

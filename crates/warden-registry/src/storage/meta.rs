@@ -1,6 +1,7 @@
-//! Repositories, images, tags, policies and upload sessions in SQLite (WAL mode, full sync: an
-//! acknowledged write survives a crash of the process or the machine). Every change that touches
-//! several rows is one transaction, so deletes leave no orphaned rows.
+//! Repositories, images, tags, policies and upload sessions behind [`MetadataStore`]. The default,
+//! [`SqliteMeta`], keeps them in SQLite (WAL mode, full sync: an acknowledged write survives a
+//! crash of the process or the machine). Every change that touches several rows is one
+//! transaction, so deletes leave no orphaned rows.
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -9,8 +10,15 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 /// A failure of the metadata store.
 #[derive(Debug, thiserror::Error)]
-#[error("metadata store: {0}")]
-pub struct MetaError(#[from] rusqlite::Error);
+#[non_exhaustive]
+pub enum MetaError {
+    /// SQLite failed.
+    #[error("metadata store: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// Another backend failed.
+    #[error("metadata store: {0}")]
+    Other(Box<dyn std::error::Error + Send + Sync>),
+}
 
 type Result<T> = std::result::Result<T, MetaError>;
 
@@ -57,10 +65,151 @@ pub struct Manifest {
     pub artifact_type: Option<String>,
 }
 
-/// The metadata store.
+/// The SQLite metadata store.
 #[derive(Debug)]
-pub struct Meta {
+pub struct SqliteMeta {
     conn: Mutex<Connection>,
+}
+
+/// A transactional store of repositories, images, tags, policies and upload sessions. Every
+/// method is synchronous (the registry calls it on the blocking pool) and every change that
+/// touches several records must be atomic. [`SqliteMeta`] is the default.
+pub trait MetadataStore: Send + Sync + 'static {
+    /// Creates a repository; false when it exists.
+    fn create_repository(&self, name: &str, tags: &[(String, String)], mutability: &str, now: i64) -> Result<bool>;
+
+    /// A repository.
+    fn repository(&self, name: &str) -> Result<Option<Repository>>;
+
+    /// Every repository name, sorted.
+    fn repositories(&self) -> Result<Vec<String>>;
+
+    /// Sets or removes a repository's policy.
+    fn set_policy(&self, name: &str, policy: Option<&str>) -> Result<bool>;
+
+    /// Deletes a repository with everything in it.
+    fn delete_repository(&self, name: &str) -> Result<bool>;
+
+    /// Makes a blob part of a repository.
+    fn link_blob(&self, repo: &str, digest: &str, size: u64) -> Result<()>;
+
+    /// The size of a blob of a repository.
+    fn blob(&self, repo: &str, digest: &str) -> Result<Option<u64>>;
+
+    /// Removes a blob from a repository.
+    fn unlink_blob(&self, repo: &str, digest: &str) -> Result<bool>;
+
+    /// True when any repository still holds the blob (so its bytes must stay).
+    fn blob_referenced(&self, digest: &str) -> Result<bool>;
+
+    /// Stores a manifest (with the blobs it refers to) and, with `tag`, points the tag at it; one
+    /// transaction.
+    #[allow(clippy::too_many_arguments)]
+    fn put_manifest(
+        &self,
+        repo: &str,
+        digest: &str,
+        media_type: &str,
+        body: &[u8],
+        subject: Option<&str>,
+        artifact_type: Option<&str>,
+        blobs: &[String],
+        tag: Option<&str>,
+        now: i64,
+    ) -> Result<()>;
+
+    /// A manifest by tag or digest.
+    fn manifest(&self, repo: &str, reference: &str) -> Result<Option<Manifest>>;
+
+    /// Deletes a manifest and every tag on it, and unlinks the blobs that only it referred to;
+    /// `None` when absent, else those blobs (their bytes may now be unreferenced).
+    fn delete_manifest(&self, repo: &str, digest: &str) -> Result<Option<Vec<String>>>;
+
+    /// Removes a tag; false when absent.
+    fn untag(&self, repo: &str, tag: &str) -> Result<bool>;
+
+    /// Tags of a repository, in lexical order.
+    fn tags(&self, repo: &str) -> Result<Vec<String>>;
+
+    /// How many tags point at a manifest.
+    fn tag_count(&self, repo: &str, digest: &str) -> Result<usize>;
+
+    /// The digest a tag points at.
+    fn tag(&self, repo: &str, tag: &str) -> Result<Option<String>>;
+
+    /// Manifests whose `subject` is `digest`: (digest, media type, size, artifact type, body).
+    fn referrers(&self, repo: &str, subject: &str) -> Result<Vec<Manifest>>;
+
+    /// Every manifest of a repository, oldest first: (digest, media type, pushed at, artifact type, body).
+    fn images(&self, repo: &str) -> Result<Vec<(Manifest, i64)>>;
+
+    /// Every (tag, digest) of a repository.
+    fn all_tags(&self, repo: &str) -> Result<Vec<(String, String)>>;
+
+    /// Replaces a repository's resource tags.
+    fn set_repository_tags(&self, repo: &str, tags: &[(String, String)]) -> Result<bool>;
+
+    /// Sets `MUTABLE` / `IMMUTABLE`.
+    fn set_tag_mutability(&self, repo: &str, mutability: &str) -> Result<bool>;
+
+    /// How many images a repository holds.
+    fn image_count(&self, repo: &str) -> Result<usize>;
+
+    /// How many repositories exist.
+    fn repository_count(&self) -> Result<usize>;
+
+    /// Records an upload session.
+    fn begin_upload(&self, id: &str, repo: &str, now: i64) -> Result<()>;
+
+    /// The repository of an upload session.
+    fn upload_repo(&self, id: &str) -> Result<Option<String>>;
+
+    /// Counts a part of an ECR layer upload of `size` bytes.
+    fn record_part(&self, id: &str, size: u64) -> Result<()>;
+
+    /// The number of parts and the size of the last part of an ECR layer upload.
+    fn upload_parts(&self, id: &str) -> Result<(u64, u64)>;
+
+    /// Sets `imageScanningConfiguration.scanOnPush`.
+    fn set_scan_on_push(&self, name: &str, on: bool) -> Result<bool>;
+
+    /// Sets (`Some`) or removes (`None`) a repository's lifecycle policy; false if it had none to remove.
+    fn set_lifecycle_policy(&self, repo: &str, text: Option<&str>) -> Result<bool>;
+
+    /// A repository's lifecycle policy and when it was last applied.
+    fn lifecycle_policy(&self, repo: &str) -> Result<Option<(String, Option<i64>)>>;
+
+    /// The repositories that have a lifecycle policy, with its text.
+    fn lifecycle_policies(&self) -> Result<Vec<(String, String)>>;
+
+    /// Records that a lifecycle policy was applied at `at`.
+    fn lifecycle_evaluated(&self, repo: &str, at: i64) -> Result<()>;
+
+    /// Stores the latest lifecycle preview of a repository (policy text, results as JSON).
+    fn set_lifecycle_preview(&self, repo: &str, text: &str, results: &str) -> Result<()>;
+
+    /// The latest lifecycle preview of a repository: (policy text, results JSON).
+    fn lifecycle_preview(&self, repo: &str) -> Result<Option<(String, String)>>;
+
+    /// Records an image expired by a lifecycle rule.
+    fn record_expiry(
+        &self,
+        repo: &str,
+        digest: &str,
+        tags: &[String],
+        pushed_at: i64,
+        rule: i64,
+        at: i64,
+    ) -> Result<()>;
+
+    /// The expiry log of a repository, oldest first.
+    fn expiries(&self, repo: &str) -> Result<Vec<ExpiryRecord>>;
+
+    /// Upload sessions started before `before` (epoch seconds).
+    fn stale_uploads(&self, before: i64) -> Result<Vec<String>>;
+
+    /// Ends an upload session.
+    fn end_upload(&self, id: &str) -> Result<()>;
 }
 
 const SCHEMA: &str = r#"
@@ -131,24 +280,25 @@ CREATE TABLE IF NOT EXISTS uploads (
 );
 "#;
 
-impl Meta {
+impl SqliteMeta {
     /// Opens (creating) the database at `path`.
-    pub fn open(path: &Path) -> Result<Meta> {
+    pub fn open(path: &Path) -> Result<SqliteMeta> {
         let conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.execute_batch(SCHEMA)?;
-        Ok(Meta { conn: Mutex::new(conn) })
+        Ok(SqliteMeta { conn: Mutex::new(conn) })
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
 
-    /// Creates a repository; false when it exists.
-    pub fn create_repository(&self, name: &str, tags: &[(String, String)], mutability: &str, now: i64) -> Result<bool> {
+impl MetadataStore for SqliteMeta {
+    fn create_repository(&self, name: &str, tags: &[(String, String)], mutability: &str, now: i64) -> Result<bool> {
         let tags = serde_json::to_string(tags).unwrap_or_else(|_| "[]".into());
         let n = self.conn().execute(
             "INSERT OR IGNORE INTO repositories (name, created_at, tag_mutability, tags) VALUES (?1, ?2, ?3, ?4)",
@@ -157,8 +307,7 @@ impl Meta {
         Ok(n == 1)
     }
 
-    /// A repository.
-    pub fn repository(&self, name: &str) -> Result<Option<Repository>> {
+    fn repository(&self, name: &str) -> Result<Option<Repository>> {
         Ok(self
             .conn()
             .query_row(
@@ -179,26 +328,22 @@ impl Meta {
             .optional()?)
     }
 
-    /// Every repository name, sorted.
-    pub fn repositories(&self) -> Result<Vec<String>> {
+    fn repositories(&self) -> Result<Vec<String>> {
         let conn = self.conn();
         let mut stmt = conn.prepare("SELECT name FROM repositories ORDER BY name")?;
         let names = stmt.query_map([], |r| r.get(0))?.collect::<std::result::Result<Vec<String>, _>>()?;
         Ok(names)
     }
 
-    /// Sets or removes a repository's policy.
-    pub fn set_policy(&self, name: &str, policy: Option<&str>) -> Result<bool> {
+    fn set_policy(&self, name: &str, policy: Option<&str>) -> Result<bool> {
         Ok(self.conn().execute("UPDATE repositories SET policy = ?2 WHERE name = ?1", params![name, policy])? == 1)
     }
 
-    /// Deletes a repository with everything in it.
-    pub fn delete_repository(&self, name: &str) -> Result<bool> {
+    fn delete_repository(&self, name: &str) -> Result<bool> {
         Ok(self.conn().execute("DELETE FROM repositories WHERE name = ?1", params![name])? == 1)
     }
 
-    /// Makes a blob part of a repository.
-    pub fn link_blob(&self, repo: &str, digest: &str, size: u64) -> Result<()> {
+    fn link_blob(&self, repo: &str, digest: &str, size: u64) -> Result<()> {
         self.conn().execute(
             "INSERT OR IGNORE INTO blobs (repo, digest, size) VALUES (?1, ?2, ?3)",
             params![repo, digest, i64::try_from(size).unwrap_or(i64::MAX)],
@@ -206,8 +351,7 @@ impl Meta {
         Ok(())
     }
 
-    /// The size of a blob of a repository.
-    pub fn blob(&self, repo: &str, digest: &str) -> Result<Option<u64>> {
+    fn blob(&self, repo: &str, digest: &str) -> Result<Option<u64>> {
         let size: Option<i64> = self
             .conn()
             .query_row("SELECT size FROM blobs WHERE repo = ?1 AND digest = ?2", params![repo, digest], |r| r.get(0))
@@ -215,22 +359,18 @@ impl Meta {
         Ok(size.map(|s| u64::try_from(s).unwrap_or(0)))
     }
 
-    /// Removes a blob from a repository.
-    pub fn unlink_blob(&self, repo: &str, digest: &str) -> Result<bool> {
+    fn unlink_blob(&self, repo: &str, digest: &str) -> Result<bool> {
         Ok(self.conn().execute("DELETE FROM blobs WHERE repo = ?1 AND digest = ?2", params![repo, digest])? == 1)
     }
 
-    /// True when any repository still holds the blob (so its bytes must stay).
-    pub fn blob_referenced(&self, digest: &str) -> Result<bool> {
+    fn blob_referenced(&self, digest: &str) -> Result<bool> {
         let n: i64 =
             self.conn().query_row("SELECT COUNT(*) FROM blobs WHERE digest = ?1", params![digest], |r| r.get(0))?;
         Ok(n > 0)
     }
 
-    /// Stores a manifest (with the blobs it refers to) and, with `tag`, points the tag at it; one
-    /// transaction.
     #[allow(clippy::too_many_arguments)]
-    pub fn put_manifest(
+    fn put_manifest(
         &self,
         repo: &str,
         digest: &str,
@@ -264,8 +404,7 @@ impl Meta {
         Ok(())
     }
 
-    /// A manifest by tag or digest.
-    pub fn manifest(&self, repo: &str, reference: &str) -> Result<Option<Manifest>> {
+    fn manifest(&self, repo: &str, reference: &str) -> Result<Option<Manifest>> {
         let conn = self.conn();
         let digest: Option<String> = if reference.contains(':') {
             Some(reference.to_owned())
@@ -287,9 +426,7 @@ impl Meta {
             .optional()?)
     }
 
-    /// Deletes a manifest and every tag on it, and unlinks the blobs that only it referred to;
-    /// `None` when absent, else those blobs (their bytes may now be unreferenced).
-    pub fn delete_manifest(&self, repo: &str, digest: &str) -> Result<Option<Vec<String>>> {
+    fn delete_manifest(&self, repo: &str, digest: &str) -> Result<Option<Vec<String>>> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let blobs: Vec<String> = {
@@ -318,21 +455,18 @@ impl Meta {
         Ok(Some(orphaned))
     }
 
-    /// Removes a tag; false when absent.
-    pub fn untag(&self, repo: &str, tag: &str) -> Result<bool> {
+    fn untag(&self, repo: &str, tag: &str) -> Result<bool> {
         Ok(self.conn().execute("DELETE FROM tags WHERE repo = ?1 AND tag = ?2", params![repo, tag])? == 1)
     }
 
-    /// Tags of a repository, in lexical order.
-    pub fn tags(&self, repo: &str) -> Result<Vec<String>> {
+    fn tags(&self, repo: &str) -> Result<Vec<String>> {
         let conn = self.conn();
         let mut stmt = conn.prepare("SELECT tag FROM tags WHERE repo = ?1 ORDER BY tag")?;
         let tags = stmt.query_map(params![repo], |r| r.get(0))?.collect::<std::result::Result<Vec<String>, _>>()?;
         Ok(tags)
     }
 
-    /// How many tags point at a manifest.
-    pub fn tag_count(&self, repo: &str, digest: &str) -> Result<usize> {
+    fn tag_count(&self, repo: &str, digest: &str) -> Result<usize> {
         let n: i64 = self.conn().query_row(
             "SELECT COUNT(*) FROM tags WHERE repo = ?1 AND digest = ?2",
             params![repo, digest],
@@ -341,16 +475,14 @@ impl Meta {
         Ok(usize::try_from(n).unwrap_or(0))
     }
 
-    /// The digest a tag points at.
-    pub fn tag(&self, repo: &str, tag: &str) -> Result<Option<String>> {
+    fn tag(&self, repo: &str, tag: &str) -> Result<Option<String>> {
         Ok(self
             .conn()
             .query_row("SELECT digest FROM tags WHERE repo = ?1 AND tag = ?2", params![repo, tag], |r| r.get(0))
             .optional()?)
     }
 
-    /// Manifests whose `subject` is `digest`: (digest, media type, size, artifact type, body).
-    pub fn referrers(&self, repo: &str, subject: &str) -> Result<Vec<Manifest>> {
+    fn referrers(&self, repo: &str, subject: &str) -> Result<Vec<Manifest>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
             "SELECT digest, media_type, body, artifact_type FROM manifests WHERE repo = ?1 AND subject = ?2 ORDER BY digest",
@@ -363,8 +495,7 @@ impl Meta {
         Ok(rows)
     }
 
-    /// Every manifest of a repository, oldest first: (digest, media type, pushed at, artifact type, body).
-    pub fn images(&self, repo: &str) -> Result<Vec<(Manifest, i64)>> {
+    fn images(&self, repo: &str) -> Result<Vec<(Manifest, i64)>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
             "SELECT digest, media_type, body, artifact_type, pushed_at FROM manifests WHERE repo = ?1 ORDER BY pushed_at, digest",
@@ -380,8 +511,7 @@ impl Meta {
         Ok(rows)
     }
 
-    /// Every (tag, digest) of a repository.
-    pub fn all_tags(&self, repo: &str) -> Result<Vec<(String, String)>> {
+    fn all_tags(&self, repo: &str) -> Result<Vec<(String, String)>> {
         let conn = self.conn();
         let mut stmt = conn.prepare("SELECT tag, digest FROM tags WHERE repo = ?1 ORDER BY tag")?;
         let rows = stmt
@@ -390,47 +520,40 @@ impl Meta {
         Ok(rows)
     }
 
-    /// Replaces a repository's resource tags.
-    pub fn set_repository_tags(&self, repo: &str, tags: &[(String, String)]) -> Result<bool> {
+    fn set_repository_tags(&self, repo: &str, tags: &[(String, String)]) -> Result<bool> {
         let text = serde_json::to_string(tags).unwrap_or_else(|_| "[]".into());
         Ok(self.conn().execute("UPDATE repositories SET tags = ?2 WHERE name = ?1", params![repo, text])? == 1)
     }
 
-    /// Sets `MUTABLE` / `IMMUTABLE`.
-    pub fn set_tag_mutability(&self, repo: &str, mutability: &str) -> Result<bool> {
+    fn set_tag_mutability(&self, repo: &str, mutability: &str) -> Result<bool> {
         Ok(self
             .conn()
             .execute("UPDATE repositories SET tag_mutability = ?2 WHERE name = ?1", params![repo, mutability])?
             == 1)
     }
 
-    /// How many images a repository holds.
-    pub fn image_count(&self, repo: &str) -> Result<usize> {
+    fn image_count(&self, repo: &str) -> Result<usize> {
         let n: i64 =
             self.conn().query_row("SELECT COUNT(*) FROM manifests WHERE repo = ?1", params![repo], |r| r.get(0))?;
         Ok(usize::try_from(n).unwrap_or(0))
     }
 
-    /// How many repositories exist.
-    pub fn repository_count(&self) -> Result<usize> {
+    fn repository_count(&self) -> Result<usize> {
         let n: i64 = self.conn().query_row("SELECT COUNT(*) FROM repositories", [], |r| r.get(0))?;
         Ok(usize::try_from(n).unwrap_or(0))
     }
 
-    /// Records an upload session.
-    pub fn begin_upload(&self, id: &str, repo: &str, now: i64) -> Result<()> {
+    fn begin_upload(&self, id: &str, repo: &str, now: i64) -> Result<()> {
         self.conn()
             .execute("INSERT INTO uploads (id, repo, started_at) VALUES (?1, ?2, ?3)", params![id, repo, now])?;
         Ok(())
     }
 
-    /// The repository of an upload session.
-    pub fn upload_repo(&self, id: &str) -> Result<Option<String>> {
+    fn upload_repo(&self, id: &str) -> Result<Option<String>> {
         Ok(self.conn().query_row("SELECT repo FROM uploads WHERE id = ?1", params![id], |r| r.get(0)).optional()?)
     }
 
-    /// Counts a part of an ECR layer upload of `size` bytes.
-    pub fn record_part(&self, id: &str, size: u64) -> Result<()> {
+    fn record_part(&self, id: &str, size: u64) -> Result<()> {
         self.conn().execute(
             "UPDATE uploads SET parts = parts + 1, last_part = ?2 WHERE id = ?1",
             params![id, i64::try_from(size).unwrap_or(i64::MAX)],
@@ -438,8 +561,7 @@ impl Meta {
         Ok(())
     }
 
-    /// The number of parts and the size of the last part of an ECR layer upload.
-    pub fn upload_parts(&self, id: &str) -> Result<(u64, u64)> {
+    fn upload_parts(&self, id: &str) -> Result<(u64, u64)> {
         let parts: Option<(i64, i64)> = self
             .conn()
             .query_row("SELECT parts, last_part FROM uploads WHERE id = ?1", params![id], |r| {
@@ -450,13 +572,11 @@ impl Meta {
         Ok((u64::try_from(parts).unwrap_or(0), u64::try_from(last).unwrap_or(0)))
     }
 
-    /// Sets `imageScanningConfiguration.scanOnPush`.
-    pub fn set_scan_on_push(&self, name: &str, on: bool) -> Result<bool> {
+    fn set_scan_on_push(&self, name: &str, on: bool) -> Result<bool> {
         Ok(self.conn().execute("UPDATE repositories SET scan_on_push = ?2 WHERE name = ?1", params![name, on])? == 1)
     }
 
-    /// Sets (`Some`) or removes (`None`) a repository's lifecycle policy; false if it had none to remove.
-    pub fn set_lifecycle_policy(&self, repo: &str, text: Option<&str>) -> Result<bool> {
+    fn set_lifecycle_policy(&self, repo: &str, text: Option<&str>) -> Result<bool> {
         let conn = self.conn();
         let n = match text {
             Some(t) => conn.execute(
@@ -469,8 +589,7 @@ impl Meta {
         Ok(n == 1)
     }
 
-    /// A repository's lifecycle policy and when it was last applied.
-    pub fn lifecycle_policy(&self, repo: &str) -> Result<Option<(String, Option<i64>)>> {
+    fn lifecycle_policy(&self, repo: &str) -> Result<Option<(String, Option<i64>)>> {
         Ok(self
             .conn()
             .query_row("SELECT text, last_evaluated_at FROM lifecycle_policies WHERE repo = ?1", params![repo], |r| {
@@ -479,23 +598,20 @@ impl Meta {
             .optional()?)
     }
 
-    /// The repositories that have a lifecycle policy, with its text.
-    pub fn lifecycle_policies(&self) -> Result<Vec<(String, String)>> {
+    fn lifecycle_policies(&self) -> Result<Vec<(String, String)>> {
         let conn = self.conn();
         let mut stmt = conn.prepare("SELECT repo, text FROM lifecycle_policies ORDER BY repo")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
-    /// Records that a lifecycle policy was applied at `at`.
-    pub fn lifecycle_evaluated(&self, repo: &str, at: i64) -> Result<()> {
+    fn lifecycle_evaluated(&self, repo: &str, at: i64) -> Result<()> {
         self.conn()
             .execute("UPDATE lifecycle_policies SET last_evaluated_at = ?2 WHERE repo = ?1", params![repo, at])?;
         Ok(())
     }
 
-    /// Stores the latest lifecycle preview of a repository (policy text, results as JSON).
-    pub fn set_lifecycle_preview(&self, repo: &str, text: &str, results: &str) -> Result<()> {
+    fn set_lifecycle_preview(&self, repo: &str, text: &str, results: &str) -> Result<()> {
         self.conn().execute(
             "INSERT INTO lifecycle_previews (repo, text, results) VALUES (?1, ?2, ?3)
              ON CONFLICT(repo) DO UPDATE SET text = excluded.text, results = excluded.results",
@@ -504,8 +620,7 @@ impl Meta {
         Ok(())
     }
 
-    /// The latest lifecycle preview of a repository: (policy text, results JSON).
-    pub fn lifecycle_preview(&self, repo: &str) -> Result<Option<(String, String)>> {
+    fn lifecycle_preview(&self, repo: &str) -> Result<Option<(String, String)>> {
         Ok(self
             .conn()
             .query_row("SELECT text, results FROM lifecycle_previews WHERE repo = ?1", params![repo], |r| {
@@ -514,8 +629,7 @@ impl Meta {
             .optional()?)
     }
 
-    /// Records an image expired by a lifecycle rule.
-    pub fn record_expiry(
+    fn record_expiry(
         &self,
         repo: &str,
         digest: &str,
@@ -532,8 +646,7 @@ impl Meta {
         Ok(())
     }
 
-    /// The expiry log of a repository, oldest first.
-    pub fn expiries(&self, repo: &str) -> Result<Vec<ExpiryRecord>> {
+    fn expiries(&self, repo: &str) -> Result<Vec<ExpiryRecord>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
             "SELECT digest, tags, rule_priority, expired_at FROM lifecycle_expiries WHERE repo = ?1 ORDER BY rowid",
@@ -550,16 +663,14 @@ impl Meta {
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
-    /// Upload sessions started before `before` (epoch seconds).
-    pub fn stale_uploads(&self, before: i64) -> Result<Vec<String>> {
+    fn stale_uploads(&self, before: i64) -> Result<Vec<String>> {
         let conn = self.conn();
         let mut stmt = conn.prepare("SELECT id FROM uploads WHERE started_at < ?1")?;
         let rows = stmt.query_map(params![before], |r| r.get(0))?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
-    /// Ends an upload session.
-    pub fn end_upload(&self, id: &str) -> Result<()> {
+    fn end_upload(&self, id: &str) -> Result<()> {
         self.conn().execute("DELETE FROM uploads WHERE id = ?1", params![id])?;
         Ok(())
     }
