@@ -16,6 +16,7 @@ pub mod names;
 pub mod oci;
 pub mod presign;
 pub mod route;
+pub mod schema1;
 pub mod state;
 pub mod storage;
 

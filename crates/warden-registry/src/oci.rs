@@ -244,6 +244,12 @@ async fn get_manifest(
         if let Some((t, b)) = manifest::translate(&body, to_oci).filter(|(t, _)| manifest::accepts(&accept, t)) {
             digest = names::Algorithm::Sha256.digest(&b);
             (media_type, body) = (t, b);
+        } else if (media_type == manifest::DOCKER_V2 || media_type == manifest::OCI_MANIFEST)
+            && (manifest::accepts(&accept, manifest::DOCKER_V1_SIGNED)
+                || manifest::accepts(&accept, manifest::DOCKER_V1))
+        {
+            let (signed, payload_digest) = to_schema1(reg, repo, reference, &body).await?;
+            (media_type, body, digest) = (manifest::DOCKER_V1_SIGNED.to_owned(), signed, payload_digest);
         }
     }
     let len = body.len();
@@ -253,6 +259,53 @@ async fn get_manifest(
         .header(hn("docker-content-digest"), digest)
         .body(if head { Bytes::new() } else { Bytes::from(body) })
         .build())
+}
+
+/// The largest image config read to build a schema 1 manifest.
+const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Translates an image manifest to signed schema 1: (signed body, digest of the unsigned payload,
+/// which is a schema 1 manifest's digest).
+async fn to_schema1(reg: &Arc<Registry>, repo: &str, tag: &str, body: &[u8]) -> Result<(Vec<u8>, String)> {
+    use tokio::io::AsyncReadExt;
+    let signer = reg.schema1_signer.as_ref().ok_or_else(|| OciError::internal("no schema 1 signing key"))?;
+    let manifest: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| OciError::manifest_invalid(e.to_string()))?;
+    let config_digest = manifest
+        .get("config")
+        .and_then(|c| c.get("digest"))
+        .and_then(serde_json::Value::as_str)
+        .ok_or_else(|| OciError::manifest_invalid("the manifest has no config"))?;
+    let mut reader = reg
+        .blobs
+        .open_blob(config_digest, 0)
+        .await
+        .map_err(|e| OciError::internal(&e.to_string()))?
+        .ok_or_else(|| OciError::blob_unknown(config_digest))?
+        .take(MAX_CONFIG_BYTES);
+    let mut config_bytes = Vec::new();
+    reader.read_to_end(&mut config_bytes).await.map_err(|e| OciError::internal(&e.to_string()))?;
+    let config: serde_json::Value = serde_json::from_slice(&config_bytes)
+        .map_err(|e| OciError::manifest_invalid(format!("the image config is not JSON: {e}")))?;
+    let unsigned = crate::schema1::build(repo, tag, &manifest, &config)?;
+    if unsigned.uses_empty_layer {
+        // The empty layer must be pullable from this repository like any other.
+        let empty = crate::schema1::EMPTY_LAYER_DIGEST;
+        if reg.blobs.size(empty).await.map_err(|e| OciError::internal(&e.to_string()))?.is_none() {
+            reg.blobs
+                .put(empty, Bytes::from_static(crate::schema1::EMPTY_LAYER))
+                .await
+                .map_err(|e| OciError::internal(&e.to_string()))?;
+        }
+        let (name, size) = (repo.to_owned(), crate::schema1::EMPTY_LAYER.len() as u64);
+        let _guard = reg.blob_lock.lock().await;
+        reg.meta(move |m| m.link_blob(&name, empty, size)).await?;
+    }
+    let digest = names::Algorithm::Sha256.digest(&unsigned.payload);
+    let time = chrono::DateTime::from_timestamp(crate::state::now(), 0)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default();
+    Ok((signer.sign(&unsigned.payload, &time)?, digest))
 }
 
 fn check_reference(reference: &str) -> Result<()> {

@@ -85,6 +85,8 @@ pub struct Registry {
     pub blob_lock: tokio::sync::Mutex<()>,
     /// The key presigned download URLs are signed with.
     pub url_key: Vec<u8>,
+    /// Signs schema 1 manifests translated for clients that accept nothing newer.
+    pub schema1_signer: Option<crate::schema1::Signer>,
     policies: Mutex<HashMap<String, (String, PolicySet)>>,
 }
 
@@ -156,9 +158,11 @@ impl Registry {
         let issuer = Arc::new(TokenIssuer::new(&key, &config.account_id, &config.region));
         // A separate key for presigned layer URLs, so a URL signature can never pass as a token.
         let url_key = [key.as_slice(), b"/presigned-urls"].concat();
+        let schema1_signer = crate::schema1::Signer::derive(&key);
         Ok(Registry {
             config,
             url_key,
+            schema1_signer,
             blobs,
             meta,
             store,

@@ -458,3 +458,93 @@ async fn repository_policy_examples_decide_as_the_guide_says() {
     assert_eq!(err.message, "InvalidParameterException: Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided'");
     assert_eq!(pull("admin").await, StatusCode::FORBIDDEN);
 }
+
+/// The guide's conversion table, schema 1 row: a schema 2 image pulled by tag by a client that
+/// accepts only schema 1 gets a signed schema 1 manifest, verified here by an independent ECDSA
+/// implementation (Python `cryptography`) as schema 1 clients verify it; by digest, never.
+#[tokio::test]
+async fn schema2_pulled_by_a_schema1_client_is_translated_and_signed() {
+    let s = start("schema1").await;
+    let layer = s.blob("team/app", b"layer bytes").await;
+    let config = serde_json::json!({
+        "architecture": "arm64", "os": "linux", "created": "2026-11-27T00:00:00Z",
+        "config": {"Env": ["A=1"]},
+        "rootfs": {"type": "layers", "diff_ids": ["sha256:0000000000000000000000000000000000000000000000000000000000000000"]},
+        "history": [
+            {"created": "2026-11-26T00:00:00Z", "created_by": "ADD layer /"},
+            {"created": "2026-11-27T00:00:00Z", "created_by": "ENV A=1", "empty_layer": true}
+        ]
+    })
+    .to_string();
+    let config_digest = s.blob("team/app", config.as_bytes()).await;
+    let manifest = serde_json::json!({
+        "schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "digest": config_digest, "size": config.len()},
+        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "digest": layer, "size": 11}]
+    })
+    .to_string();
+    let r = s
+        .req(Method::PUT, "/v2/team/app/manifests/v1", "admin")
+        .header("content-type", "application/vnd.docker.distribution.manifest.v2+json")
+        .body(manifest.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let stored_digest = r.headers()["docker-content-digest"].to_str().unwrap().to_owned();
+
+    let r = s
+        .req(Method::GET, "/v2/team/app/manifests/v1", "reader")
+        .header("accept", "application/vnd.docker.distribution.manifest.v1+prettyjws")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/vnd.docker.distribution.manifest.v1+prettyjws");
+    let digest = r.headers()["docker-content-digest"].to_str().unwrap().to_owned();
+    assert_ne!(digest, stored_digest);
+    let body = r.bytes().await.unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        (v["schemaVersion"].as_u64(), v["name"].as_str(), v["tag"].as_str()),
+        (Some(1), Some("team/app"), Some("v1"))
+    );
+    assert_eq!(v["architecture"], "arm64");
+    // Top layer first: the ENV step (an empty layer), then the real one.
+    assert_eq!(v["fsLayers"][0]["blobSum"], warden_registry::schema1::EMPTY_LAYER_DIGEST);
+    assert_eq!(v["fsLayers"][1]["blobSum"], layer.as_str());
+    let top: serde_json::Value = serde_json::from_str(v["history"][0]["v1Compatibility"].as_str().unwrap()).unwrap();
+    let base: serde_json::Value = serde_json::from_str(v["history"][1]["v1Compatibility"].as_str().unwrap()).unwrap();
+    assert_eq!(top["parent"], base["id"]);
+    assert_eq!(top["config"]["Env"][0], "A=1");
+    assert_eq!(top["throwaway"], true);
+    assert!(top.get("history").is_none() && top.get("rootfs").is_none());
+    assert_eq!(base["container_config"]["Cmd"][0], "ADD layer /");
+    // Every blobSum pulls, the empty layer included.
+    for l in v["fsLayers"].as_array().unwrap() {
+        let path = format!("/v2/team/app/blobs/{}", l["blobSum"].as_str().unwrap());
+        assert_eq!(s.req(Method::GET, &path, "reader").send().await.unwrap().status(), StatusCode::OK, "{path}");
+    }
+    // The signature verifies with an independent implementation.
+    let file = s._dir.0.join("schema1.json");
+    std::fs::write(&file, &body).unwrap();
+    let script = format!("{}/tests/schema1_verify.py", env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new("python3").arg(&script).arg(&file).arg(&digest).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // A client that accepts schema 2 gets it as pushed; by digest nothing is ever translated.
+    let r = s
+        .req(Method::GET, "/v2/team/app/manifests/v1", "reader")
+        .header("accept", "application/vnd.docker.distribution.manifest.v2+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.text().await.unwrap(), manifest);
+    let r = s
+        .req(Method::GET, &format!("/v2/team/app/manifests/{stored_digest}"), "reader")
+        .header("accept", "application/vnd.docker.distribution.manifest.v1+prettyjws")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "application/vnd.docker.distribution.manifest.v2+json");
+}
