@@ -12,11 +12,17 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 
-use bytes::Bytes;
-use tokio::fs::{self, File, OpenOptions};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt, AsyncWrite, AsyncWriteExt};
+use std::collections::HashMap;
+use std::io::{Read as _, Seek as _};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
 
-use crate::names::{parse_digest, Hasher};
+use bytes::Bytes;
+use sha2::{Digest as _, Sha256};
+use tokio::fs::{self, File, OpenOptions};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+
+use crate::names::{parse_digest, Algorithm, Hasher};
 
 /// A boxed future, so [`BlobStore`] stays object-safe.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -70,16 +76,23 @@ pub trait BlobStore: Send + Sync + 'static {
 #[derive(Debug, Clone)]
 pub struct FsBlobStore {
     root: PathBuf,
+    /// The SHA-256 of each upload as written through [`BlobStore::open_append`], with the size it
+    /// covers: verifying then needs no second read of the data. Lost on restart, and ignored
+    /// whenever the size on disk differs (the data is then hashed from disk).
+    hashes: Arc<Mutex<HashMap<String, (u64, Sha256)>>>,
 }
 
-const BUFFER: usize = 256 * 1024;
+/// The chunk size of reads and of the read-ahead of downloads.
+const BUFFER: usize = 1024 * 1024;
+/// Chunks a download reads ahead of the network.
+const READ_AHEAD: usize = 2;
 
 impl FsBlobStore {
     /// A store under `root` (created when missing).
     pub async fn open(root: &Path) -> io::Result<FsBlobStore> {
         fs::create_dir_all(root.join("blobs")).await?;
         fs::create_dir_all(root.join("uploads")).await?;
-        Ok(FsBlobStore { root: root.to_owned() })
+        Ok(FsBlobStore { root: root.to_owned(), hashes: Arc::default() })
     }
 
     fn blob_path(&self, digest: &str) -> Option<PathBuf> {
@@ -120,16 +133,19 @@ impl BlobStore for FsBlobStore {
     fn open_blob<'a>(&'a self, digest: &'a str, offset: u64) -> BoxFuture<'a, io::Result<Option<BlobReader>>> {
         Box::pin(async move {
             let Some(path) = self.blob_path(digest) else { return Ok(None) };
-            match File::open(&path).await {
-                Ok(mut f) => {
-                    if offset > 0 {
-                        f.seek(io::SeekFrom::Start(offset)).await?;
-                    }
-                    Ok(Some(Box::new(f) as BlobReader))
-                }
-                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-                Err(e) => Err(e),
-            }
+            let file = match tokio::task::spawn_blocking(move || {
+                let mut f = std::fs::File::open(path)?;
+                f.seek(io::SeekFrom::Start(offset))?;
+                Ok::<_, io::Error>(f)
+            })
+            .await
+            {
+                Ok(Ok(f)) => f,
+                Ok(Err(e)) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+                Ok(Err(e)) => return Err(e),
+                Err(e) => return Err(io::Error::other(e)),
+            };
+            Ok(Some(read_ahead(file)))
         })
     }
 
@@ -155,8 +171,17 @@ impl BlobStore for FsBlobStore {
     fn open_append<'a>(&'a self, id: &'a str) -> BoxFuture<'a, io::Result<UploadWriter>> {
         Box::pin(async move {
             let path = self.upload_path(id).ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no upload"))?;
-            let f = OpenOptions::new().append(true).open(&path).await?;
-            Ok(Box::new(f) as UploadWriter)
+            let file = OpenOptions::new().append(true).open(&path).await?;
+            let size = file.metadata().await?.len();
+            // Continue the running hash when it covers exactly what is on disk.
+            let cached = self.hashes.lock().unwrap_or_else(PoisonError::into_inner).remove(id);
+            let hash = match cached {
+                Some((covered, h)) if covered == size => Some(h),
+                _ if size == 0 => Some(Sha256::new()),
+                _ => None,
+            };
+            Ok(Box::new(HashingWriter { file, id: id.to_owned(), size, hash, hashes: Arc::clone(&self.hashes) })
+                as UploadWriter)
         })
     }
 
@@ -172,6 +197,7 @@ impl BlobStore for FsBlobStore {
 
     fn cancel<'a>(&'a self, id: &'a str) -> BoxFuture<'a, io::Result<bool>> {
         Box::pin(async move {
+            self.hashes.lock().unwrap_or_else(PoisonError::into_inner).remove(id);
             let Some(path) = self.upload_path(id) else { return Ok(false) };
             match fs::remove_file(&path).await {
                 Ok(()) => Ok(true),
@@ -185,19 +211,19 @@ impl BlobStore for FsBlobStore {
         Box::pin(async move {
             let path = self.upload_path(id).ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no upload"))?;
             let Some(alg) = parse_digest(digest) else { return Ok(Err("invalid digest".into())) };
-            let mut f = File::open(&path).await?;
-            let mut hasher = Hasher::new(alg);
-            let mut buf = vec![0u8; BUFFER];
-            let mut size = 0u64;
-            loop {
-                let n = f.read(&mut buf).await?;
-                if n == 0 {
-                    break;
+            let cached = self.hashes.lock().unwrap_or_else(PoisonError::into_inner).remove(id);
+            let on_disk = fs::metadata(&path).await?.len();
+            let (actual, size) = match (alg, cached) {
+                // Hashed while it was written, and nothing was added since.
+                (Algorithm::Sha256, Some((covered, h))) if covered == on_disk => {
+                    (format!("sha256:{}", hex::encode(h.finalize())), on_disk)
                 }
-                hasher.update(buf.get(..n).unwrap_or_default());
-                size += n as u64;
-            }
-            let actual = hasher.finish();
+                // Otherwise from disk, in one blocking task.
+                _ => {
+                    let p = path.clone();
+                    tokio::task::spawn_blocking(move || hash_file(&p, alg)).await.map_err(io::Error::other)??
+                }
+            };
             if actual != digest {
                 let _ = fs::remove_file(&path).await;
                 return Ok(Err(actual));
@@ -208,6 +234,7 @@ impl BlobStore for FsBlobStore {
 
     fn commit_upload<'a>(&'a self, id: &'a str, digest: &'a str) -> BoxFuture<'a, io::Result<()>> {
         Box::pin(async move {
+            self.hashes.lock().unwrap_or_else(PoisonError::into_inner).remove(id);
             let path = self.upload_path(id).ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no upload"))?;
             self.commit_path(&path, digest).await
         })
@@ -232,6 +259,115 @@ impl BlobStore for FsBlobStore {
                 _ => Ok(()),
             }
         })
+    }
+}
+
+/// Hashes a file with `alg`: (`alg:hex`, size).
+fn hash_file(path: &Path, alg: Algorithm) -> io::Result<(String, u64)> {
+    let mut f = std::fs::File::open(path)?;
+    let mut hasher = Hasher::new(alg);
+    let mut buf = vec![0u8; BUFFER];
+    let mut size = 0u64;
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(buf.get(..n).unwrap_or_default());
+        size += n as u64;
+    }
+    Ok((hasher.finish(), size))
+}
+
+/// A download: a blocking task reads the file in [`BUFFER`] chunks, up to [`READ_AHEAD`] ahead of
+/// the reader, so disk reads overlap with sending. Memory stays bounded; the task ends at EOF, on
+/// an error (passed to the reader) or when the reader is dropped.
+fn read_ahead(mut file: std::fs::File) -> BlobReader {
+    let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(READ_AHEAD);
+    tokio::task::spawn_blocking(move || loop {
+        let mut buf = vec![0u8; BUFFER];
+        match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                buf.truncate(n);
+                if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
+                    break;
+                }
+            }
+            Err(e) => {
+                let _ = tx.blocking_send(Err(e));
+                break;
+            }
+        }
+    });
+    Box::new(ChannelReader { rx, chunk: Bytes::new() })
+}
+
+/// The reading end of [`read_ahead`].
+struct ChannelReader {
+    rx: tokio::sync::mpsc::Receiver<io::Result<Bytes>>,
+    chunk: Bytes,
+}
+
+impl AsyncRead for ChannelReader {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        while self.chunk.is_empty() {
+            match self.rx.poll_recv(cx) {
+                Poll::Ready(Some(Ok(chunk))) => self.chunk = chunk,
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(e)),
+                Poll::Ready(None) => return Poll::Ready(Ok(())), // EOF
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        let n = self.chunk.len().min(buf.remaining());
+        let taken = self.chunk.split_to(n);
+        buf.put_slice(&taken);
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// An upload's writer that hashes (SHA-256) what it appends, for [`BlobStore::verify`].
+struct HashingWriter {
+    file: File,
+    id: String,
+    /// Bytes the hash covers (accepted writes).
+    size: u64,
+    hash: Option<Sha256>,
+    hashes: Arc<Mutex<HashMap<String, (u64, Sha256)>>>,
+}
+
+impl AsyncWrite for HashingWriter {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let this = &mut *self;
+        let polled = Pin::new(&mut this.file).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = &polled {
+            if let Some(h) = this.hash.as_mut() {
+                h.update(buf.get(..*n).unwrap_or_default());
+            }
+            this.size += *n as u64;
+        }
+        polled
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.file).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.file).poll_shutdown(cx)
+    }
+}
+
+impl Drop for HashingWriter {
+    fn drop(&mut self) {
+        if let Some(h) = self.hash.take() {
+            let mut hashes = self.hashes.lock().unwrap_or_else(PoisonError::into_inner);
+            hashes.insert(std::mem::take(&mut self.id), (self.size, h));
+        }
     }
 }
 
