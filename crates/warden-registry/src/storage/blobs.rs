@@ -84,6 +84,8 @@ pub struct FsBlobStore {
 
 /// The chunk size of reads and of the read-ahead of downloads.
 const BUFFER: usize = 1024 * 1024;
+/// Chunks a download reads ahead of the network.
+const READ_AHEAD: usize = 2;
 
 impl FsBlobStore {
     /// A store under `root` (created when missing).
@@ -143,7 +145,7 @@ impl BlobStore for FsBlobStore {
                 Ok(Err(e)) => return Err(e),
                 Err(e) => return Err(io::Error::other(e)),
             };
-            Ok(Some(read_ahead(file)))
+            read_ahead(file).map(Some)
         })
     }
 
@@ -277,60 +279,49 @@ fn hash_file(path: &Path, alg: Algorithm) -> io::Result<(String, u64)> {
     Ok((hasher.finish(), size))
 }
 
-/// A download: each [`BUFFER`] chunk is read on the blocking pool, and the next read starts as soon
-/// as a chunk is handed over, so disk reads overlap with sending. No thread waits on a slow
-/// client (a blocking task runs only while it reads), and memory stays at two chunks.
-fn read_ahead(file: std::fs::File) -> BlobReader {
-    Box::new(ReadAhead { pending: Some(read_chunk(file)), chunk: Bytes::new() })
-}
-
-type ChunkRead = tokio::task::JoinHandle<(std::fs::File, io::Result<Bytes>)>;
-
-fn read_chunk(mut file: std::fs::File) -> ChunkRead {
-    tokio::task::spawn_blocking(move || {
+/// A download: a reader thread of its own (not the blocking pool, which metadata operations need)
+/// reads the file in [`BUFFER`] chunks, up to [`READ_AHEAD`] ahead of the network, so disk reads
+/// overlap with sending. Memory stays bounded; the thread ends at EOF, on an error (passed to the
+/// reader) or when the reader is dropped.
+fn read_ahead(mut file: std::fs::File) -> io::Result<BlobReader> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(READ_AHEAD);
+    std::thread::Builder::new().name("warden-blob-read".into()).spawn(move || loop {
         let mut buf = vec![0u8; BUFFER];
-        let read = file.read(&mut buf).map(|n| {
-            buf.truncate(n);
-            Bytes::from(buf)
-        });
-        (file, read)
-    })
+        match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                buf.truncate(n);
+                if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
+                    break; // the reader is gone
+                }
+            }
+            Err(e) => {
+                let _ = tx.blocking_send(Err(e));
+                break;
+            }
+        }
+    })?;
+    Ok(Box::new(ChannelReader { rx, chunk: Bytes::new() }))
 }
 
-/// The reader of [`read_ahead`]: the chunk being handed out and the read in flight.
-struct ReadAhead {
-    /// `None` once the file is exhausted (or failed).
-    pending: Option<ChunkRead>,
+/// The reading end of [`read_ahead`].
+struct ChannelReader {
+    rx: tokio::sync::mpsc::Receiver<io::Result<Bytes>>,
     chunk: Bytes,
 }
 
-impl AsyncRead for ReadAhead {
+impl AsyncRead for ChannelReader {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         while self.chunk.is_empty() {
-            let Some(pending) = self.pending.as_mut() else { return Poll::Ready(Ok(())) }; // EOF
-            let (file, read) = match Pin::new(pending).poll(cx) {
+            match self.rx.poll_recv(cx) {
+                Poll::Ready(Some(Ok(chunk))) => self.chunk = chunk,
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(e)),
+                Poll::Ready(None) => return Poll::Ready(Ok(())), // EOF
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(Ok(done)) => done,
-                Poll::Ready(Err(e)) => {
-                    self.pending = None;
-                    return Poll::Ready(Err(io::Error::other(e)));
-                }
-            };
-            match read {
-                Ok(chunk) if chunk.is_empty() => self.pending = None,
-                Ok(chunk) => {
-                    // Start the next read before handing this chunk out.
-                    self.pending = Some(read_chunk(file));
-                    self.chunk = chunk;
-                }
-                Err(e) => {
-                    self.pending = None;
-                    return Poll::Ready(Err(e));
-                }
             }
         }
         let n = self.chunk.len().min(buf.remaining());
