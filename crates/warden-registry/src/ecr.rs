@@ -437,22 +437,9 @@ fn refuse_lockout(name: &str, text: &str, authorized: &Authorized) -> Result<()>
         return Ok(()); // invalid text is reported by validation, with ECR's message
     };
     let new_policy = warden_policy::PolicySet::from(compiled);
-    let caller = &authorized.caller;
     for check in authorized.checks.iter().filter(|c| c.action == "ecr:SetRepositoryPolicy") {
-        let policies = warden_policy::Policies {
-            identity: &caller.identity,
-            boundary: caller.boundary.as_ref(),
-            session: caller.session.as_ref(),
-            resource: Some(&new_policy),
-        };
-        let request = warden_policy::Request {
-            principal: &caller.principal,
-            action: &check.action,
-            resource: &check.resource,
-            resource_account: &check.resource_account,
-            context: &check.context,
-        };
-        if warden_policy::evaluate(&policies, &request).outcome != warden_policy::Outcome::Allowed {
+        let decision = warden_tower::evaluate_check(&authorized.caller, check, Some(&new_policy));
+        if decision.outcome != warden_policy::Outcome::Allowed {
             return Err(EcrError::invalid(
                 "Invalid parameter at 'PolicyText' failed to satisfy constraint: 'The repository policy would prevent you from setting another policy in the future; set force to apply it anyway'",
             ));

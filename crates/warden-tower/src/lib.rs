@@ -66,5 +66,5 @@ pub use deny::{Denial, DenyResponse, JsonProtocolDeny, RegistryDeny};
 pub use describe::{Check, DescribeRequest};
 pub use hook::{DecisionHook, DecisionRecord};
 pub use layer::AuthorizeLayer;
-pub use service::{Authorize, Authorized, ResponseFuture};
+pub use service::{evaluate_check, Authorize, Authorized, ResponseFuture};
 pub use warden_policy;

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use http::{Request, Response};
 use tower_service::Service;
-use warden_policy::{evaluate, Outcome, Policies};
+use warden_policy::{evaluate, Decision, Outcome, Policies, PolicySet};
 
 use crate::authenticate::Authenticate;
 use crate::caller::Caller;
@@ -164,25 +164,31 @@ where
     }
 }
 
+/// Evaluates one check for `caller`, with `resource_policy` as the resource's policy (usually
+/// `check.resource_policy`; another one asks "what if the resource had this policy").
+pub fn evaluate_check<'a>(caller: &'a Caller, check: &Check, resource_policy: Option<&'a PolicySet>) -> Decision<'a> {
+    let policies = Policies {
+        identity: &caller.identity,
+        boundary: caller.boundary.as_ref(),
+        session: caller.session.as_ref(),
+        resource: resource_policy,
+    };
+    let request = warden_policy::Request {
+        principal: &caller.principal,
+        action: &check.action,
+        resource: &check.resource,
+        resource_account: &check.resource_account,
+        context: &check.context,
+    };
+    evaluate(&policies, &request)
+}
+
 /// Evaluates every check; the first that is not allowed is the denial.
 fn decide<H: DecisionHook>(hook: &H, caller: &Caller, checks: &[Check]) -> Result<(), Denial> {
     let timed = hook.is_active();
     for check in checks {
         let start = timed.then(Instant::now);
-        let policies = Policies {
-            identity: &caller.identity,
-            boundary: caller.boundary.as_ref(),
-            session: caller.session.as_ref(),
-            resource: check.resource_policy.as_ref(),
-        };
-        let request = warden_policy::Request {
-            principal: &caller.principal,
-            action: &check.action,
-            resource: &check.resource,
-            resource_account: &check.resource_account,
-            context: &check.context,
-        };
-        let decision = evaluate(&policies, &request);
+        let decision = evaluate_check(caller, check, check.resource_policy.as_ref());
         if let Some(start) = start {
             hook.on_decision(&DecisionRecord { caller, check, decision: &decision, elapsed: start.elapsed() });
         }
