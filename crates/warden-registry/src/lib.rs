@@ -60,9 +60,13 @@ pub async fn serve(registry: Arc<Registry>, listener: tokio::net::TcpListener) -
     axum::serve(listener, app).with_graceful_shutdown(shutdown()).await
 }
 
+/// Resolves on SIGTERM (Unix) or ctrl-c; never when no signal can be listened for.
 async fn shutdown() {
     let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
+        // Without a signal handler this would resolve at once and stop the server at start.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
     };
     #[cfg(unix)]
     let term = async {
