@@ -21,7 +21,7 @@ fn describe(req: &Request<Body>, caller: &Caller) -> Result<Vec<Check>, Rejectio
     let context = warden_tower::context::request_context(req, caller, Some(false), "us-east-1").unwrap_or_default();
     Ok(vec![Check {
         action: "ecr:ListImages".into(),
-        resource: format!("arn:aws:ecr:us-east-1:111122223333:repository/{repo}"),
+        resource: ["arn:aws:ecr:us-east-1:111122223333:repository/", repo].concat(),
         resource_account: "111122223333".into(),
         resource_policy: None,
         context,

@@ -28,7 +28,7 @@ fn describe(req: &Request<Body>, caller: &Caller) -> Result<Vec<Check>, Rejectio
     let context = warden_tower::context::request_context(req, caller, Some(false), REGION).unwrap_or_default();
     Ok(vec![Check {
         action: "ecr:ListImages".into(),
-        resource: format!("arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{repo}"),
+        resource: ["arn:aws:ecr:", REGION, ":", ACCOUNT, ":repository/", repo].concat(),
         resource_account: ACCOUNT.into(),
         resource_policy: None,
         context,

@@ -54,7 +54,7 @@ impl DescribeRequest<Body> for Describe {
         let check = Check {
             action: format!("notes:{op}").into(),
             resource: format!("arn:aws:notes:{REGION}:{}:note/{name}", self.account),
-            resource_account: self.account.clone(),
+            resource_account: self.account.clone().into(),
             resource_policy: None,
             context,
         };

@@ -1,6 +1,7 @@
 //! [`warden_tower::Authenticate`] implementations backed by the identity store.
 
 use std::cell::RefCell;
+use std::hash::Hasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -22,13 +23,14 @@ pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> SystemTime;
 }
 
-/// The system clock.
+/// The system clock, to within a scheduler tick ([`warden_tower::clock::now`]): expiry and clock
+/// skew are judged in seconds.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> SystemTime {
-        SystemTime::now()
+        warden_tower::clock::now()
     }
 }
 
@@ -84,35 +86,51 @@ impl Default for CallerCache {
 }
 
 struct Cached {
+    /// The whole key: a hit must match it exactly.
+    key: Box<[u8]>,
     generation: u64,
     expires_at: Option<SystemTime>,
     caller: Caller,
 }
 
 thread_local! {
-    static CALLERS: RefCell<FxHashMap<u64, FxHashMap<Box<str>, Cached>>> = RefCell::new(FxHashMap::default());
+    static CALLERS: RefCell<FxHashMap<(u64, u64), Cached>> = RefCell::new(FxHashMap::default());
 }
 
 const CACHE_LIMIT: usize = 10_000;
 
+/// The slot of a key: a hash of its length and last 32 bytes. Keys are credentials (a registry
+/// token is ~300 bytes; its tail is the MAC), so the tail tells them apart and hashing it is cheap;
+/// equality is still decided on the whole key.
+fn slot(bytes: &[u8]) -> u64 {
+    let tail = bytes.get(bytes.len().saturating_sub(32)..).unwrap_or(bytes);
+    let mut h = rustc_hash::FxHasher::default();
+    h.write_usize(bytes.len());
+    h.write(tail);
+    h.finish()
+}
+
 impl CallerCache {
-    fn get(&self, key: &str, generation: u64, now: SystemTime) -> Option<Caller> {
+    fn get(&self, key: &[u8], generation: u64, now: SystemTime) -> Option<Caller> {
         CALLERS.with(|c| {
-            let maps = c.borrow();
-            let hit = maps.get(&self.id)?.get(key)?;
-            let fresh = hit.generation == generation && hit.expires_at.is_none_or(|e| now < e);
+            let map = c.borrow();
+            let hit = map.get(&(self.id, slot(key)))?;
+            let fresh = *hit.key == *key && hit.generation == generation && hit.expires_at.is_none_or(|e| now < e);
             fresh.then(|| hit.caller.clone())
         })
     }
 
-    fn put(&self, key: &str, generation: u64, expires_at: Option<SystemTime>, caller: &Caller) {
+    fn put(&self, key: &[u8], generation: u64, expires_at: Option<SystemTime>, caller: &Caller) {
         CALLERS.with(|c| {
-            let mut maps = c.borrow_mut();
-            let map = maps.entry(self.id).or_default();
+            let mut map = c.borrow_mut();
             if map.len() >= CACHE_LIMIT {
                 map.clear();
             }
-            map.insert(key.into(), Cached { generation, expires_at, caller: caller.detached() });
+            // A different key in the same slot is replaced: this is a cache.
+            map.insert(
+                (self.id, slot(key)),
+                Cached { key: key.into(), generation, expires_at, caller: caller.detached() },
+            );
         })
     }
 }
@@ -159,17 +177,18 @@ impl SigV4Authenticator {
     pub fn verify(&self, parts: &http::request::Parts, body: &[u8]) -> Result<Caller, Rejection> {
         let generation = self.store.generation();
         let store = self.store.current();
+        let now = self.clock.now();
         let key = self
             .verifier
-            .verify(parts, body, self.clock.now(), |id| store.credential(id).map(|c| c.secret.clone()))
+            .verify(parts, body, now, |id| store.credential(id).map(|c| c.secret.clone()))
             .map_err(|e| e.rejection())?;
-        if let Some(caller) = self.callers.get(&key, generation, SystemTime::now()) {
+        if let Some(caller) = self.callers.get(key.as_bytes(), generation, now) {
             return Ok(caller);
         }
         let user =
             store.credential(&key).map(|c| c.user_arn.clone()).ok_or_else(|| SigV4Error::UnknownKey.rejection())?;
         let caller = store.resolve(&user).map(caller_of).ok_or_else(|| SigV4Error::UnknownKey.rejection())?;
-        self.callers.put(&key, generation, None, &caller);
+        self.callers.put(key.as_bytes(), generation, None, &caller);
         Ok(caller)
     }
 }
@@ -235,14 +254,16 @@ impl TokenAuthenticator {
         let header = req
             .headers()
             .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| unauthorized("authentication required"))?;
-        // A token verified before, against the store serving now, and not yet expired.
+            .ok_or_else(|| unauthorized("authentication required"))?
+            .as_bytes();
+        // A token verified before, against the store serving now, and not yet expired. The cache
+        // holds only headers that were valid text, so a hit needs no text check.
         let generation = self.store.generation();
         let now = self.clock.now();
         if let Some(caller) = self.callers.get(header, generation, now) {
             return Ok(caller);
         }
+        let header = std::str::from_utf8(header).map_err(|_| unauthorized("authentication required"))?;
         let store = self.store.current();
         let (user, password) = basic_credentials(header).ok_or_else(|| unauthorized("authentication required"))?;
         if user != "AWS" {
@@ -254,7 +275,7 @@ impl TokenAuthenticator {
             .map(caller_of)
             .ok_or_else(|| TokenError::Malformed.rejection(&self.realm))?;
         let expires = UNIX_EPOCH + Duration::from_secs(u64::try_from(claims.expires_at).unwrap_or(0));
-        self.callers.put(header, generation, Some(expires), &caller);
+        self.callers.put(header.as_bytes(), generation, Some(expires), &caller);
         Ok(caller)
     }
 }

@@ -8,6 +8,7 @@
 //! number of distinct key lengths, not on the number of statements. Statements that could match
 //! anything (`"*"`, `NotResource`, resource policies without `Resource`) are always candidates.
 
+use std::hash::Hasher;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
@@ -113,7 +114,9 @@ pub(crate) struct CompiledStatement {
 #[derive(Debug, Clone)]
 struct ActionList {
     negated: bool,
-    exact: Box<[Box<str>]>,
+    /// Lower-cased action names with their [`action_hash`], sorted by hash: a lookup compares
+    /// integers and then at most the names that share the hash.
+    exact: Box<[(u64, Box<str>)]>,
     wildcards: Box<[Pattern]>,
 }
 
@@ -137,7 +140,13 @@ impl CompiledStatement {
         let variables = policy.version().expands_variables();
         let (wild, exact): (Vec<&String>, Vec<&String>) =
             s.action.values.values.iter().partition(|a| a.contains(['*', '?']));
-        let mut exact: Vec<Box<str>> = exact.into_iter().map(|a| a.to_lowercase().into_boxed_str()).collect();
+        let mut exact: Vec<(u64, Box<str>)> = exact
+            .into_iter()
+            .map(|a| {
+                let lower = a.to_lowercase();
+                (action_hash(&lower), lower.into_boxed_str())
+            })
+            .collect();
         exact.sort_unstable();
         exact.dedup();
         let actions = ActionList {
@@ -169,8 +178,16 @@ impl CompiledStatement {
     /// `Action` / `NotAction` against a concrete action name, already lower-cased
     /// ([`lowercase_action`]): actions are case-insensitive.
     pub(crate) fn action_matches(&self, action_lower: &str) -> bool {
+        self.action_matches_hashed(action_lower, action_hash(action_lower))
+    }
+
+    /// [`CompiledStatement::action_matches`] with the action's [`action_hash`] computed once per
+    /// request rather than once per statement.
+    pub(crate) fn action_matches_hashed(&self, action_lower: &str, hash: u64) -> bool {
         let list = &self.actions;
-        let any = list.exact.binary_search_by(|a| (**a).cmp(action_lower)).is_ok()
+        let first = list.exact.partition_point(|(h, _)| *h < hash);
+        let exact = list.exact.get(first..).unwrap_or_default();
+        let any = exact.iter().take_while(|(h, _)| *h == hash).any(|(_, a)| **a == *action_lower)
             || list.wildcards.iter().any(|p| p.matches_plain(action_lower));
         any != list.negated
     }
@@ -203,6 +220,13 @@ impl CompiledStatement {
         }
         key.unwrap_or("")
     }
+}
+
+/// The hash exact action lists are indexed by, of a lower-cased action name.
+pub(crate) fn action_hash(action_lower: &str) -> u64 {
+    let mut h = rustc_hash::FxHasher::default();
+    h.write(action_lower.as_bytes());
+    h.finish()
 }
 
 /// Lower-cases an action name into `buf` without allocating when it is ASCII and fits (every

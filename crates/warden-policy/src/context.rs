@@ -204,6 +204,11 @@ impl Context {
         Context { entries: Vec::new(), bases: bases.iter().cloned().collect() }
     }
 
+    /// As [`Context::on_layers`], taking the layers: no reference count is touched.
+    pub fn on_owned_layers(bases: impl IntoIterator<Item = Arc<Context>>) -> Context {
+        Context { entries: Vec::new(), bases: bases.into_iter().collect() }
+    }
+
     /// Adds (or replaces) `key` with `values` of type `ty`, checking each value against the type.
     pub fn insert<S: AsRef<str>>(&mut self, key: &str, ty: ContextKeyType, values: &[S]) -> Result<(), ContextError> {
         if key.is_empty() {

@@ -23,7 +23,7 @@
 
 use smallvec::SmallVec;
 
-use crate::compile::{lowercase_action, CompiledPolicy, CompiledStatement, PolicySet};
+use crate::compile::{action_hash, lowercase_action, CompiledPolicy, CompiledStatement, PolicySet};
 use crate::context::Context;
 use crate::decision::{Decision, MatchedStatement, Outcome, PolicyRole, Reason, SideDetails};
 use crate::policy::Effect;
@@ -95,27 +95,44 @@ pub fn evaluate<'p>(policies: &Policies<'p>, req: &Request<'_>) -> Decision<'p> 
     let mut buf = [0u8; 128];
     let action = lowercase_action(req.action, &mut buf);
     let req = &Request { action: &action, ..*req };
+    let hash = action_hash(&action);
     let mut scan = Scan::default();
     let has_boundary = policies.boundary.is_some();
     // A resource-based policy is attached to a resource: a request for no resource (`*`, the
     // wildcard-only actions such as ecr:GetAuthorizationToken) never reaches it (ECR User Guide,
     // repository policies; iam-semantics.md §2.5).
     if let Some(resource) = policies.resource.filter(|_| req.resource != "*") {
-        scan_set(resource, PolicyRole::Resource, req, has_boundary, &mut scan);
+        scan_set(resource, PolicyRole::Resource, req, hash, has_boundary, &mut scan);
     }
-    scan_set(policies.identity, PolicyRole::Identity, req, has_boundary, &mut scan);
+    scan_set(policies.identity, PolicyRole::Identity, req, hash, has_boundary, &mut scan);
     if let Some(b) = policies.boundary {
-        scan_set(b, PolicyRole::Boundary, req, has_boundary, &mut scan);
+        scan_set(b, PolicyRole::Boundary, req, hash, has_boundary, &mut scan);
     }
     if let Some(s) = policies.session {
-        scan_set(s, PolicyRole::Session, req, has_boundary, &mut scan);
+        scan_set(s, PolicyRole::Session, req, hash, has_boundary, &mut scan);
     }
     decide(policies, req, scan)
 }
 
-fn scan_set<'p>(set: &'p PolicySet, role: PolicyRole, req: &Request<'_>, has_boundary: bool, scan: &mut Scan<'p>) {
+/// The request as the scan sees it: lower-cased action with its hash, and whether the caller has
+/// a permissions boundary.
+struct Asked<'r, 'a> {
+    req: &'r Request<'a>,
+    action_hash: u64,
+    has_boundary: bool,
+}
+
+fn scan_set<'p>(
+    set: &'p PolicySet,
+    role: PolicyRole,
+    req: &Request<'_>,
+    hash: u64,
+    has_boundary: bool,
+    scan: &mut Scan<'p>,
+) {
+    let asked = Asked { req, action_hash: hash, has_boundary };
     set.for_each_candidate(req.resource, |policy, index, stmt| {
-        visit(policy, index, stmt, role, req, has_boundary, scan);
+        visit(policy, index, stmt, role, &asked, scan);
     });
 }
 
@@ -124,11 +141,11 @@ fn visit<'p>(
     index: u32,
     stmt: &'p CompiledStatement,
     role: PolicyRole,
-    req: &Request<'_>,
-    has_boundary: bool,
+    asked: &Asked<'_, '_>,
     scan: &mut Scan<'p>,
 ) {
-    if !stmt.action_matches(req.action) || !stmt.resource_matches(req.resource, req.context) {
+    let (req, has_boundary) = (asked.req, asked.has_boundary);
+    if !stmt.action_matches_hashed(req.action, asked.action_hash) || !stmt.resource_matches(req.resource, req.context) {
         return;
     }
     let deny = stmt.effect == Effect::Deny;

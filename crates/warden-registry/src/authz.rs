@@ -72,7 +72,7 @@ impl RegistryDescriber {
         Ok(Check {
             action: action.into(),
             resource: self.registry.repository_arn(repo),
-            resource_account: self.registry.config.account_id.clone(),
+            resource_account: self.registry.config.account_id.clone().into(),
             resource_policy: repository.as_ref().and_then(|r| self.registry.policy_set(r)),
             context,
         })

@@ -991,7 +991,7 @@ impl DescribeRequest<Body> for EcrDescriber {
             checks.push(Check {
                 action: format!("ecr:{op}").into(),
                 resource: resource.clone(),
-                resource_account: reg.config.account_id.clone(),
+                resource_account: reg.config.account_id.clone().into(),
                 resource_policy: policy.clone(),
                 context: context.clone(),
             });
@@ -1000,7 +1000,7 @@ impl DescribeRequest<Body> for EcrDescriber {
                 checks.push(Check {
                     action: "ecr:TagResource".into(),
                     resource,
-                    resource_account: reg.config.account_id.clone(),
+                    resource_account: reg.config.account_id.clone().into(),
                     resource_policy: policy,
                     context,
                 });

@@ -174,7 +174,13 @@ impl Registry {
 
     /// The ARN of a repository.
     pub fn repository_arn(&self, repo: &str) -> String {
-        format!("arn:aws:ecr:{}:{}:repository/{repo}", self.config.region, self.config.account_id)
+        // Concatenated rather than formatted: this runs for every request.
+        let (region, account) = (&self.config.region, &self.config.account_id);
+        let mut arn = String::with_capacity(34 + region.len() + account.len() + repo.len());
+        for part in ["arn:aws:ecr:", region, ":", account, ":repository/", repo] {
+            arn.push_str(part);
+        }
+        arn
     }
 
     /// Runs a metadata operation off the async workers (SQLite syncs to disk on commit).

@@ -1,14 +1,13 @@
 //! Helpers for describers: the global condition keys of a request.
 //!
 //! A request's context is layered so the request path builds little: the caller's keys (built
-//! once per caller, [`Caller::context`]), the time keys (built once a second), and the server's
-//! keys (region, secure transport; built once) are shared layers; only the source IP and user
-//! agent are added per request.
+//! once per caller, [`Caller::context`]) and the time and server keys (region, secure transport;
+//! built once a second per thread) are shared layers; only the source IP and user agent are added
+//! per request.
 
 use std::cell::RefCell;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use http::Request;
 use warden_policy::request::{time_context, GlobalKeys};
@@ -36,41 +35,28 @@ pub fn request_keys<B>(req: &Request<B>, tls: Option<bool>, region: &str) -> Glo
 }
 
 fn now_secs() -> i64 {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    i64::try_from(now).unwrap_or(i64::MAX)
+    crate::clock::epoch_seconds()
 }
 
-/// The server layer cached per thread: the `tls` and `region` it was built for, and the layer.
-type ServerLayer = (Option<bool>, String, Arc<Context>);
+/// The environment layer cached per thread: the second, `tls` and `region` it was built for, and
+/// the layer.
+type EnvLayer = (i64, Option<bool>, String, Arc<Context>);
 
 thread_local! {
-    static TIME: RefCell<Option<(i64, Arc<Context>)>> = const { RefCell::new(None) };
-    static SERVER: RefCell<Option<ServerLayer>> = const { RefCell::new(None) };
+    static ENV: RefCell<Option<EnvLayer>> = const { RefCell::new(None) };
 }
 
-fn time_layer(secs: i64) -> Result<Arc<Context>, ContextError> {
-    TIME.with(|cell| {
+/// The keys that depend only on the time (to the second) and the server: the time keys, the
+/// region and the transport. Built once a second per thread.
+fn env_layer(secs: i64, tls: Option<bool>, region: &str) -> Result<Arc<Context>, ContextError> {
+    ENV.with(|cell| {
         let mut cached = cell.borrow_mut();
-        if let Some((at, ctx)) = cached.as_ref() {
-            if *at == secs {
+        if let Some((at, t, r, ctx)) = cached.as_ref() {
+            if *at == secs && *t == tls && r == region {
                 return Ok(Arc::clone(ctx));
             }
         }
-        let ctx = Arc::new(time_context(secs)?);
-        *cached = Some((secs, Arc::clone(&ctx)));
-        Ok(ctx)
-    })
-}
-
-fn server_layer(tls: Option<bool>, region: &str) -> Result<Arc<Context>, ContextError> {
-    SERVER.with(|cell| {
-        let mut cached = cell.borrow_mut();
-        if let Some((t, r, ctx)) = cached.as_ref() {
-            if *t == tls && r == region {
-                return Ok(Arc::clone(ctx));
-            }
-        }
-        let mut ctx = Context::new();
+        let mut ctx = time_context(secs)?;
         if let Some(tls) = tls {
             ctx.insert("aws:SecureTransport", ContextKeyType::Boolean, &[if tls { "true" } else { "false" }])?;
         }
@@ -78,7 +64,7 @@ fn server_layer(tls: Option<bool>, region: &str) -> Result<Arc<Context>, Context
             ctx.insert("aws:RequestedRegion", ContextKeyType::String, &[region])?;
         }
         let ctx = Arc::new(ctx);
-        *cached = Some((tls, region.to_owned(), Arc::clone(&ctx)));
+        *cached = Some((secs, tls, region.to_owned(), Arc::clone(&ctx)));
         Ok(ctx)
     })
 }
@@ -91,8 +77,7 @@ pub fn request_context<B>(
     tls: Option<bool>,
     region: &str,
 ) -> Result<Context, ContextError> {
-    let mut ctx =
-        Context::on_layers(&[Arc::clone(&caller.context), time_layer(now_secs())?, server_layer(tls, region)?]);
+    let mut ctx = Context::on_owned_layers([Arc::clone(&caller.context), env_layer(now_secs(), tls, region)?]);
     if let Some(ClientAddr(ip)) = req.extensions().get::<ClientAddr>() {
         ctx.insert("aws:SourceIp", ContextKeyType::Ip, &[ip.to_string()])?;
     }

@@ -18,7 +18,7 @@ pub struct Check {
     /// The resource ARN, or `*`.
     pub resource: String,
     /// The account that owns the resource.
-    pub resource_account: String,
+    pub resource_account: Cow<'static, str>,
     /// The resource's resource-based policy, if it has one.
     pub resource_policy: Option<PolicySet>,
     /// Condition keys for this check.

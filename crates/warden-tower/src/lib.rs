@@ -52,6 +52,7 @@
 
 mod authenticate;
 mod caller;
+pub mod clock;
 pub mod context;
 pub mod deny;
 mod describe;
