@@ -13,8 +13,9 @@ use std::time::SystemTime;
 
 use axum::body::Body;
 use axum::routing::get;
-use axum::Router;
+use axum::{Router, ServiceExt};
 use http::Request;
+use tower::Layer;
 use warden_auth::{TokenAuthenticator, TokenIssuer};
 use warden_identity::StoreHandle;
 use warden_tower::{AuthorizeLayer, Caller, Check, RegistryDeny, Rejection};
@@ -43,9 +44,12 @@ async fn main() {
     let (token, _) = issuer.authorization_token("arn:aws:iam::111122223333:user/reader", SystemTime::now());
     let handler = || async { r#"{"name":"team/app","tags":["v1"]}"# };
     let plain = Router::new().route("/v2/{*rest}", get(handler));
-    let guarded = Router::new()
-        .route("/v2/{*rest}", get(handler))
-        .layer(AuthorizeLayer::new(TokenAuthenticator::new(store, issuer, "bench"), describe).with_deny(RegistryDeny));
+    let layer = AuthorizeLayer::new(TokenAuthenticator::new(store, issuer, "bench"), describe).with_deny(RegistryDeny);
+    // The layer around the whole router, as tower layers usually go (ServiceBuilder, Layer::layer).
+    let guarded = layer.layer(Router::new().route("/v2/{*rest}", get(handler)));
+    // The layer on each route (axum's Router::layer): axum boxes the wrapped route again, so each
+    // request also pays a second boxed service clone and boxed future.
+    let per_route = Router::new().route("/v2/{*rest}", get(handler)).layer(layer);
     let fixed = Caller::new(
         warden_policy::Principal::parse("arn:aws:iam::111122223333:user/reader").expect("arn"),
         warden_policy::PolicySet::default(),
@@ -59,9 +63,12 @@ async fn main() {
     tokio::spawn(async move { axum::serve(c, passthrough).await.expect("serve") });
     let a = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let b = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let r = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     println!("plain={}", a.local_addr().expect("addr").port());
     println!("guarded={}", b.local_addr().expect("addr").port());
+    println!("per_route={}", r.local_addr().expect("addr").port());
     println!("token={token}");
     tokio::spawn(async move { axum::serve(a, plain).await.expect("serve") });
-    axum::serve(b, guarded).await.expect("serve");
+    tokio::spawn(async move { axum::serve(r, per_route).await.expect("serve") });
+    axum::serve(b, guarded.into_make_service()).await.expect("serve");
 }

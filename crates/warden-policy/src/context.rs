@@ -206,7 +206,11 @@ impl Context {
 
     /// As [`Context::on_layers`], taking the layers: no reference count is touched.
     pub fn on_owned_layers(bases: impl IntoIterator<Item = Arc<Context>>) -> Context {
-        Context { entries: Vec::new(), bases: bases.into_iter().collect() }
+        let mut layers = SmallVec::new();
+        for base in bases {
+            layers.push(base);
+        }
+        Context { entries: Vec::new(), bases: layers }
     }
 
     /// Adds (or replaces) `key` with `values` of type `ty`, checking each value against the type.

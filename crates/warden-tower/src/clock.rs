@@ -26,6 +26,13 @@ pub fn now() -> SystemTime {
 }
 
 /// Seconds since the Unix epoch, now.
+#[cfg(target_os = "linux")]
+pub fn epoch_seconds() -> i64 {
+    rustix::time::clock_gettime(rustix::time::ClockId::RealtimeCoarse).tv_sec
+}
+
+/// Seconds since the Unix epoch, now.
+#[cfg(not(target_os = "linux"))]
 pub fn epoch_seconds() -> i64 {
     now().duration_since(UNIX_EPOCH).map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)).unwrap_or(0)
 }

@@ -2,14 +2,15 @@
 //!
 //! A request's context is layered so the request path builds little: the caller's keys (built
 //! once per caller, [`Caller::context`]) and the time and server keys (region, secure transport;
-//! built once a second per thread) are shared layers; only the source IP and user agent are added
-//! per request.
+//! built once a second per thread) are shared layers, stacked once per caller per second; only
+//! the source IP and user agent are added per request.
 
 use std::cell::RefCell;
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use http::Request;
+use rustc_hash::FxHashMap;
 use warden_policy::request::{time_context, GlobalKeys};
 use warden_policy::{Context, ContextError, ContextKeyType};
 
@@ -38,34 +39,65 @@ fn now_secs() -> i64 {
     crate::clock::epoch_seconds()
 }
 
-/// The environment layer cached per thread: the second, `tls` and `region` it was built for, and
-/// the layer.
-type EnvLayer = (i64, Option<bool>, String, Arc<Context>);
+/// The shared layers of the current second, per thread: the environment layer (time, region,
+/// transport) and, for each caller seen in that second, the caller's layer stacked on it. A
+/// request's context then holds one shared layer, so building and dropping it touches one
+/// reference count.
+struct Layers {
+    secs: i64,
+    tls: Option<bool>,
+    region: String,
+    env: Arc<Context>,
+    /// By the address of the caller's layer. The entry holds that layer, so the address cannot be
+    /// reused by another caller while the entry lives.
+    callers: FxHashMap<usize, (Arc<Context>, Arc<Context>)>,
+}
+
+/// Callers remembered per thread per second, at most.
+const CALLERS_PER_SECOND: usize = 4096;
 
 thread_local! {
-    static ENV: RefCell<Option<EnvLayer>> = const { RefCell::new(None) };
+    static LAYERS: RefCell<Option<Layers>> = const { RefCell::new(None) };
 }
 
 /// The keys that depend only on the time (to the second) and the server: the time keys, the
-/// region and the transport. Built once a second per thread.
-fn env_layer(secs: i64, tls: Option<bool>, region: &str) -> Result<Arc<Context>, ContextError> {
-    ENV.with(|cell| {
+/// region and the transport.
+fn env_context(secs: i64, tls: Option<bool>, region: &str) -> Result<Context, ContextError> {
+    let mut ctx = time_context(secs)?;
+    if let Some(tls) = tls {
+        ctx.insert("aws:SecureTransport", ContextKeyType::Boolean, &[if tls { "true" } else { "false" }])?;
+    }
+    if !region.is_empty() {
+        ctx.insert("aws:RequestedRegion", ContextKeyType::String, &[region])?;
+    }
+    Ok(ctx)
+}
+
+/// The caller's layer on the environment layer of this second.
+fn shared_layer(caller: &Arc<Context>, tls: Option<bool>, region: &str) -> Result<Arc<Context>, ContextError> {
+    let secs = now_secs();
+    LAYERS.with(|cell| {
         let mut cached = cell.borrow_mut();
-        if let Some((at, t, r, ctx)) = cached.as_ref() {
-            if *at == secs && *t == tls && r == region {
-                return Ok(Arc::clone(ctx));
-            }
+        let layers = match cached.take() {
+            Some(l) if l.secs == secs && l.tls == tls && l.region == region => cached.insert(l),
+            _ => cached.insert(Layers {
+                secs,
+                tls,
+                region: region.to_owned(),
+                env: Arc::new(env_context(secs, tls, region)?),
+                callers: FxHashMap::default(),
+            }),
+        };
+        let key = Arc::as_ptr(caller) as usize;
+        if let Some((_, stacked)) = layers.callers.get(&key) {
+            return Ok(Arc::clone(stacked));
         }
-        let mut ctx = time_context(secs)?;
-        if let Some(tls) = tls {
-            ctx.insert("aws:SecureTransport", ContextKeyType::Boolean, &[if tls { "true" } else { "false" }])?;
+        if layers.callers.len() >= CALLERS_PER_SECOND {
+            layers.callers.clear();
         }
-        if !region.is_empty() {
-            ctx.insert("aws:RequestedRegion", ContextKeyType::String, &[region])?;
-        }
-        let ctx = Arc::new(ctx);
-        *cached = Some((secs, tls, region.to_owned(), Arc::clone(&ctx)));
-        Ok(ctx)
+        let stacked = Arc::new(Context::on_owned_layers([Arc::clone(caller), Arc::clone(&layers.env)]));
+        layers.callers.insert(key, (Arc::clone(caller), Arc::clone(&stacked)));
+        Ok(stacked)
     })
 }
 
@@ -77,7 +109,7 @@ pub fn request_context<B>(
     tls: Option<bool>,
     region: &str,
 ) -> Result<Context, ContextError> {
-    let mut ctx = Context::on_owned_layers([Arc::clone(&caller.context), env_layer(now_secs(), tls, region)?]);
+    let mut ctx = Context::on_owned_layers([shared_layer(&caller.context, tls, region)?]);
     if let Some(ClientAddr(ip)) = req.extensions().get::<ClientAddr>() {
         ctx.insert("aws:SourceIp", ContextKeyType::Ip, &[ip.to_string()])?;
     }
@@ -112,5 +144,31 @@ mod tests {
         }
         assert!(ctx.get("aws:CurrentTime").unwrap().values[0].instant.is_some());
         assert!(ctx.get("aws:EpochTime").unwrap().values[0].number.is_some());
+    }
+
+    #[test]
+    fn each_caller_gets_its_own_keys_even_when_an_old_caller_is_gone() {
+        let name = |ctx: &Context| ctx.get("aws:username").map(|e| e.values[0].text.to_string());
+        let req = Request::get("/").body(()).unwrap();
+        let mut seen = Vec::new();
+        // Callers made and dropped one after another may land at the same address; the layer
+        // cached for one must never answer for the next.
+        for i in 0..50 {
+            let user = format!("user{i}");
+            let caller = Caller::new(
+                Principal::parse(&format!("arn:aws:iam::111122223333:user/{user}")).unwrap(),
+                PolicySet::default(),
+            );
+            let ctx = request_context(&req, &caller, None, "us-east-1").unwrap();
+            assert_eq!(name(&ctx).as_deref(), Some(user.as_str()));
+            seen.push(ctx);
+        }
+        // Earlier contexts are unaffected by later callers.
+        assert_eq!(name(&seen[0]).as_deref(), Some("user0"));
+        // Another region is another environment layer.
+        let caller = Caller::new(Principal::parse("arn:aws:iam::111122223333:user/zed").unwrap(), PolicySet::default());
+        let west = request_context(&req, &caller, Some(false), "us-west-2").unwrap();
+        assert_eq!(&*west.get("aws:RequestedRegion").unwrap().values[0].text, "us-west-2");
+        assert_eq!(&*west.get("aws:SecureTransport").unwrap().values[0].text, "false");
     }
 }

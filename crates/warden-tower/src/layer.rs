@@ -16,6 +16,10 @@ pub(crate) struct Config<A, D, H, R> {
 
 /// Wraps a service so that every request is authenticated by `A`, described by `D`, evaluated by
 /// the engine, reported to the hook `H`, and answered by `R` when not allowed.
+///
+/// With axum, wrapping the whole router (`layer.layer(router)`, or `ServiceBuilder`) is the cheaper
+/// placement: `Router::layer` wraps every route, and axum boxes each wrapped route again, so each
+/// request pays for a second boxed service clone and a second boxed future.
 pub struct AuthorizeLayer<A, D, H = (), R = JsonProtocolDeny> {
     config: Arc<Config<A, D, H, R>>,
 }
