@@ -114,9 +114,11 @@ pub(crate) struct CompiledStatement {
 #[derive(Debug, Clone)]
 struct ActionList {
     negated: bool,
-    /// Lower-cased action names with their [`action_hash`], sorted by hash: a lookup compares
+    /// The [`action_hash`] of each name in `exact`, in the same order, sorted: a lookup compares
     /// integers and then at most the names that share the hash.
-    exact: Box<[(u64, Box<str>)]>,
+    hashes: Box<[u64]>,
+    /// Lower-cased action names.
+    exact: Box<[Box<str>]>,
     wildcards: Box<[Pattern]>,
 }
 
@@ -151,7 +153,8 @@ impl CompiledStatement {
         exact.dedup();
         let actions = ActionList {
             negated: s.action.negated,
-            exact: exact.into_boxed_slice(),
+            hashes: exact.iter().map(|(h, _)| *h).collect(),
+            exact: exact.into_iter().map(|(_, a)| a).collect(),
             wildcards: wild.into_iter().map(|a| Pattern::new(a, Case::Insensitive, true, false)).collect(),
         };
         let resources = s.resource.as_ref().map(|r| ResourceList {
@@ -185,10 +188,16 @@ impl CompiledStatement {
     /// request rather than once per statement.
     pub(crate) fn action_matches_hashed(&self, action_lower: &str, hash: u64) -> bool {
         let list = &self.actions;
-        let first = list.exact.partition_point(|(h, _)| *h < hash);
-        let exact = list.exact.get(first..).unwrap_or_default();
-        let any = exact.iter().take_while(|(h, _)| *h == hash).any(|(_, a)| **a == *action_lower)
-            || list.wildcards.iter().any(|p| p.matches_plain(action_lower));
+        // Short lists (nearly all) are scanned: contiguous integers, no dependent loads.
+        let first = if list.hashes.len() <= 16 {
+            list.hashes.iter().position(|h| *h == hash).unwrap_or(list.hashes.len())
+        } else {
+            list.hashes.partition_point(|h| *h < hash)
+        };
+        let same_hash = list.hashes.get(first..).unwrap_or_default().iter().take_while(|h| **h == hash).count();
+        let names = list.exact.get(first..first + same_hash).unwrap_or_default();
+        let any =
+            names.iter().any(|a| **a == *action_lower) || list.wildcards.iter().any(|p| p.matches_plain(action_lower));
         any != list.negated
     }
 
@@ -232,10 +241,12 @@ pub(crate) fn action_hash(action_lower: &str) -> u64 {
 /// Lower-cases an action name into `buf` without allocating when it is ASCII and fits (every
 /// real action); otherwise into a new string.
 pub(crate) fn lowercase_action<'b>(action: &str, buf: &'b mut [u8; 128]) -> std::borrow::Cow<'b, str> {
-    match buf.get_mut(..action.len()) {
-        Some(dst) if action.is_ascii() => {
-            dst.copy_from_slice(action.as_bytes());
-            dst.make_ascii_lowercase();
+    let bytes = action.as_bytes();
+    match buf.get_mut(..bytes.len()) {
+        Some(dst) if bytes.iter().all(u8::is_ascii) => {
+            for (d, s) in dst.iter_mut().zip(bytes) {
+                *d = s.to_ascii_lowercase();
+            }
             // ASCII in, ASCII out.
             std::str::from_utf8(dst).map(std::borrow::Cow::Borrowed).unwrap_or_default()
         }
