@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Limited};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use warden_policy::{evaluate, Outcome, Policies};
 use warden_tower::Authorized;
 
@@ -501,10 +501,13 @@ pub async fn get_blob(
     if head {
         return Ok(reply.build());
     }
-    let file =
-        reg.blobs.open_blob(digest, start).await.map_err(io_error)?.ok_or_else(|| OciError::blob_unknown(digest))?;
-    let stream = tokio_util::io::ReaderStream::with_capacity(file.take(len), 256 * 1024);
-    Ok(reply.body(Body::from_stream(stream)).build())
+    let chunks = reg
+        .blobs
+        .blob_chunks(digest, start, len)
+        .await
+        .map_err(io_error)?
+        .ok_or_else(|| OciError::blob_unknown(digest))?;
+    Ok(reply.body(Body::from_stream(chunks)).build())
 }
 
 async fn delete_blob(reg: &Arc<Registry>, repo: &str, digest: &str) -> Result<Response> {

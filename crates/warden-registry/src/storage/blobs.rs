@@ -18,9 +18,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use futures_core::Stream;
 use sha2::{Digest as _, Sha256};
 use tokio::fs::{self, File, OpenOptions};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt};
 
 use crate::names::{parse_digest, Algorithm, Hasher};
 
@@ -29,6 +30,9 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A blob's bytes, read front to back in fixed buffers.
 pub type BlobReader = Box<dyn AsyncRead + Send + Unpin>;
+
+/// A span of a blob's bytes as a stream of chunks, for a response body.
+pub type BlobChunks = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
 
 /// The open end of an upload session: bytes written are appended to it.
 pub type UploadWriter = Box<dyn AsyncWrite + Send + Unpin>;
@@ -41,6 +45,23 @@ pub trait BlobStore: Send + Sync + 'static {
 
     /// Opens a blob positioned at `offset`, `None` when absent.
     fn open_blob<'a>(&'a self, digest: &'a str, offset: u64) -> BoxFuture<'a, io::Result<Option<BlobReader>>>;
+
+    /// `len` bytes of a blob from `offset` as chunks, `None` when absent. The default reads
+    /// through [`BlobStore::open_blob`] into 256 KiB buffers; a store that can hand out the
+    /// buffers it reads into overrides it and saves a copy of every byte sent.
+    fn blob_chunks<'a>(
+        &'a self,
+        digest: &'a str,
+        offset: u64,
+        len: u64,
+    ) -> BoxFuture<'a, io::Result<Option<BlobChunks>>> {
+        Box::pin(async move {
+            let Some(reader) = self.open_blob(digest, offset).await? else { return Ok(None) };
+            let chunks: BlobChunks =
+                Box::pin(tokio_util::io::ReaderStream::with_capacity(reader.take(len), 256 * 1024));
+            Ok(Some(chunks))
+        })
+    }
 
     /// Starts an (empty) upload session.
     fn begin<'a>(&'a self, id: &'a str) -> BoxFuture<'a, io::Result<()>>;
@@ -95,6 +116,23 @@ impl FsBlobStore {
         Ok(FsBlobStore { root: root.to_owned(), hashes: Arc::default() })
     }
 
+    /// The blob's file positioned at `offset`, `None` when absent.
+    async fn open_at(&self, digest: &str, offset: u64) -> io::Result<Option<std::fs::File>> {
+        let Some(path) = self.blob_path(digest) else { return Ok(None) };
+        match tokio::task::spawn_blocking(move || {
+            let mut f = std::fs::File::open(path)?;
+            f.seek(io::SeekFrom::Start(offset))?;
+            Ok::<_, io::Error>(f)
+        })
+        .await
+        {
+            Ok(Ok(f)) => Ok(Some(f)),
+            Ok(Err(e)) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Ok(Err(e)) => Err(e),
+            Err(e) => Err(io::Error::other(e)),
+        }
+    }
+
     fn blob_path(&self, digest: &str) -> Option<PathBuf> {
         parse_digest(digest)?;
         let (alg, hex) = digest.split_once(':')?;
@@ -132,20 +170,22 @@ impl BlobStore for FsBlobStore {
 
     fn open_blob<'a>(&'a self, digest: &'a str, offset: u64) -> BoxFuture<'a, io::Result<Option<BlobReader>>> {
         Box::pin(async move {
-            let Some(path) = self.blob_path(digest) else { return Ok(None) };
-            let file = match tokio::task::spawn_blocking(move || {
-                let mut f = std::fs::File::open(path)?;
-                f.seek(io::SeekFrom::Start(offset))?;
-                Ok::<_, io::Error>(f)
-            })
-            .await
-            {
-                Ok(Ok(f)) => f,
-                Ok(Err(e)) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-                Ok(Err(e)) => return Err(e),
-                Err(e) => return Err(io::Error::other(e)),
-            };
-            read_ahead(file).map(Some)
+            let Some(file) = self.open_at(digest, offset).await? else { return Ok(None) };
+            let reader: BlobReader = Box::new(ChannelReader { rx: read_ahead(file, u64::MAX)?, chunk: Bytes::new() });
+            Ok(Some(reader))
+        })
+    }
+
+    fn blob_chunks<'a>(
+        &'a self,
+        digest: &'a str,
+        offset: u64,
+        len: u64,
+    ) -> BoxFuture<'a, io::Result<Option<BlobChunks>>> {
+        Box::pin(async move {
+            let Some(file) = self.open_at(digest, offset).await? else { return Ok(None) };
+            let chunks: BlobChunks = Box::pin(ChannelChunks { rx: read_ahead(file, len)? });
+            Ok(Some(chunks))
         })
     }
 
@@ -280,31 +320,49 @@ fn hash_file(path: &Path, alg: Algorithm) -> io::Result<(String, u64)> {
 }
 
 /// A download: a reader thread of its own (not the blocking pool, which metadata operations need)
-/// reads the file in [`BUFFER`] chunks, up to [`READ_AHEAD`] ahead of the network, so disk reads
-/// overlap with sending. Memory stays bounded; the thread ends at EOF, on an error (passed to the
-/// reader) or when the reader is dropped.
-fn read_ahead(mut file: std::fs::File) -> io::Result<BlobReader> {
+/// reads up to `len` bytes of the file in [`BUFFER`] chunks, up to [`READ_AHEAD`] chunks ahead of
+/// the network, so disk reads overlap with sending. Each chunk is read into a fresh buffer that is
+/// then sent as it is (no zeroing before the read, no copy after it). Memory stays bounded; the
+/// thread ends at `len` or EOF, on an error (passed on) or when the receiver is dropped.
+fn read_ahead(file: std::fs::File, len: u64) -> io::Result<tokio::sync::mpsc::Receiver<io::Result<Bytes>>> {
     let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(READ_AHEAD);
-    std::thread::Builder::new().name("warden-blob-read".into()).spawn(move || loop {
-        let mut buf = vec![0u8; BUFFER];
-        match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                buf.truncate(n);
-                if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
-                    break; // the reader is gone
+    std::thread::Builder::new().name("warden-blob-read".into()).spawn(move || {
+        let mut rest = file.take(len);
+        loop {
+            let want = usize::try_from(rest.limit()).unwrap_or(BUFFER).min(BUFFER);
+            let mut buf = Vec::with_capacity(want);
+            // `read_to_end` reads into the spare capacity without zeroing it first.
+            match (&mut rest).take(want as u64).read_to_end(&mut buf) {
+                Ok(0) => break,
+                Ok(_) => {
+                    if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
+                        break; // the receiver is gone
+                    }
                 }
-            }
-            Err(e) => {
-                let _ = tx.blocking_send(Err(e));
-                break;
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e));
+                    break;
+                }
             }
         }
     })?;
-    Ok(Box::new(ChannelReader { rx, chunk: Bytes::new() }))
+    Ok(rx)
 }
 
-/// The reading end of [`read_ahead`].
+/// [`read_ahead`]'s chunks as a stream.
+struct ChannelChunks {
+    rx: tokio::sync::mpsc::Receiver<io::Result<Bytes>>,
+}
+
+impl Stream for ChannelChunks {
+    type Item = io::Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.rx.poll_recv(cx)
+    }
+}
+
+/// [`read_ahead`]'s chunks as a reader.
 struct ChannelReader {
     rx: tokio::sync::mpsc::Receiver<io::Result<Bytes>>,
     chunk: Bytes,
@@ -381,4 +439,44 @@ pub fn random_id() -> String {
         bytes = t.to_le_bytes();
     }
     hex::encode(bytes)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    async fn collect(mut chunks: BlobChunks) -> Vec<u8> {
+        let mut out = Vec::new();
+        while let Some(chunk) = std::future::poll_fn(|cx| chunks.as_mut().poll_next(cx)).await {
+            out.extend_from_slice(&chunk.unwrap());
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn chunks_cover_exactly_the_span_asked_for_across_buffer_boundaries() {
+        let dir = std::env::temp_dir().join(format!("warden-blobs-test-{}", random_id()));
+        let store = FsBlobStore::open(&dir).await.unwrap();
+        // Two and a half read buffers of bytes that differ from position to position.
+        let data: Vec<u8> = (0..(BUFFER * 5 / 2)).map(|i| (i % 251) as u8).collect();
+        let digest = format!("sha256:{}", hex::encode(Sha256::digest(&data)));
+        store.put(&digest, Bytes::from(data.clone())).await.unwrap();
+
+        let whole = collect(store.blob_chunks(&digest, 0, data.len() as u64).await.unwrap().unwrap()).await;
+        assert!(whole == data, "the whole blob");
+        // A span that starts just before the first buffer boundary and ends just after the second.
+        let (start, len) = (BUFFER - 5, BUFFER + 10);
+        let span = collect(store.blob_chunks(&digest, start as u64, len as u64).await.unwrap().unwrap()).await;
+        assert!(span == data[start..start + len], "bytes {start}..{}", start + len);
+        // Asking past the end gives what there is.
+        let tail = collect(store.blob_chunks(&digest, (data.len() - 3) as u64, 100).await.unwrap().unwrap()).await;
+        assert_eq!(tail, data[data.len() - 3..]);
+        assert!(store
+            .blob_chunks("sha256:0000000000000000000000000000000000000000000000000000000000000000", 0, 1)
+            .await
+            .unwrap()
+            .is_none());
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
