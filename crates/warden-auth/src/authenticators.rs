@@ -182,14 +182,7 @@ impl SigV4Authenticator {
             .verifier
             .verify(parts, body, now, |id| store.credential(id).map(|c| c.secret.clone()))
             .map_err(|e| e.rejection())?;
-        if let Some(caller) = self.callers.get(key.as_bytes(), generation, now) {
-            return Ok(caller);
-        }
-        let user =
-            store.credential(&key).map(|c| c.user_arn.clone()).ok_or_else(|| SigV4Error::UnknownKey.rejection())?;
-        let caller = store.resolve(&user).map(caller_of).ok_or_else(|| SigV4Error::UnknownKey.rejection())?;
-        self.callers.put(key.as_bytes(), generation, None, &caller);
-        Ok(caller)
+        self.caller_for(&key, generation)
     }
 }
 
@@ -202,19 +195,94 @@ where
         let (parts, body) = req.into_parts();
         // Refuse unsigned requests before reading anything.
         SigV4Verifier::claimed_key(&parts).map_err(|e| e.rejection())?;
+        if SigV4Verifier::streaming_mode(&parts).map_err(|e| e.rejection())?.is_some() {
+            return self.authenticate_streaming(parts, body).await;
+        }
         let bytes = match Limited::new(body, self.max_body).collect().await {
             Ok(collected) => collected.to_bytes(),
-            Err(e) => {
-                return Err(Rejection::new(
-                    "SerializationException",
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("the request body could not be read: {e}"),
-                ))
-            }
+            Err(e) => return Err(body_unreadable(&e)),
         };
         let caller = self.verify(&parts, &bytes)?;
         Ok((Request::from_parts(parts, B::from(bytes)), caller))
     }
+}
+
+impl SigV4Authenticator {
+    /// An `aws-chunked` body: the seed signature is checked from the head before anything is
+    /// read; then the body is decoded (chunk signatures, trailer, checksum and length checked)
+    /// into the plain body the inner service gets, with `Content-Length` set to the decoded length
+    /// and `aws-chunked` removed from `Content-Encoding`. Bodies are read up to the authenticator's
+    /// body limit.
+    async fn authenticate_streaming<B>(
+        &self,
+        mut parts: http::request::Parts,
+        body: B,
+    ) -> Result<(Request<B>, Caller), Rejection>
+    where
+        B: Body<Data = Bytes> + From<Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let generation = self.store.generation();
+        let store = self.store.current();
+        let now = self.clock.now();
+        let (key, mut decoder) = self
+            .verifier
+            .verify_streaming(&parts, now, |id| store.credential(id).map(|c| c.secret.clone()))
+            .map_err(|e| e.rejection())?;
+        let caller = self.caller_for(&key, generation)?;
+        let mut body = std::pin::pin!(Limited::new(body, self.max_body));
+        let mut decoded = bytes::BytesMut::new();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| body_unreadable(&e))?;
+            if let Ok(data) = frame.into_data() {
+                for piece in decoder.push(data).map_err(|e| e.rejection())? {
+                    decoded.extend_from_slice(&piece);
+                }
+            }
+        }
+        decoder.finish().map_err(|e| e.rejection())?;
+        let decoded = decoded.freeze();
+        parts.headers.insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(decoded.len()));
+        let encodings: Vec<String> = parts
+            .headers
+            .get_all(http::header::CONTENT_ENCODING)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|e| !e.is_empty() && !e.eq_ignore_ascii_case("aws-chunked"))
+            .map(str::to_owned)
+            .collect();
+        parts.headers.remove(http::header::CONTENT_ENCODING);
+        if let Ok(value) = http::HeaderValue::from_str(&encodings.join(", ")) {
+            if !encodings.is_empty() {
+                parts.headers.insert(http::header::CONTENT_ENCODING, value);
+            }
+        }
+        Ok((Request::from_parts(parts, B::from(decoded)), caller))
+    }
+
+    /// The caller owning a verified access key.
+    fn caller_for(&self, key: &str, generation: u64) -> Result<Caller, Rejection> {
+        if let Some(caller) = self.callers.get(key.as_bytes(), generation, self.clock.now()) {
+            return Ok(caller);
+        }
+        let store = self.store.current();
+        let user =
+            store.credential(key).map(|c| c.user_arn.clone()).ok_or_else(|| SigV4Error::UnknownKey.rejection())?;
+        let caller = store.resolve(&user).map(caller_of).ok_or_else(|| SigV4Error::UnknownKey.rejection())?;
+        self.callers.put(key.as_bytes(), generation, None, &caller);
+        Ok(caller)
+    }
+}
+
+/// The answer when a body cannot be read (too large, or the connection failed).
+fn body_unreadable(e: &dyn std::fmt::Display) -> Rejection {
+    Rejection::new(
+        "SerializationException",
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("the request body could not be read: {e}"),
+    )
 }
 
 /// Authenticates registry requests: HTTP Basic with user `AWS` and a password from

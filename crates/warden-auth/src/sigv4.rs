@@ -24,6 +24,8 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use warden_tower::Rejection;
 
+use crate::chunked::{ChunkSigning, ChunkedDecoder, StreamingMode};
+
 type HmacSha256 = Hmac<Sha256>;
 
 /// The payload hash for requests whose body is not signed.
@@ -92,8 +94,9 @@ pub enum SigV4Error {
     /// The signature does not match.
     #[error("The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.")]
     Mismatch,
-    /// A streaming (`aws-chunked`) payload, which this endpoint does not accept.
-    #[error("streaming payloads (`{0}`) are not supported by this endpoint; send the body whole")]
+    /// A streaming payload form this verifier does not know (SigV4a's ECDSA forms), or a
+    /// streaming payload given to [`SigV4Verifier::verify`].
+    #[error("the streaming payload form `{0}` is not supported; use STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER], STREAMING-UNSIGNED-PAYLOAD-TRAILER, or send the body whole")]
     Streaming(String),
 }
 
@@ -133,6 +136,14 @@ struct Signed {
     presigned_expires: Option<u64>,
 }
 
+/// A signature that verified, with what streaming needs to check the chunks that follow.
+struct Checked {
+    signed: Signed,
+    key: [u8; 32],
+    scope: String,
+    signature: [u8; 32],
+}
+
 /// Verifies SigV4 signatures for one region and service.
 #[derive(Debug)]
 pub struct SigV4Verifier {
@@ -153,7 +164,8 @@ impl SigV4Verifier {
     }
 
     /// Verifies `parts` + `body` at time `now`; `secret_of` looks up an access key's secret.
-    /// Returns the verified access key id.
+    /// Returns the verified access key id. A streaming payload (`aws-chunked`) is refused here:
+    /// see [`SigV4Verifier::verify_streaming`].
     pub fn verify(
         &self,
         parts: &Parts,
@@ -161,6 +173,62 @@ impl SigV4Verifier {
         now: SystemTime,
         secret_of: impl Fn(&str) -> Option<String>,
     ) -> Result<String, SigV4Error> {
+        let checked = self
+            .check(parts, now, secret_of, |signed| payload_hashes(parts, body, signed.presigned_expires.is_some()))?;
+        Ok(checked.signed.access_key_id)
+    }
+
+    /// The streaming form a request's `x-amz-content-sha256` names, if any (`Err` for a
+    /// `STREAMING-` form this verifier does not know, such as SigV4a's).
+    pub fn streaming_mode(parts: &Parts) -> Result<Option<StreamingMode>, SigV4Error> {
+        match parts.headers.get("x-amz-content-sha256").and_then(|v| v.to_str().ok()) {
+            Some(v) if v.starts_with("STREAMING-") => {
+                StreamingMode::from_header(v).map(Some).ok_or_else(|| SigV4Error::Streaming(v.to_owned()))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Verifies the seed signature of a streaming (`aws-chunked`) request from its head alone,
+    /// before any of the body is read, and returns the verified access key id with the decoder
+    /// that checks the body's chunks, trailer and length (see [`crate::chunked`]).
+    pub fn verify_streaming(
+        &self,
+        parts: &Parts,
+        now: SystemTime,
+        secret_of: impl Fn(&str) -> Option<String>,
+    ) -> Result<(String, ChunkedDecoder), SigV4Error> {
+        let mode = Self::streaming_mode(parts)?
+            .ok_or_else(|| SigV4Error::Malformed("x-amz-content-sha256 does not name a streaming payload".into()))?;
+        let checked = self.check(parts, now, secret_of, |signed| {
+            if signed.presigned_expires.is_some() {
+                return Err(SigV4Error::Malformed("a presigned request cannot stream an aws-chunked body".into()));
+            }
+            Ok(vec![mode.as_str().to_owned()])
+        })?;
+        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let decoded_length = header("x-amz-decoded-content-length")
+            .map(|v| {
+                v.trim()
+                    .parse::<u64>()
+                    .map_err(|_| SigV4Error::Malformed(format!("x-amz-decoded-content-length `{v}` is not a number")))
+            })
+            .transpose()?;
+        let signing = ChunkSigning::new(checked.key, &checked.signed.time, &checked.scope, checked.signature);
+        let decoder = ChunkedDecoder::new(mode, Some(signing), decoded_length, header("x-amz-trailer"))
+            .map_err(|e| SigV4Error::Malformed(e.to_string()))?;
+        Ok((checked.signed.access_key_id, decoder))
+    }
+
+    /// The checks every form shares: the signature's parts, time, scope, key, and the signature
+    /// over the canonical request with one of the payload hashes `hashes` gives.
+    fn check(
+        &self,
+        parts: &Parts,
+        now: SystemTime,
+        secret_of: impl Fn(&str) -> Option<String>,
+        hashes: impl FnOnce(&Signed) -> Result<Vec<String>, SigV4Error>,
+    ) -> Result<Checked, SigV4Error> {
         let signed = parse(parts)?;
         if parts.headers.contains_key("x-amz-security-token")
             || query_pairs(parts.uri.query().unwrap_or("")).iter().any(|(k, _)| k == "X-Amz-Security-Token")
@@ -187,13 +255,13 @@ impl SigV4Verifier {
         let secret = secret_of(&signed.access_key_id).ok_or(SigV4Error::UnknownKey)?;
         let key = self.signing_key(&signed.access_key_id, &secret, &signed.date)?;
         let scope = format!("{}/{}/{}/aws4_request", signed.date, signed.region, signed.service);
-        for payload_hash in payload_hashes(parts, body, signed.presigned_expires.is_some())? {
-            let canonical = canonical_request(parts, &signed, &payload_hash)?;
+        for payload_hash in hashes(&signed)? {
+            let canonical = canonical_request(parts, &signed, &payload_hash, self.service == "s3")?;
             let string_to_sign =
                 format!("{ALGORITHM}\n{}\n{scope}\n{}", signed.time, hex::encode(Sha256::digest(canonical.as_bytes())));
-            let expected = hex::encode(hmac(&key, string_to_sign.as_bytes())?);
-            if bool::from(expected.as_bytes().ct_eq(signed.signature.as_bytes())) {
-                return Ok(signed.access_key_id);
+            let expected = hmac(&key, string_to_sign.as_bytes())?;
+            if bool::from(hex::encode(expected).as_bytes().ct_eq(signed.signature.as_bytes())) {
+                return Ok(Checked { signed, key, scope, signature: expected });
             }
         }
         Err(SigV4Error::Mismatch)
@@ -445,12 +513,13 @@ fn uri_encode(s: &str, keep_slash: bool) -> String {
     out
 }
 
-fn canonical_request(parts: &Parts, signed: &Signed, payload_hash: &str) -> Result<String, SigV4Error> {
+fn canonical_request(parts: &Parts, signed: &Signed, payload_hash: &str, s3: bool) -> Result<String, SigV4Error> {
     // Path: normalized, then each segment encoded — the received path is already encoded once,
-    // so this is the double encoding every service but S3 uses.
+    // so this is the double encoding every service but S3 uses. S3 signs the path as sent,
+    // encoded once and not normalized (General Reference, "Create a canonical request").
     let path = parts.uri.path();
     let path = if path.is_empty() { "/" } else { path };
-    let canonical_uri = uri_encode(&normalize_path(path), true);
+    let canonical_uri = if s3 { path.to_owned() } else { uri_encode(&normalize_path(path), true) };
     let mut query: Vec<(String, String)> = query_pairs(parts.uri.query().unwrap_or(""))
         .into_iter()
         .filter(|(k, _)| k != "X-Amz-Signature")
@@ -560,6 +629,59 @@ mod tests {
         let other = SigV4Verifier::new("eu-west-1", "iam");
         assert_eq!(other.verify(&parts, b"", now, secret), Err(SigV4Error::WrongRegion));
         assert_eq!(v.verify(&parts, b"", now, |_| None), Err(SigV4Error::UnknownKey));
+    }
+
+    /// AWS's chunked-upload example request (S3 API Reference, "Transferring Payload in Multiple
+    /// Chunks", Example: PUT Object) with `seed` as its signature and `mode` as its payload form.
+    fn streaming_example(mode: &str, seed: &str, trailer: Option<&str>) -> Parts {
+        let mut req = http::Request::put("/examplebucket/chunkObject.txt")
+            .header("host", "s3.amazonaws.com")
+            .header("x-amz-date", "20130524T000000Z")
+            .header("x-amz-storage-class", "REDUCED_REDUNDANCY")
+            .header(
+                "authorization",
+                format!("AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,SignedHeaders=content-encoding;content-length;host;x-amz-content-sha256;x-amz-date;x-amz-decoded-content-length;x-amz-storage-class,Signature={seed}"),
+            )
+            .header("x-amz-content-sha256", mode)
+            .header("content-encoding", "aws-chunked")
+            .header("x-amz-decoded-content-length", "66560")
+            .header("content-length", "66824");
+        if let Some(t) = trailer {
+            req = req.header("x-amz-trailer", t);
+        }
+        req.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn aws_streaming_examples_seed_signatures() {
+        let v = SigV4Verifier::new("us-east-1", "s3");
+        let now = UNIX_EPOCH + Duration::from_secs(1_369_353_600); // 2013-05-24T00:00:00Z
+        let secret = |_: &str| Some("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".to_owned());
+        let seed = "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9";
+        let parts = streaming_example("STREAMING-AWS4-HMAC-SHA256-PAYLOAD", seed, None);
+        assert_eq!(SigV4Verifier::streaming_mode(&parts), Ok(Some(StreamingMode::Signed)));
+        let (key, mut decoder) = v.verify_streaming(&parts, now, secret).unwrap();
+        assert_eq!(key, "AKIAIOSFODNN7EXAMPLE");
+        // The decoder carries on from the seed: AWS's first chunk verifies.
+        let mut first =
+            b"10000;chunk-signature=ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648\r\n".to_vec();
+        first.extend(std::iter::repeat_n(b'a', 65536));
+        first.extend_from_slice(b"\r\n");
+        assert_eq!(decoder.push(bytes::Bytes::from(first)).unwrap().iter().map(|b| b.len()).sum::<usize>(), 65536);
+        // The whole-body API refuses streaming payloads rather than mis-verifying them.
+        assert!(matches!(v.verify(&parts, b"", now, secret), Err(SigV4Error::Streaming(_))));
+        // A seed that does not match the head; an unknown streaming form; a trailer form without
+        // x-amz-trailer.
+        let parts = streaming_example("STREAMING-AWS4-HMAC-SHA256-PAYLOAD", &"0".repeat(64), None);
+        assert_eq!(v.verify_streaming(&parts, now, secret).map(|(k, _)| k), Err(SigV4Error::Mismatch));
+        let parts = streaming_example("STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD", seed, None);
+        assert!(matches!(SigV4Verifier::streaming_mode(&parts), Err(SigV4Error::Streaming(_))));
+        assert!(matches!(v.verify_streaming(&parts, now, secret), Err(SigV4Error::Streaming(_))));
+        let parts = streaming_example("STREAMING-UNSIGNED-PAYLOAD-TRAILER", seed, None);
+        assert!(matches!(
+            v.verify_streaming(&parts, now, secret),
+            Err(SigV4Error::Mismatch | SigV4Error::Malformed(_))
+        ));
     }
 
     #[test]
