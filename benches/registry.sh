@@ -138,7 +138,8 @@ wait_ready() { # host pid log
   echo "server on $1 not ready in 30 s:" >&2; tail -20 "$3" >&2; exit 1
 }
 
-# Each server sets: host, creds (skopeo --dest-creds/--src-creds value, or empty), create_repo.
+# Each server sets: host, creds (skopeo --dest-creds/--src-creds value, or empty).
+declare -A host_of creds_of
 start_distribution() {
   local dir="$work/distribution" port
   mkdir -p "$dir/data"
@@ -161,10 +162,9 @@ http:
 EOF
   "${pin_server[@]}" docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
   pids+=($!)
-  host=127.0.0.1:$port
-  wait_ready "$host" "${pids[-1]}" "$dir/log"
-  creds=
-  create_repo() { :; }
+  host_of[distribution]=127.0.0.1:$port
+  wait_ready "${host_of[distribution]}" "${pids[-1]}" "$dir/log"
+  creds_of[distribution]=
 }
 
 start_warden() {
@@ -174,84 +174,99 @@ start_warden() {
   "${pin_server[@]}" ./target/release/warden serve --listen "127.0.0.1:$port" --data-dir "$dir/data" \
     --policies policies --account-id 111122223333 --region us-east-1 >"$dir/log" 2>&1 &
   pids+=($!)
-  host=127.0.0.1:$port
-  wait_ready "$host" "${pids[-1]}" "$dir/log"
-  creds="AWS:$(timeout 60 ./target/release/warden get-login-password --user admin --data-dir "$dir/data" --policies policies)"
+  host_of[warden]=127.0.0.1:$port
+  wait_ready "${host_of[warden]}" "${pids[-1]}" "$dir/log"
+  creds_of[warden]="AWS:$(timeout 60 ./target/release/warden get-login-password --user admin --data-dir "$dir/data" --policies policies)"
   warden_data="$dir/data"
-  create_repo() { timeout 60 ./target/release/warden create-repository --repository-name "$1" --data-dir "$warden_data" >/dev/null; }
+}
+
+# Distribution creates repositories on push; ECR (and warden) do not.
+create_repo() { # server repository
+  [ "$1" = warden ] || return 0
+  timeout 60 ./target/release/warden create-repository --repository-name "$2" --data-dir "$warden_data" >/dev/null
 }
 
 now() { date +%s.%N; }
 mbps() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.1f", n / (b - a) / 1e6 }'; }
 per_s() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.2f", n / (b - a) }'; }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {printf "%.2f", (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-dest_creds() { [ -n "$creds" ] && printf -- '--dest-creds=%s' "$creds" || printf -- '--dest-tls-verify=false'; }
-src_creds() { [ -n "$creds" ] && printf -- '--src-creds=%s' "$creds" || printf -- '--src-tls-verify=false'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
-# run_server NAME: fills big_push[NAME] big_pull[NAME] small_push[NAME] small_pull[NAME]
+# run_once SERVER R: one run of every workload against SERVER, appended to its figures.
 declare -A big_push big_pull small_push small_pull
-run_server() {
-  local name=$1 r t0 t1 bp=() bl=() sp=() sl=()
-  echo "== $name on $host"
-  for r in $(seq "$REPEAT"); do
-    create_repo "bench/big-$r"
-    create_repo "bench/small-$r"
+run_once() {
+  local name=$1 r=$2 t0 t1 bp bl sp sl host=${host_of[$1]} creds=${creds_of[$1]} dest src
+  if [ -n "$creds" ]; then dest=--dest-creds="$creds"; src=--src-creds="$creds"; else dest=--dest-tls-verify=false; src=--src-tls-verify=false; fi
+  create_repo "$name" "bench/big-$r"
+  create_repo "$name" "bench/small-$r"
 
-    big_bytes=$(cat "$work/src/big-$r.bytes")
-    t0=$(now)
-    "$SKOPEO" copy --quiet --dest-tls-verify=false "$(dest_creds)" "oci:$work/src:big-$r" "docker://$host/bench/big-$r:v1" >/dev/null
-    t1=$(now); bp+=("$(mbps "$big_bytes" "$t0" "$t1")")
+  big_bytes=$(cat "$work/src/big-$r.bytes")
+  t0=$(now)
+  "$SKOPEO" copy --quiet --dest-tls-verify=false "$dest" "oci:$work/src:big-$r" "docker://$host/bench/big-$r:v1" >/dev/null
+  t1=$(now); bp=$(mbps "$big_bytes" "$t0" "$t1")
 
-    t0=$(now)
-    "$SKOPEO" copy --quiet --src-tls-verify=false "$(src_creds)" "docker://$host/bench/big-$r:v1" "dir:$work/pull-big" >/dev/null
-    t1=$(now); bl+=("$(mbps "$big_bytes" "$t0" "$t1")")
-    [ "$(du -sb "$work/pull-big" | cut -f1)" -ge "$big_bytes" ] || { echo "big pull incomplete" >&2; exit 1; }
-    rm -rf "$work/pull-big"
+  t0=$(now)
+  "$SKOPEO" copy --quiet --src-tls-verify=false "$src" "docker://$host/bench/big-$r:v1" "dir:$work/pull-big" >/dev/null
+  t1=$(now); bl=$(mbps "$big_bytes" "$t0" "$t1")
+  [ "$(du -sb "$work/pull-big" | cut -f1)" -ge "$big_bytes" ] || { echo "big pull incomplete" >&2; exit 1; }
+  rm -rf "$work/pull-big"
 
-    t0=$(now)
-    seq 0 $((SMALL_COUNT - 1)) | xargs -P "$PAR" -I{} bash -c \
-      '"$0" copy --quiet --dest-tls-verify=false "$1" "oci:$2/src:small-$5-$4" "docker://$3:$4" >/dev/null' "$SKOPEO" \
-      "$(dest_creds)" "$work" "$host/bench/small-$r" {} "$r"
-    t1=$(now); sp+=("$(per_s "$SMALL_COUNT" "$t0" "$t1")")
+  t0=$(now)
+  seq 0 $((SMALL_COUNT - 1)) | xargs -P "$PAR" -I{} bash -c \
+    '"$0" copy --quiet --dest-tls-verify=false "$1" "oci:$2/src:small-$5-$4" "docker://$3:$4" >/dev/null' "$SKOPEO" \
+    "$dest" "$work" "$host/bench/small-$r" {} "$r"
+  t1=$(now); sp=$(per_s "$SMALL_COUNT" "$t0" "$t1")
 
-    mkdir -p "$work/pull-small"
-    t0=$(now)
-    seq 0 $((SMALL_COUNT - 1)) | xargs -P "$PAR" -I{} bash -c \
-      '"$0" copy --quiet --src-tls-verify=false "$1" "docker://$3:$4" "dir:$2/pull-small/$4" >/dev/null' "$SKOPEO" \
-      "$(src_creds)" "$work" "$host/bench/small-$r" {}
-    t1=$(now); sl+=("$(per_s "$SMALL_COUNT" "$t0" "$t1")")
-    # Every small image came back whole.
-    [ "$(find "$work/pull-small" -name manifest.json | wc -l)" -eq "$SMALL_COUNT" ] || { echo "small pulls incomplete" >&2; exit 1; }
-    rm -rf "$work/pull-small"
-    echo "   run $r: big push ${bp[-1]} MB/s, big pull ${bl[-1]} MB/s, small push ${sp[-1]} images/s, small pull ${sl[-1]} images/s"
-  done
-  big_push[$name]=$(median "${bp[@]}"); big_pull[$name]=$(median "${bl[@]}")
-  small_push[$name]=$(median "${sp[@]}"); small_pull[$name]=$(median "${sl[@]}")
+  mkdir -p "$work/pull-small"
+  t0=$(now)
+  seq 0 $((SMALL_COUNT - 1)) | xargs -P "$PAR" -I{} bash -c \
+    '"$0" copy --quiet --src-tls-verify=false "$1" "docker://$3:$4" "dir:$2/pull-small/$4" >/dev/null' "$SKOPEO" \
+    "$src" "$work" "$host/bench/small-$r" {}
+  t1=$(now); sl=$(per_s "$SMALL_COUNT" "$t0" "$t1")
+  # Every small image came back whole.
+  [ "$(find "$work/pull-small" -name manifest.json | wc -l)" -eq "$SMALL_COUNT" ] || { echo "small pulls incomplete" >&2; exit 1; }
+  rm -rf "$work/pull-small"
+  printf '   run %s %-12s big push %7s MB/s, big pull %7s MB/s, small push %6s images/s, small pull %6s images/s\n' \
+    "$r" "$name:" "$bp" "$bl" "$sp" "$sl"
+  big_push[$name]+=" $bp"; big_pull[$name]+=" $bl"; small_push[$name]+=" $sp"; small_pull[$name]+=" $sl"
 }
 
-# The baseline first, then warden.
+servers=(distribution)
 start_distribution
-run_server distribution
-kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
-
+echo "== distribution on ${host_of[distribution]}"
 if [ "$baseline_only" = 0 ]; then
   need cargo "install the Rust toolchain (rustup)"
   timeout "$CMD_TIMEOUT" cargo build --release -q -p warden-cli
   start_warden
-  run_server warden
-  kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+  echo "== warden on ${host_of[warden]}"
+  servers+=(warden)
 fi
+
+# Runs alternate between the servers (and which goes first), so drift on the machine (a shared
+# VM: the same server's big pull has moved between 200 and 390 MB/s within minutes) hits both alike.
+for r in $(seq "$REPEAT"); do
+  order=("${servers[@]}")
+  if [ $((r % 2)) = 0 ] && [ ${#servers[@]} = 2 ]; then order=(warden distribution); fi
+  for name in "${order[@]}"; do run_once "$name" "$r"; done
+done
 
 echo
 echo "== results (median of $REPEAT; big: ${BIG_MIB} MiB image, MB = 10^6 bytes; small: ${SMALL_COUNT} x ${SMALL_KIB} KiB images, ${PAR} at a time)"
 printf '%-14s %16s %16s %20s %20s\n' server "big push MB/s" "big pull MB/s" "small push images/s" "small pull images/s"
-for name in distribution warden; do
-  [ -n "${big_push[$name]:-}" ] || continue
-  printf '%-14s %16s %16s %20s %20s\n' "$name" "${big_push[$name]}" "${big_pull[$name]}" "${small_push[$name]}" "${small_pull[$name]}"
+declare -A med
+for name in "${servers[@]}"; do
+  for fig in big_push big_pull small_push small_pull; do
+    declare -n runs=$fig
+    # shellcheck disable=SC2086
+    med[$name.$fig]=$(median ${runs[$name]})
+    unset -n runs
+  done
+  printf '%-14s %16s %16s %20s %20s\n' "$name" "${med[$name.big_push]}" "${med[$name.big_pull]}" "${med[$name.small_push]}" "${med[$name.small_pull]}"
 done
 if [ "$baseline_only" = 0 ]; then
-  ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-  printf '%-14s %16s %16s %20s %20s\n' "warden/dist" "$(ratio "${big_push[warden]}" "${big_push[distribution]}")" \
-    "$(ratio "${big_pull[warden]}" "${big_pull[distribution]}")" "$(ratio "${small_push[warden]}" "${small_push[distribution]}")" \
-    "$(ratio "${small_pull[warden]}" "${small_pull[distribution]}")"
+  printf '%-14s %16s %16s %20s %20s\n' "warden/dist" \
+    "$(ratio "${med[warden.big_push]}" "${med[distribution.big_push]}")" \
+    "$(ratio "${med[warden.big_pull]}" "${med[distribution.big_pull]}")" \
+    "$(ratio "${med[warden.small_push]}" "${med[distribution.small_push]}")" \
+    "$(ratio "${med[warden.small_pull]}" "${med[distribution.small_pull]}")"
 fi
