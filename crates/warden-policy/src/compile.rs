@@ -180,6 +180,16 @@ impl CompiledStatement {
 
     /// `Action` / `NotAction` against a concrete action name, already lower-cased
     /// ([`lowercase_action`]): actions are case-insensitive.
+    /// One bit per exact action name (bit [`action_bit`] of its hash); all bits when the
+    /// statement has `NotAction` or wildcard actions, which can match names not listed.
+    fn action_mask(&self) -> u64 {
+        let list = &self.actions;
+        if list.negated || !list.wildcards.is_empty() {
+            return u64::MAX;
+        }
+        list.hashes.iter().fold(0, |mask, h| mask | action_bit(*h))
+    }
+
     pub(crate) fn action_matches(&self, action_lower: &str) -> bool {
         self.action_matches_hashed(action_lower, action_hash(action_lower))
     }
@@ -236,6 +246,11 @@ pub(crate) fn action_hash(action_lower: &str) -> u64 {
     let mut h = rustc_hash::FxHasher::default();
     h.write(action_lower.as_bytes());
     h.finish()
+}
+
+/// The bit of an action's [`action_hash`] in a statement's action mask.
+fn action_bit(hash: u64) -> u64 {
+    1 << (hash % 64)
 }
 
 /// Lower-cases an action name into `buf` without allocating when it is ASCII and fits (every
@@ -312,6 +327,9 @@ impl ResourcePattern {
 pub(crate) struct Slot {
     pub(crate) policy: u32,
     pub(crate) statement: u32,
+    /// The statement's [`CompiledStatement::action_mask`], kept beside its address: a request
+    /// whose action cannot match is passed over without reading the statement.
+    pub(crate) actions: u64,
 }
 
 /// A set of compiled policies evaluated together (a principal's identity policies, a boundary, a
@@ -336,7 +354,7 @@ impl PolicySet {
         let mut set = SetData { policies, ..SetData::default() };
         for (pi, policy) in set.policies.iter().enumerate() {
             for (si, stmt) in policy.compiled_statements().iter().enumerate() {
-                let slot = Slot { policy: pi as u32, statement: si as u32 };
+                let slot = Slot { policy: pi as u32, statement: si as u32, actions: stmt.action_mask() };
                 let key = if total < INDEX_THRESHOLD { "" } else { stmt.index_key() };
                 if key.is_empty() {
                     set.always.push(slot);
@@ -367,14 +385,20 @@ impl PolicySet {
         self.0.policies.iter().map(|p| p.compiled_statements().len()).sum()
     }
 
-    /// Calls `f` with every statement that could match `resource`, each once.
+    /// Calls `f` with every statement that could match `resource` and the action of
+    /// [`action_hash`] `action` (every action when `None`), each once.
     pub(crate) fn for_each_candidate<'s>(
         &'s self,
         resource: &str,
+        action: Option<u64>,
         mut f: impl FnMut(&'s CompiledPolicy, u32, &'s CompiledStatement),
     ) {
         let set = &*self.0;
+        let bit = action.map_or(u64::MAX, action_bit);
         let mut visit = |slot: &Slot| {
+            if slot.actions & bit == 0 {
+                return;
+            }
             if let Some(policy) = set.policies.get(slot.policy as usize) {
                 if let Some(stmt) = policy.compiled_statements().get(slot.statement as usize) {
                     f(policy, slot.statement, stmt);
@@ -429,6 +453,42 @@ mod tests {
     }
 
     #[test]
+    fn statements_whose_actions_cannot_match_are_passed_over_unread() {
+        let set = PolicySet::from(identity(&[
+            r#"{"Effect":"Allow","Action":["ecr:ListImages","ECR:BatchGetImage"],"Resource":"*"}"#,
+            r#"{"Effect":"Deny","Action":["ecr:DeleteRepository"],"Resource":"*"}"#,
+            r#"{"Effect":"Allow","Action":"ecr:Describe*","Resource":"*"}"#,
+            r#"{"Effect":"Allow","NotAction":"ecr:PutImage","Resource":"*"}"#,
+        ]));
+        let visited = |action: &str| {
+            let mut seen = Vec::new();
+            set.for_each_candidate("*", Some(action_hash(action)), |_, i, _| seen.push(i));
+            seen
+        };
+        // Statement 0 lists the action (whatever its case in the policy); statements 2 and 3 can
+        // match names they do not list, so they are always read.
+        assert_eq!(visited("ecr:batchgetimage"), [0, 2, 3]);
+        assert_eq!(visited("ecr:listimages"), [0, 2, 3]);
+        // An action none of the exact lists holds: statements 0 and 1 are skipped unless the
+        // action's bit happens to be one of theirs (then they are read and do not match).
+        let other = "ecr:putimage";
+        let bit = action_bit(action_hash(other));
+        let expected: Vec<u32> =
+            [(0u32, ["ecr:listimages", "ecr:batchgetimage"].as_slice()), (1, &["ecr:deleterepository"])]
+                .into_iter()
+                .filter(|(_, names)| names.iter().any(|n| action_bit(action_hash(n)) == bit))
+                .map(|(i, _)| i)
+                .chain([2, 3])
+                .collect();
+        assert_eq!(visited(other), expected);
+        assert_eq!(set.0.always.iter().map(|s| s.actions.count_ones()).collect::<Vec<_>>()[2..], [64, 64]);
+        // Without an action, everything that could match the resource.
+        let mut all = Vec::new();
+        set.for_each_candidate("*", None, |_, i, _| all.push(i));
+        assert_eq!(all, [0, 1, 2, 3]);
+    }
+
+    #[test]
     fn indexed_lookup_finds_exactly_the_related_statements() {
         let mut stmts = Vec::new();
         for i in 0..100 {
@@ -440,11 +500,11 @@ mod tests {
         let refs: Vec<&str> = stmts.iter().map(String::as_str).collect();
         let set = PolicySet::from(identity(&refs));
         let mut seen = Vec::new();
-        set.for_each_candidate("arn:aws:ecr:us-east-1:111122223333:repository/repo-7", |_, i, _| seen.push(i));
+        set.for_each_candidate("arn:aws:ecr:us-east-1:111122223333:repository/repo-7", None, |_, i, _| seen.push(i));
         seen.sort_unstable();
         assert_eq!(seen, [7, 100]);
         let mut seen = Vec::new();
-        set.for_each_candidate("*", |_, i, _| seen.push(i));
+        set.for_each_candidate("*", None, |_, i, _| seen.push(i));
         assert_eq!(seen, [100]);
     }
 

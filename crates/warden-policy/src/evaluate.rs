@@ -131,7 +131,7 @@ fn scan_set<'p>(
     scan: &mut Scan<'p>,
 ) {
     let asked = Asked { req, action_hash: hash, has_boundary };
-    set.for_each_candidate(req.resource, |policy, index, stmt| {
+    set.for_each_candidate(req.resource, Some(hash), |policy, index, stmt| {
         visit(policy, index, stmt, role, &asked, scan);
     });
 }
