@@ -232,10 +232,17 @@ async fn get_manifest(
     head: bool,
     accept: Vec<String>,
 ) -> Result<Response> {
-    reg.repository(repo).await?;
-    check_reference(reference)?;
+    if !crate::names::valid_repository(repo) {
+        return Err(OciError::name_invalid(repo));
+    }
+    // The repository and the manifest in one trip to the metadata store.
     let (name, r) = (repo.to_owned(), reference.to_owned());
-    let m = reg.meta(move |m| m.manifest(&name, &r)).await?.ok_or_else(|| OciError::manifest_unknown(reference))?;
+    let (repository, m) = reg.meta(move |m| Ok((m.repository(&name)?, m.manifest(&name, &r)?))).await?;
+    if repository.is_none() {
+        return Err(OciError::name_unknown(repo, &reg.config.account_id));
+    }
+    check_reference(reference)?;
+    let m = m.ok_or_else(|| OciError::manifest_unknown(reference))?;
     let (mut media_type, mut body, mut digest) = (m.media_type, m.body, m.digest);
     // By tag, a client that does not understand the stored format gets it translated where the
     // user guide's conversion table allows; by digest, never.
@@ -479,12 +486,19 @@ pub async fn get_blob(
     head: bool,
     headers: &HeaderMap,
 ) -> Result<Response> {
-    reg.repository(repo).await?;
+    if !crate::names::valid_repository(repo) {
+        return Err(OciError::name_invalid(repo));
+    }
+    // The repository and the blob in one trip to the metadata store.
+    let (name, d) = (repo.to_owned(), digest.to_owned());
+    let (repository, size) = reg.meta(move |m| Ok((m.repository(&name)?, m.blob(&name, &d)?))).await?;
+    if repository.is_none() {
+        return Err(OciError::name_unknown(repo, &reg.config.account_id));
+    }
     if parse_digest(digest).is_none() {
         return Err(OciError::digest_invalid(format!("invalid digest `{digest}`")));
     }
-    let (name, d) = (repo.to_owned(), digest.to_owned());
-    let size = reg.meta(move |m| m.blob(&name, &d)).await?.ok_or_else(|| OciError::blob_unknown(digest))?;
+    let size = size.ok_or_else(|| OciError::blob_unknown(digest))?;
     let span = range(headers, size)?;
     let (start, len, status) = match span {
         Some((a, b)) => (a, b - a + 1, StatusCode::PARTIAL_CONTENT),

@@ -107,6 +107,8 @@ pub struct FsBlobStore {
 const BUFFER: usize = 1024 * 1024;
 /// Chunks a download reads ahead of the network.
 const READ_AHEAD: usize = 2;
+/// Spans up to this size are read in one go, without a read-ahead thread.
+const SMALL_READ: u64 = 256 * 1024;
 
 impl FsBlobStore {
     /// A store under `root` (created when missing).
@@ -183,8 +185,27 @@ impl BlobStore for FsBlobStore {
         len: u64,
     ) -> BoxFuture<'a, io::Result<Option<BlobChunks>>> {
         Box::pin(async move {
-            let Some(file) = self.open_at(digest, offset).await? else { return Ok(None) };
-            let chunks: BlobChunks = Box::pin(ChannelChunks { rx: read_ahead(file, len)? });
+            let Some(path) = self.blob_path(digest) else { return Ok(None) };
+            // Small spans (configs, small layers) are read whole by the task that opens the file:
+            // a read-ahead thread of their own would cost more than the read.
+            let opened = tokio::task::spawn_blocking(move || {
+                let mut f = std::fs::File::open(path)?;
+                f.seek(io::SeekFrom::Start(offset))?;
+                if len > SMALL_READ {
+                    return Ok::<_, io::Error>(Err(f));
+                }
+                let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+                f.take(len).read_to_end(&mut buf)?;
+                Ok(Ok(Bytes::from(buf)))
+            })
+            .await;
+            let chunks: BlobChunks = match opened {
+                Ok(Ok(Ok(whole))) => Box::pin(Whole(Some(whole))),
+                Ok(Ok(Err(file))) => Box::pin(ChannelChunks { rx: read_ahead(file, len)? }),
+                Ok(Err(e)) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+                Ok(Err(e)) => return Err(e),
+                Err(e) => return Err(io::Error::other(e)),
+            };
             Ok(Some(chunks))
         })
     }
@@ -349,6 +370,17 @@ fn read_ahead(file: std::fs::File, len: u64) -> io::Result<tokio::sync::mpsc::Re
     Ok(rx)
 }
 
+/// A span read whole, as a one-chunk stream.
+struct Whole(Option<Bytes>);
+
+impl Stream for Whole {
+    type Item = io::Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Poll::Ready(self.0.take().filter(|b| !b.is_empty()).map(Ok))
+    }
+}
+
 /// [`read_ahead`]'s chunks as a stream.
 struct ChannelChunks {
     rx: tokio::sync::mpsc::Receiver<io::Result<Bytes>>,
@@ -469,6 +501,9 @@ mod tests {
         let (start, len) = (BUFFER - 5, BUFFER + 10);
         let span = collect(store.blob_chunks(&digest, start as u64, len as u64).await.unwrap().unwrap()).await;
         assert!(span == data[start..start + len], "bytes {start}..{}", start + len);
+        // A small span is read whole (no read-ahead thread); the same bytes.
+        let small = collect(store.blob_chunks(&digest, 1000, 5000).await.unwrap().unwrap()).await;
+        assert!(small == data[1000..6000], "a small span");
         // Asking past the end gives what there is.
         let tail = collect(store.blob_chunks(&digest, (data.len() - 3) as u64, 100).await.unwrap().unwrap()).await;
         assert_eq!(tail, data[data.len() - 3..]);
