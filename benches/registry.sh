@@ -264,6 +264,16 @@ for name in "${servers[@]}"; do
   printf '%-14s %16s %16s %20s %20s\n' "$name" "${med[$name.big_push]}" "${med[$name.big_pull]}" "${med[$name.small_push]}" "${med[$name.small_pull]}"
 done
 if [ "$baseline_only" = 0 ]; then
+  # Run r of one server and run r of the other ran back to back: the median of those per-run
+  # ratios is the figure least moved by the machine's drift.
+  paired() { # figure
+    local -n fig=$1
+    local w d ratios=() i
+    read -r -a w <<<"${fig[warden]}"; read -r -a d <<<"${fig[distribution]}"
+    for i in "${!w[@]}"; do ratios+=("$(ratio "${w[$i]}" "${d[$i]}")"); done
+    median "${ratios[@]}"
+  }
+  printf '%-14s %16s %16s %20s %20s\n' "paired ratio" "$(paired big_push)" "$(paired big_pull)" "$(paired small_push)" "$(paired small_pull)"
   printf '%-14s %16s %16s %20s %20s\n' "warden/dist" \
     "$(ratio "${med[warden.big_push]}" "${med[distribution.big_push]}")" \
     "$(ratio "${med[warden.big_pull]}" "${med[distribution.big_pull]}")" \
