@@ -78,6 +78,13 @@ fn shared_layer(caller: &Arc<Context>, tls: Option<bool>, region: &str) -> Resul
     let secs = now_secs();
     LAYERS.with(|cell| {
         let mut cached = cell.borrow_mut();
+        let key = Arc::as_ptr(caller) as usize;
+        // The common case: this second's layers, and this caller seen before in it.
+        if let Some(layers) = cached.as_ref().filter(|l| l.secs == secs && l.tls == tls && l.region == region) {
+            if let Some((_, stacked)) = layers.callers.get(&key) {
+                return Ok(Arc::clone(stacked));
+            }
+        }
         let layers = match cached.take() {
             Some(l) if l.secs == secs && l.tls == tls && l.region == region => cached.insert(l),
             _ => cached.insert(Layers {
@@ -88,7 +95,6 @@ fn shared_layer(caller: &Arc<Context>, tls: Option<bool>, region: &str) -> Resul
                 callers: FxHashMap::default(),
             }),
         };
-        let key = Arc::as_ptr(caller) as usize;
         if let Some((_, stacked)) = layers.callers.get(&key) {
             return Ok(Arc::clone(stacked));
         }
