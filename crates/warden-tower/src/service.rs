@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context as TaskContext, Poll};
 use std::time::Instant;
 
@@ -128,7 +128,7 @@ where
                     if let Err(denial) = decide(&config.hook, &caller, &checks) {
                         return ready(config.deny.denied(&denial));
                     }
-                    req.extensions_mut().insert(Authorized { caller, checks });
+                    insert_authorized(req.extensions_mut(), Authorized { caller, checks });
                     return ResponseFuture::Inner { future: self.inner.call(req) };
                 }
                 Some(Err(rejection)) => return ready(config.deny.rejected(&rejection)),
@@ -157,11 +157,43 @@ where
                 if let Err(denial) = decide(&config.hook, &caller, &checks) {
                     return Ok(config.deny.denied(&denial));
                 }
-                req.extensions_mut().insert(Authorized { caller, checks });
+                insert_authorized(req.extensions_mut(), Authorized { caller, checks });
                 inner.call(req).await
             }),
         }
     }
+}
+
+/// Puts `authorized` into `extensions`. A request that has no extensions yet gets a map with
+/// room for eight: routers add theirs after this layer (axum adds three), and http's map, made
+/// for one entry, would otherwise be rebuilt larger in the middle of the request.
+fn insert_authorized(extensions: &mut http::Extensions, authorized: Authorized) {
+    if extensions.is_empty() {
+        *extensions = roomy_extensions();
+    }
+    extensions.insert(authorized);
+}
+
+/// An empty extension map with room for eight entries: made once (four entries in, four out; the
+/// map keeps its size), then cloned, which copies the size and no entries.
+fn roomy_extensions() -> http::Extensions {
+    #[derive(Clone, Copy)]
+    struct Room<const N: usize>;
+    static ROOMY: OnceLock<http::Extensions> = OnceLock::new();
+    ROOMY
+        .get_or_init(|| {
+            let mut e = http::Extensions::new();
+            e.insert(Room::<0>);
+            e.insert(Room::<1>);
+            e.insert(Room::<2>);
+            e.insert(Room::<3>);
+            e.remove::<Room<0>>();
+            e.remove::<Room<1>>();
+            e.remove::<Room<2>>();
+            e.remove::<Room<3>>();
+            e
+        })
+        .clone()
 }
 
 /// Evaluates one check for `caller`, with `resource_policy` as the resource's policy (usually
@@ -205,4 +237,41 @@ fn decide<H: DecisionHook>(hook: &H, caller: &Caller, checks: &[Check]) -> Resul
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::context::ClientAddr;
+    use warden_policy::Principal;
+
+    fn authorized() -> Authorized {
+        let caller =
+            Caller::new(Principal::parse("arn:aws:iam::111122223333:user/alice").unwrap(), PolicySet::default());
+        Authorized { caller, checks: Vec::new() }
+    }
+
+    #[test]
+    fn the_authorized_extension_keeps_what_was_there_and_takes_what_comes_after() {
+        // A request with no extensions gets the roomy map: empty but for Authorized.
+        let mut ext = http::Extensions::new();
+        insert_authorized(&mut ext, authorized());
+        assert_eq!(ext.len(), 1);
+        assert_eq!(ext.get::<Authorized>().unwrap().caller.principal.arn(), "arn:aws:iam::111122223333:user/alice");
+        // What a router adds afterwards lands beside it.
+        ext.insert(1u8);
+        ext.insert(2u16);
+        ext.insert(3u32);
+        ext.insert(4u64);
+        assert_eq!((ext.len(), ext.get::<u64>(), ext.get::<u8>()), (5, Some(&4), Some(&1)));
+        // A request that already carries extensions keeps them.
+        let mut ext = http::Extensions::new();
+        ext.insert(ClientAddr("203.0.113.7".parse().unwrap()));
+        insert_authorized(&mut ext, authorized());
+        assert_eq!(ext.len(), 2);
+        assert!(ext.get::<ClientAddr>().is_some() && ext.get::<Authorized>().is_some());
+        // The shared empty map stays empty.
+        assert!(roomy_extensions().is_empty());
+    }
 }
