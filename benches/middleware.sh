@@ -3,7 +3,7 @@
 # loopback. Every guarded request carries a registry token (HTTP Basic), is authenticated against
 # the identity store and gets a policy decision.
 #
-# Usage: bash benches/middleware.sh [seconds] [connections] [pairs]
+# Usage: bash benches/middleware.sh [seconds] [connections] [pairs]    (env LAYOUT=guarded|per_route)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
@@ -19,7 +19,10 @@ if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then pin_server=(tasks
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -f "$out"' EXIT
 for _ in $(seq 100); do grep -q '^token=' "$out" && break; sleep 0.1; done
-plain=$(sed -n 's/^plain=//p' "$out"); guarded=$(sed -n 's/^guarded=//p' "$out"); token=$(sed -n 's/^token=//p' "$out")
+# LAYOUT=per_route measures the layer applied with axum's Router::layer instead of around the router.
+layout=${LAYOUT:-guarded}
+plain=$(sed -n 's/^plain=//p' "$out"); guarded=$(sed -n "s/^$layout=//p" "$out"); token=$(sed -n 's/^token=//p' "$out")
+[ -n "$guarded" ] || { echo "unknown LAYOUT=$layout (guarded or per_route)" >&2; exit 2; }
 url_path=/v2/team/app/tags/list
 # Sanity: the guarded server answers 200 with the token and 401 without.
 [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Basic $token" "http://127.0.0.1:$guarded$url_path")" = 200 ]
