@@ -5,6 +5,10 @@
 //! A case file holds a note, the AWS source of the rule, the policies, and requests with the
 //! decision AWS gives; see `policies/cases/README.md` for the schema. Parsing is strict
 //! (`deny_unknown_fields`), so a misspelt field fails the suite instead of being ignored.
+//!
+//! [`nginx`] runs a private nginx for the tests that put one in front of a warden server.
+
+pub mod nginx;
 
 use std::path::{Path, PathBuf};
 

@@ -182,7 +182,7 @@ impl SigV4Authenticator {
             .verifier
             .verify(parts, body, now, |id| store.credential(id).map(|c| c.secret.clone()))
             .map_err(|e| e.rejection())?;
-        self.caller_for(&key, generation)
+        self.caller_for(&key, generation, now)
     }
 }
 
@@ -229,7 +229,7 @@ impl SigV4Authenticator {
             .verifier
             .verify_streaming(&parts, now, |id| store.credential(id).map(|c| c.secret.clone()))
             .map_err(|e| e.rejection())?;
-        let caller = self.caller_for(&key, generation)?;
+        let caller = self.caller_for(&key, generation, now)?;
         let mut body = std::pin::pin!(Limited::new(body, self.max_body));
         let mut decoded = bytes::BytesMut::new();
         while let Some(frame) = body.frame().await {
@@ -263,8 +263,8 @@ impl SigV4Authenticator {
     }
 
     /// The caller owning a verified access key.
-    fn caller_for(&self, key: &str, generation: u64) -> Result<Caller, Rejection> {
-        if let Some(caller) = self.callers.get(key.as_bytes(), generation, self.clock.now()) {
+    fn caller_for(&self, key: &str, generation: u64, now: SystemTime) -> Result<Caller, Rejection> {
+        if let Some(caller) = self.callers.get(key.as_bytes(), generation, now) {
             return Ok(caller);
         }
         let store = self.store.current();

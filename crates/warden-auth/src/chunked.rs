@@ -606,18 +606,22 @@ mod tests {
     /// Transferring Payload in Multiple Chunks", Example: PUT Object): 65 KiB of `a` in a 64 KiB
     /// and a 1 KiB chunk, with the published chunk signatures.
     fn aws_signed_body() -> Vec<u8> {
-        let mut body = Vec::new();
-        body.extend_from_slice(
-            b"10000;chunk-signature=ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648\r\n",
-        );
+        let mut body = aws_chunks([
+            "ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648",
+            "0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497",
+            "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9",
+        ]);
+        body.extend_from_slice(b"\r\n");
+        body
+    }
+
+    /// The examples' chunks: 64 KiB and 1 KiB of `a`, then the last chunk, with `signatures`.
+    fn aws_chunks(signatures: [&str; 3]) -> Vec<u8> {
+        let mut body = format!("10000;chunk-signature={}\r\n", signatures[0]).into_bytes();
         body.extend(std::iter::repeat_n(b'a', 65536));
-        body.extend_from_slice(
-            b"\r\n400;chunk-signature=0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497\r\n",
-        );
+        body.extend_from_slice(format!("\r\n400;chunk-signature={}\r\n", signatures[1]).as_bytes());
         body.extend(std::iter::repeat_n(b'a', 1024));
-        body.extend_from_slice(
-            b"\r\n0;chunk-signature=b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9\r\n\r\n",
-        );
+        body.extend_from_slice(format!("\r\n0;chunk-signature={}\r\n", signatures[2]).as_bytes());
         body
     }
 
@@ -690,18 +694,11 @@ mod tests {
     /// AWS's trailer example (S3 API Reference, "Signature calculation: Including trailing
     /// headers"): the same data, a CRC32C trailer, the published chunk and trailer signatures.
     fn aws_trailer_body(trailer_value: &str, trailer_signature: &str) -> Vec<u8> {
-        let mut body = Vec::new();
-        body.extend_from_slice(
-            b"10000;chunk-signature=b474d8862b1487a5145d686f57f013e54db672cee1c953b3010fb58501ef5aa2\r\n",
-        );
-        body.extend(std::iter::repeat_n(b'a', 65536));
-        body.extend_from_slice(
-            b"\r\n400;chunk-signature=1c1344b170168f8e65b41376b44b20fe354e373826ccbbe2c1d40a8cae51e5c7\r\n",
-        );
-        body.extend(std::iter::repeat_n(b'a', 1024));
-        body.extend_from_slice(
-            b"\r\n0;chunk-signature=2ca2aba2005185cf7159c6277faf83795951dd77a3a99e6e65d5c9f85863f992\r\n",
-        );
+        let mut body = aws_chunks([
+            "b474d8862b1487a5145d686f57f013e54db672cee1c953b3010fb58501ef5aa2",
+            "1c1344b170168f8e65b41376b44b20fe354e373826ccbbe2c1d40a8cae51e5c7",
+            "2ca2aba2005185cf7159c6277faf83795951dd77a3a99e6e65d5c9f85863f992",
+        ]);
         body.extend_from_slice(format!("x-amz-checksum-crc32c:{trailer_value}\r\n").as_bytes());
         body.extend_from_slice(format!("x-amz-trailer-signature:{trailer_signature}\r\n\r\n").as_bytes());
         body

@@ -8,7 +8,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -20,6 +20,7 @@ use http::{HeaderMap, Request, StatusCode};
 use sha2::{Digest, Sha256};
 use warden_auth::{Clock, ManualClock, SigV4Authenticator, SystemClock};
 use warden_identity::StoreHandle;
+use warden_testkit::nginx::{self, Nginx};
 use warden_tower::{AuthorizeLayer, Authorized, Caller, Check, Rejection};
 
 /// AWS's example key pair (the S3 streaming examples are signed with it), given to `uploader`.
@@ -177,27 +178,9 @@ async fn the_aws_signed_chunked_example_authenticates_over_http() {
     assert!(log.lock().unwrap().is_empty(), "no refused body reached the handler");
 }
 
-/// Kills the private nginx when the test ends, however it ends.
-struct Nginx(Child);
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn nginx_binary() -> &'static str {
-    ["nginx", "/usr/sbin/nginx"]
-        .into_iter()
-        .find(|b| Command::new(b).arg("-v").stderr(Stdio::null()).status().is_ok())
-        .expect("nginx is required for this test: install it with `apt-get install -y nginx`")
-}
-
 /// nginx terminating TLS on `port` in front of `backend`, passing the request through as sent
 /// (Host included, body unbuffered): botocore only streams bodies over HTTPS.
 fn start_tls_proxy(prefix: &Path, port: u16, backend: SocketAddr) -> Nginx {
-    std::fs::create_dir_all(prefix.join("tmp")).unwrap();
     let (cert, key) = (prefix.join("cert.pem"), prefix.join("key.pem"));
     let made = Command::new("openssl")
         .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-keyout"])
@@ -209,21 +192,8 @@ fn start_tls_proxy(prefix: &Path, port: u16, backend: SocketAddr) -> Nginx {
         .status()
         .expect("openssl is required for this test: install it with `apt-get install -y openssl`");
     assert!(made.success(), "openssl could not make a certificate");
-    let p = prefix.display();
-    let conf = format!(
-        r#"daemon off;
-master_process off;
-pid {p}/nginx.pid;
-error_log {p}/error.log info;
-events {{ worker_connections 64; }}
-http {{
-    access_log {p}/access.log;
-    client_body_temp_path {p}/tmp/body;
-    proxy_temp_path {p}/tmp/proxy;
-    fastcgi_temp_path {p}/tmp/fastcgi;
-    uwsgi_temp_path {p}/tmp/uwsgi;
-    scgi_temp_path {p}/tmp/scgi;
-    server {{
+    let server = format!(
+        r#"    server {{
         listen 127.0.0.1:{port} ssl;
         ssl_certificate {cert};
         ssl_certificate_key {key};
@@ -234,26 +204,11 @@ http {{
             proxy_request_buffering off;
             proxy_set_header Host $http_host;
         }}
-    }}
-}}
-"#,
+    }}"#,
         cert = cert.display(),
         key = key.display()
     );
-    let path = prefix.join("nginx.conf");
-    std::fs::write(&path, conf).unwrap();
-    let child = Command::new(nginx_binary())
-        .arg("-p")
-        .arg(prefix)
-        .arg("-c")
-        .arg(&path)
-        .arg("-e")
-        .arg(prefix.join("error.log"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    Nginx(child)
+    nginx::start(prefix, &server).unwrap()
 }
 
 const BOTO3_UPLOAD: &str = r#"

@@ -201,7 +201,7 @@ impl Context {
     /// An empty context on top of several shared layers, searched in order (the first that has a
     /// key wins).
     pub fn on_layers(bases: &[Arc<Context>]) -> Context {
-        Context { entries: Vec::new(), bases: bases.iter().cloned().collect() }
+        Context::on_owned_layers(bases.iter().cloned())
     }
 
     /// As [`Context::on_layers`], taking the layers: no reference count is touched.

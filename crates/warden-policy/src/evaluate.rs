@@ -95,21 +95,20 @@ pub fn evaluate<'p>(policies: &Policies<'p>, req: &Request<'_>) -> Decision<'p> 
     let mut buf = [0u8; 128];
     let action = lowercase_action(req.action, &mut buf);
     let req = &Request { action: &action, ..*req };
-    let hash = action_hash(&action);
+    let asked = Asked { req, action_hash: action_hash(&action), has_boundary: policies.boundary.is_some() };
     let mut scan = Scan::default();
-    let has_boundary = policies.boundary.is_some();
     // A resource-based policy is attached to a resource: a request for no resource (`*`, the
     // wildcard-only actions such as ecr:GetAuthorizationToken) never reaches it (ECR User Guide,
     // repository policies; iam-semantics.md §2.5).
     if let Some(resource) = policies.resource.filter(|_| req.resource != "*") {
-        scan_set(resource, PolicyRole::Resource, req, hash, has_boundary, &mut scan);
+        scan_set(resource, PolicyRole::Resource, &asked, &mut scan);
     }
-    scan_set(policies.identity, PolicyRole::Identity, req, hash, has_boundary, &mut scan);
+    scan_set(policies.identity, PolicyRole::Identity, &asked, &mut scan);
     if let Some(b) = policies.boundary {
-        scan_set(b, PolicyRole::Boundary, req, hash, has_boundary, &mut scan);
+        scan_set(b, PolicyRole::Boundary, &asked, &mut scan);
     }
     if let Some(s) = policies.session {
-        scan_set(s, PolicyRole::Session, req, hash, has_boundary, &mut scan);
+        scan_set(s, PolicyRole::Session, &asked, &mut scan);
     }
     decide(policies, req, scan)
 }
@@ -122,17 +121,9 @@ struct Asked<'r, 'a> {
     has_boundary: bool,
 }
 
-fn scan_set<'p>(
-    set: &'p PolicySet,
-    role: PolicyRole,
-    req: &Request<'_>,
-    hash: u64,
-    has_boundary: bool,
-    scan: &mut Scan<'p>,
-) {
-    let asked = Asked { req, action_hash: hash, has_boundary };
-    set.for_each_candidate(req.resource, Some(hash), |policy, index, stmt| {
-        visit(policy, index, stmt, role, &asked, scan);
+fn scan_set<'p>(set: &'p PolicySet, role: PolicyRole, asked: &Asked<'_, '_>, scan: &mut Scan<'p>) {
+    set.for_each_candidate(asked.req.resource, Some(asked.action_hash), |policy, index, stmt| {
+        visit(policy, index, stmt, role, asked, scan);
     });
 }
 

@@ -5,45 +5,16 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::{TestServer, ALICE, BOB};
+use warden_testkit::nginx;
 
-/// Kills the private nginx when the test ends, however it ends.
-struct Nginx(Child);
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn nginx_binary() -> &'static str {
-    ["nginx", "/usr/sbin/nginx"]
-        .into_iter()
-        .find(|b| Command::new(b).arg("-v").stderr(Stdio::null()).status().is_ok())
-        .expect("nginx is required for this test: install it with `apt-get install -y nginx`")
-}
-
-fn config(prefix: &Path, port: u16, sidecar: std::net::SocketAddr) -> String {
+/// The server block: `auth_request` to the sidecar in front of static files.
+fn server(prefix: &Path, port: u16, sidecar: std::net::SocketAddr) -> String {
     let p = prefix.display();
     format!(
-        r#"daemon off;
-master_process off;
-pid {p}/nginx.pid;
-error_log {p}/error.log info;
-events {{ worker_connections 64; }}
-http {{
-    access_log {p}/access.log;
-    client_body_temp_path {p}/tmp/body;
-    proxy_temp_path {p}/tmp/proxy;
-    fastcgi_temp_path {p}/tmp/fastcgi;
-    uwsgi_temp_path {p}/tmp/uwsgi;
-    scgi_temp_path {p}/tmp/scgi;
-    default_type text/plain;
-    server {{
+        r#"    server {{
         listen 127.0.0.1:{port};
         location = /_warden {{
             internal;
@@ -61,9 +32,7 @@ http {{
             auth_request /_warden;
             root {p}/www;
         }}
-    }}
-}}
-"#
+    }}"#
     )
 }
 
@@ -80,29 +49,14 @@ async fn raw_get(port: u16, path: &str, principal: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nginx_auth_request_allows_and_denies_through_the_sidecar() {
-    let binary = nginx_binary();
     let sidecar = TestServer::start().await;
     let prefix = common::temp_dir("nginx");
-    std::fs::create_dir_all(prefix.join("tmp")).unwrap();
     std::fs::create_dir_all(prefix.join("www/notes/public")).unwrap();
     std::fs::create_dir_all(prefix.join("www/notes/private")).unwrap();
     std::fs::write(prefix.join("www/notes/public/todo"), "buy milk\n").unwrap();
     std::fs::write(prefix.join("www/notes/private/plan"), "secret plan\n").unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let conf = prefix.join("nginx.conf");
-    std::fs::write(&conf, config(&prefix, port, sidecar.addr)).unwrap();
-    let child = Command::new(binary)
-        .arg("-p")
-        .arg(&prefix)
-        .arg("-c")
-        .arg(&conf)
-        .arg("-e")
-        .arg(prefix.join("error.log"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let _nginx = Nginx(child);
+    let _nginx = nginx::start(&prefix, &server(&prefix, port, sidecar.addr)).unwrap();
     let up =
         common::eventually(10, || async { tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() }).await;
     assert!(up, "nginx did not start: {}", std::fs::read_to_string(prefix.join("error.log")).unwrap_or_default());

@@ -53,6 +53,13 @@ struct Layers {
     callers: FxHashMap<usize, (Arc<Context>, Arc<Context>)>,
 }
 
+impl Layers {
+    /// Whether these are the layers of second `secs` for `tls` and `region`.
+    fn is_for(&self, secs: i64, tls: Option<bool>, region: &str) -> bool {
+        self.secs == secs && self.tls == tls && self.region == region
+    }
+}
+
 /// Callers remembered per thread per second, at most.
 const CALLERS_PER_SECOND: usize = 4096;
 
@@ -80,13 +87,13 @@ fn shared_layer(caller: &Arc<Context>, tls: Option<bool>, region: &str) -> Resul
         let mut cached = cell.borrow_mut();
         let key = Arc::as_ptr(caller) as usize;
         // The common case: this second's layers, and this caller seen before in it.
-        if let Some(layers) = cached.as_ref().filter(|l| l.secs == secs && l.tls == tls && l.region == region) {
+        if let Some(layers) = cached.as_ref().filter(|l| l.is_for(secs, tls, region)) {
             if let Some((_, stacked)) = layers.callers.get(&key) {
                 return Ok(Arc::clone(stacked));
             }
         }
         let layers = match cached.take() {
-            Some(l) if l.secs == secs && l.tls == tls && l.region == region => cached.insert(l),
+            Some(l) if l.is_for(secs, tls, region) => cached.insert(l),
             _ => cached.insert(Layers {
                 secs,
                 tls,

@@ -118,17 +118,23 @@ impl FsBlobStore {
         Ok(FsBlobStore { root: root.to_owned(), hashes: Arc::default() })
     }
 
-    /// The blob's file positioned at `offset`, `None` when absent.
-    async fn open_at(&self, digest: &str, offset: u64) -> io::Result<Option<std::fs::File>> {
+    /// Opens the blob positioned at `offset` and runs `then` on the file, both on the blocking
+    /// pool; `None` when the blob is absent.
+    async fn with_blob_at<T: Send + 'static>(
+        &self,
+        digest: &str,
+        offset: u64,
+        then: impl FnOnce(std::fs::File) -> io::Result<T> + Send + 'static,
+    ) -> io::Result<Option<T>> {
         let Some(path) = self.blob_path(digest) else { return Ok(None) };
         match tokio::task::spawn_blocking(move || {
             let mut f = std::fs::File::open(path)?;
             f.seek(io::SeekFrom::Start(offset))?;
-            Ok::<_, io::Error>(f)
+            then(f)
         })
         .await
         {
-            Ok(Ok(f)) => Ok(Some(f)),
+            Ok(Ok(v)) => Ok(Some(v)),
             Ok(Err(e)) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Ok(Err(e)) => Err(e),
             Err(e) => Err(io::Error::other(e)),
@@ -172,7 +178,7 @@ impl BlobStore for FsBlobStore {
 
     fn open_blob<'a>(&'a self, digest: &'a str, offset: u64) -> BoxFuture<'a, io::Result<Option<BlobReader>>> {
         Box::pin(async move {
-            let Some(file) = self.open_at(digest, offset).await? else { return Ok(None) };
+            let Some(file) = self.with_blob_at(digest, offset, Ok).await? else { return Ok(None) };
             let reader: BlobReader = Box::new(ChannelReader { rx: read_ahead(file, u64::MAX)?, chunk: Bytes::new() });
             Ok(Some(reader))
         })
@@ -185,26 +191,22 @@ impl BlobStore for FsBlobStore {
         len: u64,
     ) -> BoxFuture<'a, io::Result<Option<BlobChunks>>> {
         Box::pin(async move {
-            let Some(path) = self.blob_path(digest) else { return Ok(None) };
             // Small spans (configs, small layers) are read whole by the task that opens the file:
             // a read-ahead thread of their own would cost more than the read.
-            let opened = tokio::task::spawn_blocking(move || {
-                let mut f = std::fs::File::open(path)?;
-                f.seek(io::SeekFrom::Start(offset))?;
-                if len > SMALL_READ {
-                    return Ok::<_, io::Error>(Err(f));
-                }
-                let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-                f.take(len).read_to_end(&mut buf)?;
-                Ok(Ok(Bytes::from(buf)))
-            })
-            .await;
+            let opened = self
+                .with_blob_at(digest, offset, move |f| {
+                    if len > SMALL_READ {
+                        return Ok(Err(f));
+                    }
+                    let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+                    f.take(len).read_to_end(&mut buf)?;
+                    Ok(Ok(Bytes::from(buf)))
+                })
+                .await?;
             let chunks: BlobChunks = match opened {
-                Ok(Ok(Ok(whole))) => Box::pin(Whole(Some(whole))),
-                Ok(Ok(Err(file))) => Box::pin(ChannelChunks { rx: read_ahead(file, len)? }),
-                Ok(Err(e)) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-                Ok(Err(e)) => return Err(e),
-                Err(e) => return Err(io::Error::other(e)),
+                None => return Ok(None),
+                Some(Ok(whole)) => Box::pin(Whole(Some(whole))),
+                Some(Err(file)) => Box::pin(ChannelChunks { rx: read_ahead(file, len)? }),
             };
             Ok(Some(chunks))
         })
