@@ -1,114 +1,200 @@
-//! The distribution spec's errors: code, HTTP status, message; one `IntoResponse`.
+//! The registry's one error type, [`RegistryError`], and its rendering for the distribution API
+//! (`{"errors":[{"code":…}]}` with the spec's status). The ECR API renders the same values as
+//! AWS exceptions (`crate::ecr::error`). Errors are matched by variant, never by message.
 
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderValue, StatusCode};
+use warden_tower::Rejection;
 
-/// An error of the registry API.
+/// Everything that can go wrong in a registry request, in the registry's terms.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{code}: {message}")]
-pub struct OciError {
-    /// Spec code (`BLOB_UNKNOWN`, `NAME_UNKNOWN`, ...).
-    pub code: &'static str,
-    /// HTTP status.
-    pub status: StatusCode,
-    /// Message.
-    pub message: String,
-    /// Extra headers (`Content-Range` on 416).
-    pub content_range: Option<String>,
+#[non_exhaustive]
+pub enum RegistryError {
+    /// A repository name that is not valid (after percent-decoding).
+    #[error("invalid repository name: {name}")]
+    NameInvalid {
+        /// The name as decoded.
+        name: String,
+    },
+    /// No such repository.
+    #[error("The repository with name '{name}' does not exist in the registry with id '{registry}'")]
+    NameUnknown {
+        /// The repository.
+        name: String,
+        /// The registry (account) id.
+        registry: String,
+    },
+    /// A digest that is not `sha256:<64 hex>` / `sha512:<128 hex>`.
+    #[error("invalid digest `{digest}`")]
+    DigestInvalid {
+        /// The text given.
+        digest: String,
+    },
+    /// A tag that is not `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
+    #[error("invalid tag `{tag}`")]
+    TagInvalid {
+        /// The text given.
+        tag: String,
+    },
+    /// A manifest pushed by digest whose content has another digest.
+    #[error("manifest digest is {computed}, not {given}")]
+    ManifestDigestMismatch {
+        /// The digest of the bytes received.
+        computed: String,
+        /// The digest named by the request.
+        given: String,
+    },
+    /// An upload whose content has another digest than the one named.
+    #[error("content digest {computed} does not match {expected}")]
+    BlobDigestMismatch {
+        /// The digest of the bytes received.
+        computed: String,
+        /// The digest named by the request.
+        expected: String,
+    },
+    /// A tag of an IMMUTABLE repository that already points elsewhere.
+    #[error("The image tag '{tag}' already exists in the '{repo}' repository and cannot be overwritten because the repository is immutable.")]
+    TagImmutable {
+        /// The tag.
+        tag: String,
+        /// The repository.
+        repo: String,
+    },
+    /// An image would get more tags than allowed.
+    #[error("an image may have at most {limit} tags")]
+    TooManyTags {
+        /// The limit.
+        limit: usize,
+    },
+    /// A manifest that is not valid.
+    #[error("{0}")]
+    ManifestInvalid(String),
+    /// No manifest under that reference.
+    #[error("manifest unknown: {reference}")]
+    ManifestUnknown {
+        /// Tag or digest.
+        reference: String,
+    },
+    /// A manifest names a blob or child manifest the repository does not hold.
+    #[error("blob unknown to registry: {digest}")]
+    ManifestBlobUnknown {
+        /// The missing blob or manifest.
+        digest: String,
+    },
+    /// No blob under that digest in the repository.
+    #[error("blob unknown to registry: {digest}")]
+    BlobUnknown {
+        /// The digest.
+        digest: String,
+    },
+    /// No such upload session (in this repository).
+    #[error("blob upload unknown to registry")]
+    UploadUnknown,
+    /// An upload request that cannot be applied.
+    #[error("{0}")]
+    UploadInvalid(String),
+    /// A byte range that does not fit (416, `Content-Range: bytes */SIZE`).
+    #[error("requested range not satisfiable")]
+    RangeNotSatisfiable {
+        /// The size the range is measured against.
+        size: u64,
+    },
+    /// A body larger than the route accepts.
+    #[error("{0}")]
+    SizeInvalid(String),
+    /// A quota is reached (repositories, images per repository).
+    #[error("{0}")]
+    LimitExceeded(String),
+    /// A repository policy that does not validate.
+    #[error("{0}")]
+    PolicyInvalid(String),
+    /// A method the route does not support (405).
+    #[error("{0}")]
+    Unsupported(String),
+    /// An invalid `n` or `last` (400).
+    #[error("{0}")]
+    PaginationInvalid(String),
+    /// No such route (404).
+    #[error("unknown endpoint")]
+    NotFound,
+    /// Something on the server failed; logged where it happened (500).
+    #[error("internal error: {0}")]
+    Internal(&'static str),
 }
 
-impl OciError {
-    fn new(code: &'static str, status: StatusCode, message: impl Into<String>) -> OciError {
-        OciError { code, status, message: message.into(), content_range: None }
+impl RegistryError {
+    /// An internal failure of `what`, logged with its cause.
+    pub fn internal(what: &'static str, cause: impl std::fmt::Display) -> RegistryError {
+        tracing::error!(%cause, "{what}");
+        RegistryError::Internal(what)
     }
 
-    /// BLOB_UNKNOWN (404).
-    pub fn blob_unknown(digest: &str) -> Self {
-        Self::new("BLOB_UNKNOWN", StatusCode::NOT_FOUND, format!("blob unknown to registry: {digest}"))
+    /// The distribution spec's error code.
+    pub fn oci_code(&self) -> &'static str {
+        match self {
+            RegistryError::NameInvalid { .. } => "NAME_INVALID",
+            RegistryError::NameUnknown { .. } => "NAME_UNKNOWN",
+            RegistryError::DigestInvalid { .. }
+            | RegistryError::ManifestDigestMismatch { .. }
+            | RegistryError::BlobDigestMismatch { .. } => "DIGEST_INVALID",
+            RegistryError::TagInvalid { .. }
+            | RegistryError::TagImmutable { .. }
+            | RegistryError::TooManyTags { .. } => "TAG_INVALID",
+            RegistryError::ManifestInvalid(_) => "MANIFEST_INVALID",
+            RegistryError::ManifestUnknown { .. } => "MANIFEST_UNKNOWN",
+            RegistryError::ManifestBlobUnknown { .. } => "MANIFEST_BLOB_UNKNOWN",
+            RegistryError::BlobUnknown { .. } => "BLOB_UNKNOWN",
+            RegistryError::UploadUnknown => "BLOB_UPLOAD_UNKNOWN",
+            RegistryError::UploadInvalid(_) | RegistryError::RangeNotSatisfiable { .. } => "BLOB_UPLOAD_INVALID",
+            RegistryError::SizeInvalid(_) => "SIZE_INVALID",
+            RegistryError::LimitExceeded(_) => "DENIED",
+            RegistryError::PolicyInvalid(_) => "POLICY_INVALID",
+            RegistryError::Unsupported(_) => "UNSUPPORTED",
+            RegistryError::PaginationInvalid(_) => "PAGINATION_NUMBER_INVALID",
+            RegistryError::NotFound => "NOT_FOUND",
+            RegistryError::Internal(_) => "UNKNOWN",
+        }
     }
-    /// BLOB_UPLOAD_UNKNOWN (404).
-    pub fn upload_unknown() -> Self {
-        Self::new("BLOB_UPLOAD_UNKNOWN", StatusCode::NOT_FOUND, "blob upload unknown to registry")
+
+    /// The HTTP status of the distribution API.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            RegistryError::NameUnknown { .. }
+            | RegistryError::ManifestUnknown { .. }
+            | RegistryError::BlobUnknown { .. }
+            | RegistryError::UploadUnknown
+            | RegistryError::NotFound => StatusCode::NOT_FOUND,
+            RegistryError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
+            RegistryError::LimitExceeded(_) => StatusCode::FORBIDDEN,
+            RegistryError::Unsupported(_) => StatusCode::METHOD_NOT_ALLOWED,
+            RegistryError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        }
     }
-    /// BLOB_UPLOAD_INVALID (400).
-    pub fn upload_invalid(message: impl Into<String>) -> Self {
-        Self::new("BLOB_UPLOAD_INVALID", StatusCode::BAD_REQUEST, message)
-    }
-    /// DIGEST_INVALID (400).
-    pub fn digest_invalid(message: impl Into<String>) -> Self {
-        Self::new("DIGEST_INVALID", StatusCode::BAD_REQUEST, message)
-    }
-    /// MANIFEST_INVALID (400).
-    pub fn manifest_invalid(message: impl Into<String>) -> Self {
-        Self::new("MANIFEST_INVALID", StatusCode::BAD_REQUEST, message)
-    }
-    /// MANIFEST_UNKNOWN (404).
-    pub fn manifest_unknown(reference: &str) -> Self {
-        Self::new("MANIFEST_UNKNOWN", StatusCode::NOT_FOUND, format!("manifest unknown: {reference}"))
-    }
-    /// MANIFEST_BLOB_UNKNOWN (400).
-    pub fn manifest_blob_unknown(digest: &str) -> Self {
-        Self::new("MANIFEST_BLOB_UNKNOWN", StatusCode::BAD_REQUEST, format!("blob unknown to registry: {digest}"))
-    }
-    /// NAME_INVALID (400).
-    pub fn name_invalid(name: &str) -> Self {
-        Self::new("NAME_INVALID", StatusCode::BAD_REQUEST, format!("invalid repository name: {name}"))
-    }
-    /// NAME_UNKNOWN (404), in ECR's words.
-    pub fn name_unknown(name: &str, registry: &str) -> Self {
-        Self::new(
-            "NAME_UNKNOWN",
-            StatusCode::NOT_FOUND,
-            format!("The repository with name '{name}' does not exist in the registry with id '{registry}'"),
-        )
-    }
-    /// TAG_INVALID (400).
-    pub fn tag_invalid(message: impl Into<String>) -> Self {
-        Self::new("TAG_INVALID", StatusCode::BAD_REQUEST, message)
-    }
-    /// UNSUPPORTED (405/415).
-    pub fn unsupported(message: impl Into<String>) -> Self {
-        Self::new("UNSUPPORTED", StatusCode::METHOD_NOT_ALLOWED, message)
-    }
-    /// SIZE_INVALID (400).
-    pub fn size_invalid(message: impl Into<String>) -> Self {
-        Self::new("SIZE_INVALID", StatusCode::BAD_REQUEST, message)
-    }
-    /// DENIED (403) because a configured limit is reached (repositories, images per repository).
-    pub fn limit_exceeded(message: impl Into<String>) -> Self {
-        Self::new("DENIED", StatusCode::FORBIDDEN, message)
-    }
-    /// An invalid repository policy (400), with ECR's message.
-    pub fn policy_invalid(message: &str) -> Self {
-        Self::new("POLICY_INVALID", StatusCode::BAD_REQUEST, message)
-    }
-    /// 416 with `Content-Range: bytes */SIZE` and no body.
-    pub fn range(size: u64) -> Self {
-        let mut e =
-            Self::new("BLOB_UPLOAD_INVALID", StatusCode::RANGE_NOT_SATISFIABLE, "requested range not satisfiable");
-        e.content_range = Some(format!("bytes */{size}"));
-        e
-    }
-    /// An internal failure, logged where it happened; the client sees a plain message.
-    pub fn internal(what: &str) -> Self {
-        Self::new("UNKNOWN", StatusCode::INTERNAL_SERVER_ERROR, format!("internal error: {what}"))
+
+    /// The same answer as a [`Rejection`], for errors found while describing a request.
+    pub fn rejection(&self) -> Rejection {
+        Rejection::new(self.oci_code(), self.status(), self.to_string())
     }
 }
 
-impl IntoResponse for OciError {
+impl IntoResponse for RegistryError {
     fn into_response(self) -> Response {
-        let mut resp = if self.status == StatusCode::RANGE_NOT_SATISFIABLE {
+        let mut resp = if let RegistryError::RangeNotSatisfiable { .. } = self {
             Response::new(axum::body::Body::empty())
         } else {
-            let body = serde_json::json!({"errors": [{"code": self.code, "message": self.message, "detail": null}]});
+            let body =
+                serde_json::json!({"errors": [{"code": self.oci_code(), "message": self.to_string(), "detail": null}]});
             let mut r = Response::new(axum::body::Body::from(body.to_string()));
             r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
             r
         };
-        *resp.status_mut() = self.status;
+        *resp.status_mut() = self.status();
         resp.headers_mut().insert("docker-distribution-api-version", HeaderValue::from_static("registry/2.0"));
-        if let Some(cr) = self.content_range.and_then(|c| HeaderValue::from_str(&c).ok()) {
-            resp.headers_mut().insert(header::CONTENT_RANGE, cr);
+        if let RegistryError::RangeNotSatisfiable { size } = self {
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                resp.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
         }
         resp
     }

@@ -1,62 +1,113 @@
-//! The bundled registry: Docker Registry HTTP API V2 / OCI Distribution Spec 1.1, every request
-//! authenticated (ECR registry tokens over HTTP Basic) and authorized by warden's IAM engine with
-//! the ECR action and repository ARN AWS uses, on durable local storage.
+//! The bundled registry: Docker Registry HTTP API V2 / OCI Distribution Spec 1.1 and the Amazon
+//! ECR API, every request authenticated (ECR registry tokens over HTTP Basic; SigV4) and
+//! authorized by warden's IAM engine with the ECR action and repository ARN AWS uses, on durable
+//! local storage.
 //!
-//! Layering, one way: [`oci`] handlers → [`state::Registry`] → [`storage`] (blobs behind
-//! [`storage::blobs::BlobStore`], on the filesystem by default; metadata behind
-//! [`storage::meta::MetadataStore`], in SQLite by default). [`authz`] maps requests to checks for
-//! `warden-tower`'s layer.
+//! Each request is parsed once into one typed description ([`oci::request::OciRequest`],
+//! [`ecr::EcrCall`]); the describer decides on it, and the handler receives that same
+//! description with the repository rows read for the decision.
+//!
+//! Layering, one way: [`oci`] and [`ecr`] handlers (one module per resource) → [`service`]
+//! (manifests, uploads, garbage collection, lifecycle) → [`state::Registry`] → [`storage`]
+//! (blobs behind [`storage::blobs::BlobStore`], on the filesystem by default; metadata behind
+//! [`storage::meta::MetadataStore`], in SQLite by default). Errors are one enum,
+//! [`error::RegistryError`], rendered for each API.
 
-pub mod authz;
+pub mod access;
 pub mod ecr;
 pub mod error;
-pub mod lifecycle;
 pub mod manifest;
 pub mod names;
 pub mod oci;
 pub mod presign;
+pub mod query;
 pub mod route;
 pub mod schema1;
+pub mod service;
 pub mod state;
 pub mod storage;
+
+/// The lifecycle scheduler (`service::lifecycle`), under its older path.
+pub use service::lifecycle;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::extract::ConnectInfo;
 use axum::routing::any;
 use axum::Router;
+use ipnet::IpNet;
 use warden_auth::{SigV4Authenticator, TokenAuthenticator};
 use warden_tower::{AuthorizeLayer, RegistryDeny};
 
 pub use state::{Config, Limits, OpenError, Registry};
 
-/// The registry's router: `/v2/...` behind the authorization layer.
+/// How the server treats connections.
+#[derive(Debug, Clone, Default)]
+pub struct ServeOptions {
+    /// Proxies whose `X-Forwarded-For` is believed (`--trusted-proxy`). Empty: the TCP peer is
+    /// the client, always.
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+/// The registry's router with default options: `/v2/...` and the ECR API behind the
+/// authorization layer. Serve it with `into_make_service_with_connect_info::<SocketAddr>()`:
+/// the peer address becomes `aws:SourceIp`, and a request without it is refused (500).
 pub fn router(registry: Arc<Registry>) -> Router {
+    router_with(registry, &ServeOptions::default())
+}
+
+/// The registry's router.
+pub fn router_with(registry: Arc<Registry>, options: &ServeOptions) -> Router {
     let realm = format!("https://{}.dkr.ecr.{}.amazonaws.com/", registry.config.account_id, registry.config.region);
     let authenticator = TokenAuthenticator::new(Arc::clone(&registry.store), Arc::clone(&registry.issuer), &realm);
-    let describer = authz::RegistryDescriber { registry: Arc::clone(&registry) };
+    let describer = oci::authz::RegistryDescriber { registry: Arc::clone(&registry) };
     let v2 = Router::new()
         .route("/v2", any(oci::v2))
         .route("/v2/", any(oci::v2))
         .route("/v2/{*rest}", any(oci::v2))
         .with_state(Arc::clone(&registry))
-        .layer(AuthorizeLayer::new(authenticator, describer).with_deny(RegistryDeny));
+        .layer(AuthorizeLayer::new(authenticator, describer).with_deny(RegistryDeny).with_hook(access::AccessHook));
     // The ECR API: AWS JSON 1.1 on POST /, SigV4, AWS's exceptions.
     let sigv4 = SigV4Authenticator::new(Arc::clone(&registry.store), &registry.config.region, "ecr")
         .with_max_body(ecr::MAX_REQUEST_BYTES);
-    let api = Router::new()
-        .route("/", axum::routing::post(ecr::api))
-        .with_state(Arc::clone(&registry))
-        .layer(AuthorizeLayer::new(sigv4, ecr::EcrDescriber { registry: Arc::clone(&registry) }));
+    let api = Router::new().route("/", axum::routing::post(ecr::api)).with_state(Arc::clone(&registry)).layer(
+        AuthorizeLayer::new(sigv4, ecr::authz::EcrDescriber { registry: Arc::clone(&registry) })
+            .with_hook(access::AccessHook),
+    );
     let presigned =
         Router::new().route("/presigned/{*rest}", axum::routing::get(presign::download)).with_state(registry);
+    let trusted: Arc<[IpNet]> = options.trusted_proxies.clone().into();
     // Uploads stream; the default 2 MB body limit of axum's extractors does not apply to them.
-    v2.merge(api).merge(presigned).layer(axum::extract::DefaultBodyLimit::disable())
+    v2.merge(api)
+        .merge(presigned)
+        .fallback(|| async { error::RegistryError::NotFound })
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn(access::log))
+        .layer(axum::middleware::map_request(move |mut req: axum::extract::Request| {
+            let trusted = Arc::clone(&trusted);
+            async move {
+                if let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>().copied() {
+                    let client = warden_tower::context::client_addr(peer.ip(), req.headers(), &trusted);
+                    req.extensions_mut().insert(client);
+                }
+                req
+            }
+        }))
 }
 
-/// Serves `router` on `addr` until ctrl-c or SIGTERM, finishing requests in flight.
+/// Serves the registry on `listener` until ctrl-c or SIGTERM, finishing requests in flight.
 pub async fn serve(registry: Arc<Registry>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    let app = router(registry).into_make_service_with_connect_info::<SocketAddr>();
+    serve_with(registry, listener, ServeOptions::default()).await
+}
+
+/// Serves the registry with `options`.
+pub async fn serve_with(
+    registry: Arc<Registry>,
+    listener: tokio::net::TcpListener,
+    options: ServeOptions,
+) -> std::io::Result<()> {
+    let app = router_with(registry, &options).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown()).await
 }
 

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::error::OciError;
+use crate::error::RegistryError;
 use crate::names::parse_digest;
 
 /// Docker schema 2 manifest.
@@ -19,10 +19,8 @@ pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 /// OCI image index.
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 /// The empty OCI config of artifacts.
+#[cfg(test)]
 const OCI_EMPTY: &str = "application/vnd.oci.empty.v1+json";
-/// The image config types: not artifact types.
-const IMAGE_CONFIGS: &[&str] =
-    &["application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json"];
 
 /// Most layers an image may have (ECR).
 pub const MAX_LAYERS: usize = 127;
@@ -40,27 +38,27 @@ pub struct Parsed {
     pub manifests: Vec<String>,
     /// `subject` digest.
     pub subject: Option<String>,
-    /// `artifactType`, or the config media type when it is not an image config.
+    /// `artifactType`, or else the config's media type (of an image manifest).
     pub artifact_type: Option<String>,
 }
 
-fn descriptor(v: &Value, what: &str) -> Result<(String, Option<u64>), OciError> {
+fn descriptor(v: &Value, what: &str) -> Result<(String, Option<u64>), RegistryError> {
     let digest = v
         .get("digest")
         .and_then(Value::as_str)
-        .ok_or_else(|| OciError::manifest_invalid(format!("{what} has no digest")))?;
+        .ok_or_else(|| RegistryError::ManifestInvalid(format!("{what} has no digest")))?;
     if parse_digest(digest).is_none() {
-        return Err(OciError::manifest_invalid(format!("{what} digest `{digest}` is invalid")));
+        return Err(RegistryError::ManifestInvalid(format!("{what} digest `{digest}` is invalid")));
     }
     Ok((digest.to_owned(), v.get("size").and_then(Value::as_u64)))
 }
 
 /// Validates `body` pushed with `content_type`.
-pub fn parse(body: &[u8], content_type: Option<&str>) -> Result<Parsed, OciError> {
-    let v: Value =
-        serde_json::from_slice(body).map_err(|e| OciError::manifest_invalid(format!("manifest is not JSON: {e}")))?;
+pub fn parse(body: &[u8], content_type: Option<&str>) -> Result<Parsed, RegistryError> {
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| RegistryError::ManifestInvalid(format!("manifest is not JSON: {e}")))?;
     if !v.is_object() {
-        return Err(OciError::manifest_invalid("manifest must be a JSON object"));
+        return Err(RegistryError::ManifestInvalid(String::from("manifest must be a JSON object")));
     }
     let declared = v.get("mediaType").and_then(Value::as_str);
     let header = content_type
@@ -68,7 +66,7 @@ pub fn parse(body: &[u8], content_type: Option<&str>) -> Result<Parsed, OciError
         .filter(|c| !c.is_empty() && *c != "application/json" && *c != "application/octet-stream");
     if let (Some(d), Some(h)) = (declared, header) {
         if d != h {
-            return Err(OciError::manifest_invalid(format!("Content-Type `{h}` does not match mediaType `{d}`")));
+            return Err(RegistryError::ManifestInvalid(format!("Content-Type `{h}` does not match mediaType `{d}`")));
         }
     }
     let schema = v.get("schemaVersion").and_then(Value::as_u64);
@@ -78,7 +76,9 @@ pub fn parse(body: &[u8], content_type: Option<&str>) -> Result<Parsed, OciError
         // OCI manifests may omit mediaType: tell them apart by shape.
         (None, Some(2)) if v.get("manifests").is_some() => OCI_INDEX.to_owned(),
         (None, Some(2)) => OCI_MANIFEST.to_owned(),
-        _ => return Err(OciError::manifest_invalid("manifest has no mediaType and no schemaVersion")),
+        _ => {
+            return Err(RegistryError::ManifestInvalid(String::from("manifest has no mediaType and no schemaVersion")))
+        }
     };
     let mut parsed = Parsed {
         media_type: media_type.clone(),
@@ -89,16 +89,18 @@ pub fn parse(body: &[u8], content_type: Option<&str>) -> Result<Parsed, OciError
     };
     match media_type.as_str() {
         DOCKER_V2 | OCI_MANIFEST => {
-            let config = v.get("config").ok_or_else(|| OciError::manifest_invalid("manifest has no config"))?;
+            let config = v
+                .get("config")
+                .ok_or_else(|| RegistryError::ManifestInvalid(String::from("manifest has no config")))?;
             let (config_digest, config_size) = descriptor(config, "config")?;
             let config_type = config.get("mediaType").and_then(Value::as_str);
             parsed.blobs.push((config_digest, config_size));
             let layers = v
                 .get("layers")
                 .and_then(Value::as_array)
-                .ok_or_else(|| OciError::manifest_invalid("manifest has no layers array"))?;
+                .ok_or_else(|| RegistryError::ManifestInvalid(String::from("manifest has no layers array")))?;
             if layers.len() > MAX_LAYERS {
-                return Err(OciError::manifest_invalid(format!(
+                return Err(RegistryError::ManifestInvalid(format!(
                     "an image may have at most {MAX_LAYERS} layers, not {}",
                     layers.len()
                 )));
@@ -110,16 +112,16 @@ pub fn parse(body: &[u8], content_type: Option<&str>) -> Result<Parsed, OciError
                     parsed.blobs.push(d);
                 }
             }
-            parsed.artifact_type =
-                v.get("artifactType").and_then(Value::as_str).map(str::to_owned).or_else(|| {
-                    config_type.filter(|t| !IMAGE_CONFIGS.contains(t) && *t != OCI_EMPTY).map(str::to_owned)
-                });
+            // Distribution spec, listing referrers: "If the artifactType is empty or missing in
+            // the image manifest, the value of artifactType MUST be set to the config descriptor
+            // mediaType value" — image configs and the empty config included.
+            parsed.artifact_type = v.get("artifactType").and_then(Value::as_str).or(config_type).map(str::to_owned);
         }
         DOCKER_LIST | OCI_INDEX => {
             let manifests = v
                 .get("manifests")
                 .and_then(Value::as_array)
-                .ok_or_else(|| OciError::manifest_invalid("index has no manifests array"))?;
+                .ok_or_else(|| RegistryError::ManifestInvalid(String::from("index has no manifests array")))?;
             for (i, m) in manifests.iter().enumerate() {
                 parsed.manifests.push(descriptor(m, &format!("manifests[{i}]"))?.0);
             }
@@ -129,22 +131,20 @@ pub fn parse(body: &[u8], content_type: Option<&str>) -> Result<Parsed, OciError
             let layers = v
                 .get("fsLayers")
                 .and_then(Value::as_array)
-                .ok_or_else(|| OciError::manifest_invalid("schema 1 manifest has no fsLayers"))?;
+                .ok_or_else(|| RegistryError::ManifestInvalid(String::from("schema 1 manifest has no fsLayers")))?;
             if layers.len() > MAX_LAYERS {
-                return Err(OciError::manifest_invalid(format!("an image may have at most {MAX_LAYERS} layers")));
+                return Err(RegistryError::ManifestInvalid(format!("an image may have at most {MAX_LAYERS} layers")));
             }
             for l in layers {
-                let sum = l
-                    .get("blobSum")
-                    .and_then(Value::as_str)
-                    .filter(|d| parse_digest(d).is_some())
-                    .ok_or_else(|| OciError::manifest_invalid("fsLayers entry has no valid blobSum"))?;
+                let sum = l.get("blobSum").and_then(Value::as_str).filter(|d| parse_digest(d).is_some()).ok_or_else(
+                    || RegistryError::ManifestInvalid(String::from("fsLayers entry has no valid blobSum")),
+                )?;
                 if !parsed.blobs.iter().any(|(d, _)| d == sum) {
                     parsed.blobs.push((sum.to_owned(), None));
                 }
             }
         }
-        other => return Err(OciError::manifest_invalid(format!("unsupported manifest media type `{other}`"))),
+        other => return Err(RegistryError::ManifestInvalid(format!("unsupported manifest media type `{other}`"))),
     }
     if let Some(subject) = v.get("subject") {
         parsed.subject = Some(descriptor(subject, "subject")?.0);
@@ -228,16 +228,24 @@ mod tests {
         assert_eq!(p.blobs, [(d('a'), Some(2)), (d('b'), Some(10))]);
         assert_eq!(p.subject, Some(d('e')));
         assert_eq!(p.artifact_type.as_deref(), Some("application/vnd.example.sbom"));
+        // Without artifactType, the config's media type, even for a plain image.
+        let image = serde_json::json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": d('a'), "size": 2}, "layers": []});
+        let p = parse(image.to_string().as_bytes(), None).unwrap();
+        assert_eq!(p.artifact_type.as_deref(), Some("application/vnd.oci.image.config.v1+json"));
     }
 
     #[test]
     fn invalid_manifests() {
         assert!(parse(b"nope", None).is_err());
         let mismatch = serde_json::json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": {"digest": d('a')}, "layers": []});
-        assert_eq!(parse(mismatch.to_string().as_bytes(), Some(DOCKER_V2)).unwrap_err().code, "MANIFEST_INVALID");
+        assert!(matches!(
+            parse(mismatch.to_string().as_bytes(), Some(DOCKER_V2)),
+            Err(RegistryError::ManifestInvalid(_))
+        ));
         let layers: Vec<_> = (0..128).map(|_| serde_json::json!({"digest": d('b'), "size": 1})).collect();
         let big = serde_json::json!({"schemaVersion": 2, "mediaType": DOCKER_V2, "config": {"digest": d('a')}, "layers": layers});
-        assert!(parse(big.to_string().as_bytes(), None).unwrap_err().message.contains("at most 127 layers"));
+        assert!(parse(big.to_string().as_bytes(), None).unwrap_err().to_string().contains("at most 127 layers"));
         let bad_digest = serde_json::json!({"schemaVersion": 2, "mediaType": DOCKER_V2, "config": {"digest": "sha256:xyz"}, "layers": []});
         assert!(parse(bad_digest.to_string().as_bytes(), None).is_err());
     }

@@ -10,6 +10,8 @@
 
 use sha2::{Digest as _, Sha256, Sha512};
 
+use crate::error::RegistryError;
+
 /// True for a valid ECR repository name.
 pub fn valid_repository(name: &str) -> bool {
     if name.len() < 2 || name.len() > 256 {
@@ -52,7 +54,7 @@ pub fn valid_tag(tag: &str) -> bool {
 }
 
 /// A digest algorithm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Algorithm {
     /// sha256
     Sha256,
@@ -121,6 +123,168 @@ pub fn parse_digest(text: &str) -> Option<Algorithm> {
         _ => return None,
     };
     (hex.len() == len && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))).then_some(alg)
+}
+
+/// A repository name that passed [`valid_repository`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RepoName(String);
+
+impl RepoName {
+    /// Validates `name` (already percent-decoded).
+    pub fn parse(name: &str) -> Result<RepoName, RegistryError> {
+        if valid_repository(name) {
+            Ok(RepoName(name.to_owned()))
+        } else {
+            Err(RegistryError::NameInvalid { name: truncated(name) })
+        }
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for RepoName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A tag that passed [`valid_tag`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Tag(String);
+
+impl Tag {
+    /// Validates `tag`.
+    pub fn parse(tag: &str) -> Result<Tag, RegistryError> {
+        if valid_tag(tag) {
+            Ok(Tag(tag.to_owned()))
+        } else {
+            Err(RegistryError::TagInvalid { tag: truncated(tag) })
+        }
+    }
+
+    /// The tag.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Tag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A digest (`sha256:<64 hex>` or `sha512:<128 hex>`) that passed [`parse_digest`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Digest {
+    text: String,
+    algorithm: Algorithm,
+}
+
+impl Digest {
+    /// Validates `text`.
+    pub fn parse(text: &str) -> Result<Digest, RegistryError> {
+        match parse_digest(text) {
+            Some(algorithm) => Ok(Digest { text: text.to_owned(), algorithm }),
+            None => Err(RegistryError::DigestInvalid { digest: truncated(text) }),
+        }
+    }
+
+    /// The digest of `data` in `algorithm`.
+    pub fn of(algorithm: Algorithm, data: &[u8]) -> Digest {
+        Digest { text: algorithm.digest(data), algorithm }
+    }
+
+    /// `alg:hex`.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Its algorithm.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+}
+
+impl std::fmt::Display for Digest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// What a manifest is addressed by: a tag or a digest.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Reference {
+    /// By tag (the stored manifest may be translated for the client).
+    Tag(Tag),
+    /// By digest (never translated).
+    Digest(Digest),
+}
+
+impl Reference {
+    /// A digest when `text` has a `:`, else a tag.
+    pub fn parse(text: &str) -> Result<Reference, RegistryError> {
+        if text.contains(':') {
+            Digest::parse(text).map(Reference::Digest)
+        } else {
+            Tag::parse(text).map(Reference::Tag)
+        }
+    }
+
+    /// The tag or digest as written.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Reference::Tag(t) => t.as_str(),
+            Reference::Digest(d) => d.as_str(),
+        }
+    }
+}
+
+impl std::fmt::Display for Reference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An upload session id: 1 to 128 of `[A-Za-z0-9_-]` (the registry makes 32 hex digits).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UploadId(String);
+
+impl UploadId {
+    /// Validates `id`; `None` for anything no session can be named.
+    pub fn parse(id: &str) -> Option<UploadId> {
+        let ok = !id.is_empty()
+            && id.len() <= 128
+            && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        ok.then(|| UploadId(id.to_owned()))
+    }
+
+    /// A new random id.
+    pub fn random() -> UploadId {
+        UploadId(crate::storage::blobs::random_id())
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for UploadId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Input echoed in an error message, cut to 300 characters.
+fn truncated(text: &str) -> String {
+    match text.char_indices().nth(300) {
+        Some((i, _)) => format!("{}…", text.get(..i).unwrap_or_default()),
+        None => text.to_owned(),
+    }
 }
 
 #[cfg(test)]

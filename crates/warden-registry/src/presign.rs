@@ -11,7 +11,8 @@ use hmac::{Hmac, Mac};
 use http::Request;
 use sha2::Sha256;
 
-use crate::error::OciError;
+use crate::names::{Digest, RepoName};
+use crate::query::{decode_path, Query};
 use crate::state::{now, Registry};
 
 /// How long a download URL is valid, in seconds.
@@ -34,29 +35,31 @@ pub fn url(reg: &Registry, host: &str, repo: &str, digest: &str, now: i64) -> St
     format!("http://{host}/presigned/{repo}/blobs/{digest}?expires={expires}&signature={sig}")
 }
 
-/// `GET /presigned/...`: the blob, when the signature holds and has not expired.
+/// `GET /presigned/...`: the blob, when the signature holds and has not expired. The path is
+/// decoded and the name and digest validated with the same decoder and types as `/v2`.
 pub async fn download(State(reg): State<Arc<Registry>>, req: Request<Body>) -> Response {
-    let denied = || OciError {
-        code: "DENIED",
-        status: http::StatusCode::FORBIDDEN,
-        message: "the download URL is invalid or has expired".into(),
-        content_range: None,
+    let denied = || {
+        warden_tower::deny::registry_error::<Body>(
+            http::StatusCode::FORBIDDEN,
+            "DENIED",
+            "the download URL is invalid or has expired",
+        )
     };
-    let path = req.uri().path().trim_start_matches("/presigned/");
-    let Some((repo, digest)) = path.rsplit_once("/blobs/") else { return denied().into_response() };
-    let query = req.uri().query().unwrap_or("");
-    let param = |name: &str| {
-        query.split('&').find_map(|kv| kv.split_once('=').filter(|(k, _)| *k == name).map(|(_, v)| v.to_owned()))
+    let Some(path) = decode_path(req.uri().path()) else { return denied() };
+    let Some((repo, digest)) = path.trim_start_matches("/presigned/").rsplit_once("/blobs/") else {
+        return denied();
     };
-    let (Some(expires), Some(sig)) = (param("expires").and_then(|e| e.parse::<i64>().ok()), param("signature")) else {
-        return denied().into_response();
+    let (Ok(repo), Ok(digest)) = (RepoName::parse(repo), Digest::parse(digest)) else { return denied() };
+    let query = Query::parse(req.uri().query().unwrap_or(""));
+    let (Some(expires), Some(sig)) = (query.get("expires").and_then(|e| e.parse::<i64>().ok()), query.get("signature"))
+    else {
+        return denied();
     };
-    let expected = signature(&reg.url_key, repo, digest, expires);
-    let valid: bool = subtle_eq(expected.as_bytes(), sig.as_bytes());
-    if !valid || now() > expires {
-        return denied().into_response();
+    let expected = signature(&reg.url_key, repo.as_str(), digest.as_str(), expires);
+    if !subtle_eq(expected.as_bytes(), sig.as_bytes()) || now() > expires {
+        return denied();
     }
-    match crate::oci::get_blob(&reg, repo, digest, false, req.headers()).await {
+    match crate::oci::blobs::get(&reg, repo.as_str(), &digest, false, req.headers()).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     }

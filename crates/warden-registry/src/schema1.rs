@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::error::OciError;
+use crate::error::RegistryError;
 
 /// A gzip-compressed empty tar archive: the layer schema 1 lists for history entries that made no
 /// filesystem change (`empty_layer`).
@@ -53,14 +53,14 @@ impl Signer {
 
     /// Signs `payload` (pretty-printed with [`INDENT`], ending in `\n}`) as a libtrust pretty JWS:
     /// the payload with a `signatures` member inserted before its closing brace.
-    pub fn sign(&self, payload: &[u8], time: &str) -> Result<Vec<u8>, OciError> {
+    pub fn sign(&self, payload: &[u8], time: &str) -> Result<Vec<u8>, RegistryError> {
         let format_length = payload
             .iter()
             .rposition(|b| !b.is_ascii_whitespace())
             .filter(|&i| payload.get(i) == Some(&b'}'))
             .and_then(|close| payload.get(..close)?.iter().rposition(|b| !b.is_ascii_whitespace()))
             .map(|i| i + 1)
-            .ok_or_else(|| OciError::internal("schema 1 payload is not a JSON object"))?;
+            .ok_or_else(|| RegistryError::internal("schema 1 signing", "the payload is not a JSON object"))?;
         let (head, tail) = payload.split_at(format_length);
         let protected =
             json!({"formatLength": format_length, "formatTail": URL_SAFE_NO_PAD.encode(tail), "time": time});
@@ -118,12 +118,12 @@ fn key_id(der: &[u8]) -> String {
     chars.chunks(4).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join(":")
 }
 
-fn pretty(v: &impl Serialize) -> Result<String, OciError> {
+fn pretty(v: &impl Serialize) -> Result<String, RegistryError> {
     let mut out = Vec::new();
     let formatter = serde_json::ser::PrettyFormatter::with_indent(INDENT.as_bytes());
     let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
-    v.serialize(&mut ser).map_err(|e| OciError::internal(&e.to_string()))?;
-    String::from_utf8(out).map_err(|e| OciError::internal(&e.to_string()))
+    v.serialize(&mut ser).map_err(|e| RegistryError::internal("schema 1 signing", e))?;
+    String::from_utf8(out).map_err(|e| RegistryError::internal("schema 1 signing", e))
 }
 
 /// A schema 1 manifest before signing.
@@ -135,8 +135,8 @@ pub struct Unsigned {
 }
 
 /// Builds the schema 1 form of a schema 2 / OCI image manifest, given its config.
-pub fn build(name: &str, tag: &str, manifest: &Value, config: &Value) -> Result<Unsigned, OciError> {
-    let invalid = |m: &str| OciError::manifest_invalid(format!("cannot translate to schema 1: {m}"));
+pub fn build(name: &str, tag: &str, manifest: &Value, config: &Value) -> Result<Unsigned, RegistryError> {
+    let invalid = |m: &str| RegistryError::ManifestInvalid(format!("cannot translate to schema 1: {m}"));
     let layers: Vec<&str> = manifest
         .get("layers")
         .and_then(Value::as_array)

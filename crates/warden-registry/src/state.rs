@@ -10,8 +10,12 @@ use warden_auth::TokenIssuer;
 use warden_identity::StoreHandle;
 use warden_policy::{CompiledPolicy, PolicyKind, PolicySet};
 
-use crate::error::OciError;
-use crate::names;
+use http::Request;
+use warden_policy::{Context, ContextKeyType};
+use warden_tower::{Caller, Check, ClientAddr};
+
+use crate::error::RegistryError;
+use crate::names::RepoName;
 use crate::storage::blobs::{BlobStore, FsBlobStore};
 use crate::storage::meta::{MetadataStore, Repository, SqliteMeta};
 
@@ -183,76 +187,122 @@ impl Registry {
         arn
     }
 
-    /// Runs a metadata operation off the async workers (SQLite syncs to disk on commit).
+    /// Runs a metadata operation off the async workers (SQLite syncs to disk on commit). A
+    /// failure of the store is logged and becomes a 500.
     pub async fn meta<T: Send + 'static>(
         &self,
         f: impl FnOnce(&dyn MetadataStore) -> Result<T, crate::storage::meta::MetaError> + Send + 'static,
-    ) -> Result<T, OciError> {
+    ) -> Result<T, RegistryError> {
         let meta = Arc::clone(&self.meta);
         match tokio::task::spawn_blocking(move || f(meta.as_ref())).await {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => {
-                eprintln!("warden: {e}");
-                Err(OciError::internal("metadata store"))
-            }
-            Err(e) => {
-                eprintln!("warden: metadata task: {e}");
-                Err(OciError::internal("metadata store"))
-            }
+            Ok(Err(e)) => Err(RegistryError::internal("metadata store", e)),
+            Err(e) => Err(RegistryError::internal("metadata store", e)),
         }
     }
 
     /// A repository, or NAME_INVALID / NAME_UNKNOWN.
-    pub async fn repository(&self, repo: &str) -> Result<Repository, OciError> {
-        if !names::valid_repository(repo) {
-            return Err(OciError::name_invalid(repo));
-        }
-        let name = repo.to_owned();
-        self.meta(move |m| m.repository(&name))
-            .await?
-            .ok_or_else(|| OciError::name_unknown(repo, &self.config.account_id))
+    pub async fn repository(&self, repo: &str) -> Result<Repository, RegistryError> {
+        let name = RepoName::parse(repo)?;
+        self.meta(move |m| m.repository(name.as_str())).await?.ok_or_else(|| self.name_unknown(repo))
+    }
+
+    /// NAME_UNKNOWN / RepositoryNotFoundException for `name`.
+    pub fn name_unknown(&self, name: &str) -> RegistryError {
+        RegistryError::NameUnknown { name: name.to_owned(), registry: self.config.account_id.clone() }
     }
 
     /// Creates a repository (the code path `warden create-repository` and CreateRepository use).
-    pub async fn create_repository(&self, repo: &str, tags: Vec<(String, String)>) -> Result<bool, OciError> {
-        if !names::valid_repository(repo) {
-            return Err(OciError::name_invalid(repo));
-        }
+    pub async fn create_repository(&self, repo: &str, tags: Vec<(String, String)>) -> Result<bool, RegistryError> {
+        let name = RepoName::parse(repo)?;
+        self.create(name, tags, "MUTABLE").await
+    }
+
+    /// Creates a repository with its tags and tag mutability, within the repository quota; false
+    /// when it exists.
+    pub async fn create(
+        &self,
+        name: RepoName,
+        tags: Vec<(String, String)>,
+        mutability: &'static str,
+    ) -> Result<bool, RegistryError> {
         let limit = self.config.limits.repositories;
         if self.meta(|m| m.repository_count()).await? >= limit {
-            return Err(OciError::limit_exceeded(format!(
+            return Err(RegistryError::LimitExceeded(format!(
                 "The maximum number of repositories ({limit}) has been reached"
             )));
         }
-        let name = repo.to_owned();
         let t = now();
-        self.meta(move |m| m.create_repository(&name, &tags, "MUTABLE", t)).await
+        self.meta(move |m| m.create_repository(name.as_str(), &tags, mutability, t)).await
     }
 
-    /// Sets (validated as an ECR repository policy, ECR's `InvalidParameterException` wording on
-    /// failure) or removes a repository's policy.
-    pub async fn set_repository_policy(&self, repo: &str, text: Option<String>) -> Result<(), OciError> {
+    /// Sets (validated as an ECR repository policy) or removes a repository's policy.
+    pub async fn set_repository_policy(&self, repo: &str, text: Option<String>) -> Result<(), RegistryError> {
+        let name = RepoName::parse(repo)?;
         self.repository(repo).await?;
         if let Some(t) = &text {
             warden_policy::Policy::parse(t, PolicyKind::Repository)
-                .map_err(|e| OciError::policy_invalid(&format!("{}: {}", e.aws_exception(), e.aws_message())))?;
+                .map_err(|e| RegistryError::PolicyInvalid(format!("{}: {}", e.aws_exception(), e.aws_message())))?;
         }
-        let name = repo.to_owned();
-        self.meta(move |m| m.set_policy(&name, text.as_deref())).await?;
+        self.meta(move |m| m.set_policy(name.as_str(), text.as_deref())).await?;
         Ok(())
     }
 
-    /// The compiled policy of a repository, cached until its text changes.
-    pub fn policy_set(&self, repo: &Repository) -> Option<PolicySet> {
-        let text = repo.policy.as_ref()?;
+    /// The compiled policy of a repository, cached until its text changes. A stored policy that
+    /// no longer compiles is an error: its statements must not silently vanish from decisions.
+    pub fn policy_set(&self, repo: &Repository) -> Result<Option<PolicySet>, RegistryError> {
+        let Some(text) = repo.policy.as_ref() else { return Ok(None) };
         let mut cache = self.policies.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((cached, set)) = cache.get(&repo.name) {
             if cached == text {
-                return Some(set.clone());
+                return Ok(Some(set.clone()));
             }
         }
-        let set = CompiledPolicy::compile(text, PolicyKind::Repository, &repo.name).ok().map(PolicySet::from)?;
+        let set = CompiledPolicy::compile(text, PolicyKind::Repository, &repo.name)
+            .map(PolicySet::from)
+            .map_err(|e| RegistryError::internal("the stored repository policy does not compile", e))?;
         cache.insert(repo.name.clone(), (text.clone(), set.clone()));
-        Some(set)
+        Ok(Some(set))
+    }
+
+    /// The condition keys of a request: the caller's, the time, the region, the transport, the
+    /// client's address (which the server must have put in the request as a [`ClientAddr`]), the
+    /// user agent and referer.
+    pub fn request_context<B>(&self, req: &Request<B>, caller: &Caller) -> Result<Context, RegistryError> {
+        if req.extensions().get::<ClientAddr>().is_none() {
+            return Err(RegistryError::internal("request context", "the client address is unknown"));
+        }
+        warden_tower::context::request_context(req, caller, Some(false), &self.config.region)
+            .map_err(|e| RegistryError::internal("request context", e))
+    }
+
+    /// The check of `action` on repository `name` (whose row is `repo`, `None` when it does not
+    /// exist): the repository's policy, and its tags as `aws:ResourceTag/*` and
+    /// `ecr:ResourceTag/*` on top of `context`.
+    pub fn check(
+        &self,
+        mut context: Context,
+        action: &'static str,
+        name: &str,
+        repo: Option<&Repository>,
+    ) -> Result<Check, RegistryError> {
+        let mut resource_policy = None;
+        if let Some(r) = repo {
+            for (k, v) in &r.tags {
+                for key in [format!("aws:ResourceTag/{k}"), format!("ecr:ResourceTag/{k}")] {
+                    context
+                        .insert(&key, ContextKeyType::String, &[v.as_str()])
+                        .map_err(|e| RegistryError::internal("resource tags", e))?;
+                }
+            }
+            resource_policy = self.policy_set(r)?;
+        }
+        Ok(Check {
+            action: action.into(),
+            resource: self.repository_arn(name),
+            resource_account: self.config.account_id.clone().into(),
+            resource_policy,
+            context,
+        })
     }
 }

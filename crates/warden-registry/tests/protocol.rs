@@ -455,7 +455,7 @@ async fn repository_policy_examples_decide_as_the_guide_says() {
         .set_repository_policy("team/app", Some(r#"{"Statement":{"Effect":"Allow","Action":"ecr:*"}}"#.into()))
         .await
         .unwrap_err();
-    assert_eq!(err.message, "InvalidParameterException: Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided'");
+    assert_eq!(err.to_string(), "InvalidParameterException: Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided'");
     assert_eq!(pull("admin").await, StatusCode::FORBIDDEN);
 }
 

@@ -17,9 +17,80 @@ use warden_policy::{Context, ContextError, ContextKeyType};
 use crate::caller::Caller;
 
 /// The client's address, inserted into request extensions by the server (the layer cannot know
-/// how the server accepts connections). Fills `aws:SourceIp`.
+/// how the server accepts connections). Fills `aws:SourceIp`; without it the key is absent, and a
+/// policy conditioned on it decides as AWS does for a missing key.
+///
+/// With axum, serve with `into_make_service_with_connect_info::<SocketAddr>()` and map axum's
+/// `ConnectInfo` to a `ClientAddr` in a layer outside [`crate::AuthorizeLayer`], with
+/// [`client_addr`] when the server sits behind proxies; with hyper, insert it in the service
+/// closure that `serve_connection` gets, from the accepted stream's peer address:
+///
+/// ```
+/// # use std::net::SocketAddr;
+/// # use warden_tower::ClientAddr;
+/// let peer: SocketAddr = "203.0.113.7:51000".parse().unwrap();
+/// let mut req = http::Request::new(());
+/// req.extensions_mut().insert(ClientAddr(peer.ip()));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddr(pub IpAddr);
+
+/// The client's address of a request that arrived from `peer`. `X-Forwarded-For` is read only
+/// when `peer` is one of the `trusted` proxies, and then from its right: the client is the
+/// right-most address that is not a trusted proxy (each proxy appends the address it was
+/// reached from, so entries left of the first untrusted one may be forged). An entry that is not
+/// an address ends the walk at the hop that sent it.
+///
+/// ```
+/// # use warden_tower::context::client_addr;
+/// let trusted = ["10.0.0.0/8".parse().unwrap()];
+/// let mut headers = http::HeaderMap::new();
+/// headers.insert("x-forwarded-for", "198.51.100.1, 203.0.113.9, 10.1.2.3".parse().unwrap());
+/// let from_proxy = client_addr("10.0.0.1".parse().unwrap(), &headers, &trusted);
+/// assert_eq!(from_proxy.0.to_string(), "203.0.113.9");
+/// let direct = client_addr("192.0.2.4".parse().unwrap(), &headers, &trusted);
+/// assert_eq!(direct.0.to_string(), "192.0.2.4"); // a client cannot claim another address
+/// ```
+pub fn client_addr(peer: IpAddr, headers: &http::HeaderMap, trusted: &[ipnet::IpNet]) -> ClientAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    let peer = canonical(peer);
+    if !is_trusted(&peer) {
+        return ClientAddr(peer);
+    }
+    let entries: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .take(64)
+        .collect();
+    let mut client = peer;
+    for entry in entries.iter().rev() {
+        let Some(ip) = parse_forwarded(entry) else { break };
+        client = ip;
+        if !is_trusted(&ip) {
+            break;
+        }
+    }
+    ClientAddr(client)
+}
+
+/// An IPv4 address carried in IPv6 (`::ffff:a.b.c.d`) as the IPv4 address.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        IpAddr::V4(_) => ip,
+    }
+}
+
+/// `203.0.113.9`, `203.0.113.9:4711`, `2001:db8::1` or `[2001:db8::1]:4711`.
+fn parse_forwarded(entry: &str) -> Option<IpAddr> {
+    if let Ok(ip) = entry.parse::<IpAddr>() {
+        return Some(canonical(ip));
+    }
+    entry.parse::<std::net::SocketAddr>().ok().map(|s| canonical(s.ip()))
+}
 
 /// The request-dependent global keys as a [`GlobalKeys`] (source IP, time, user agent, secure
 /// transport, region), for describers that add resource or request tags and build the context
@@ -115,7 +186,7 @@ fn shared_layer(caller: &Arc<Context>, tls: Option<bool>, region: &str) -> Resul
 }
 
 /// The context of a request without resource or request tags: the caller's keys, the time, the
-/// server's region and transport, the source IP and user agent.
+/// server's region and transport, the source IP, user agent and referer.
 pub fn request_context<B>(
     req: &Request<B>,
     caller: &Caller,
@@ -128,6 +199,9 @@ pub fn request_context<B>(
     }
     if let Some(ua) = req.headers().get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()) {
         ctx.insert("aws:UserAgent", ContextKeyType::String, &[ua])?;
+    }
+    if let Some(referer) = req.headers().get(http::header::REFERER).and_then(|v| v.to_str().ok()) {
+        ctx.insert("aws:Referer", ContextKeyType::String, &[referer])?;
     }
     Ok(ctx)
 }
@@ -142,7 +216,11 @@ mod tests {
     fn request_context_has_every_layer() {
         let caller =
             Caller::new(Principal::parse("arn:aws:iam::111122223333:user/alice").unwrap(), PolicySet::default());
-        let mut req = Request::get("/").header("user-agent", "docker/27.0").body(()).unwrap();
+        let mut req = Request::get("/")
+            .header("user-agent", "docker/27.0")
+            .header("referer", "https://a.example/")
+            .body(())
+            .unwrap();
         req.extensions_mut().insert(ClientAddr("203.0.113.7".parse().unwrap()));
         let ctx = request_context(&req, &caller, Some(true), "us-east-1").unwrap();
         for (key, value) in [
@@ -150,6 +228,7 @@ mod tests {
             ("aws:PrincipalArn", "arn:aws:iam::111122223333:user/alice"),
             ("aws:SourceIp", "203.0.113.7"),
             ("aws:UserAgent", "docker/27.0"),
+            ("aws:Referer", "https://a.example/"),
             ("aws:SecureTransport", "true"),
             ("aws:RequestedRegion", "us-east-1"),
         ] {
@@ -157,6 +236,29 @@ mod tests {
         }
         assert!(ctx.get("aws:CurrentTime").unwrap().values[0].instant.is_some());
         assert!(ctx.get("aws:EpochTime").unwrap().values[0].number.is_some());
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_from_trusted_proxies() {
+        let trusted: Vec<ipnet::IpNet> = vec!["127.0.0.1/32".parse().unwrap(), "10.0.0.0/8".parse().unwrap()];
+        let headers = |v: &str| {
+            let mut h = http::HeaderMap::new();
+            h.insert("x-forwarded-for", v.parse().unwrap());
+            h
+        };
+        let addr = |peer: &str, xff: &str| client_addr(peer.parse().unwrap(), &headers(xff), &trusted).0.to_string();
+        assert_eq!(addr("127.0.0.1", "54.240.143.7"), "54.240.143.7");
+        assert_eq!(addr("127.0.0.1", "1.2.3.4, 54.240.143.7, 10.9.9.9"), "54.240.143.7");
+        assert_eq!(addr("127.0.0.1", "[2001:db8::1]:443"), "2001:db8::1");
+        assert_eq!(addr("127.0.0.1", "54.240.143.7:1234"), "54.240.143.7");
+        assert_eq!(addr("127.0.0.1", "garbage, 10.1.1.1"), "10.1.1.1");
+        assert_eq!(addr("127.0.0.1", "10.1.1.1, 10.2.2.2"), "10.1.1.1");
+        assert_eq!(addr("192.0.2.1", "54.240.143.7"), "192.0.2.1");
+        assert_eq!(addr("::ffff:192.0.2.1", "54.240.143.7"), "192.0.2.1");
+        assert_eq!(
+            client_addr("127.0.0.1".parse().unwrap(), &http::HeaderMap::new(), &trusted).0.to_string(),
+            "127.0.0.1"
+        );
     }
 
     #[test]

@@ -23,7 +23,7 @@ use sha2::{Digest as _, Sha256};
 use tokio::fs::{self, File, OpenOptions};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt};
 
-use crate::names::{parse_digest, Algorithm, Hasher};
+use crate::names::{Algorithm, Digest, Hasher};
 
 /// A boxed future, so [`BlobStore`] stays object-safe.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -41,17 +41,17 @@ pub type UploadWriter = Box<dyn AsyncWrite + Send + Unpin>;
 /// only once whole, verified and durable. [`FsBlobStore`] is the default.
 pub trait BlobStore: Send + Sync + 'static {
     /// The size of a stored blob, `None` when absent.
-    fn size<'a>(&'a self, digest: &'a str) -> BoxFuture<'a, io::Result<Option<u64>>>;
+    fn size<'a>(&'a self, digest: &'a Digest) -> BoxFuture<'a, io::Result<Option<u64>>>;
 
     /// Opens a blob positioned at `offset`, `None` when absent.
-    fn open_blob<'a>(&'a self, digest: &'a str, offset: u64) -> BoxFuture<'a, io::Result<Option<BlobReader>>>;
+    fn open_blob<'a>(&'a self, digest: &'a Digest, offset: u64) -> BoxFuture<'a, io::Result<Option<BlobReader>>>;
 
     /// `len` bytes of a blob from `offset` as chunks, `None` when absent. The default reads
     /// through [`BlobStore::open_blob`] into 256 KiB buffers; a store that can hand out the
     /// buffers it reads into overrides it and saves a copy of every byte sent.
     fn blob_chunks<'a>(
         &'a self,
-        digest: &'a str,
+        digest: &'a Digest,
         offset: u64,
         len: u64,
     ) -> BoxFuture<'a, io::Result<Option<BlobChunks>>> {
@@ -75,22 +75,26 @@ pub trait BlobStore: Send + Sync + 'static {
     /// Appends a chunk to an upload; the new size.
     fn append<'a>(&'a self, id: &'a str, chunk: &'a [u8]) -> BoxFuture<'a, io::Result<u64>>;
 
+    /// Cuts an upload back to its first `len` bytes (a request that wrote more than it said is
+    /// taken back).
+    fn truncate_upload<'a>(&'a self, id: &'a str, len: u64) -> BoxFuture<'a, io::Result<()>>;
+
     /// Cancels an upload; false when there was none.
     fn cancel<'a>(&'a self, id: &'a str) -> BoxFuture<'a, io::Result<bool>>;
 
     /// Checks an upload against `digest` (streaming hash). `Ok(Err(actual))` when it does not
     /// match (the upload is then dropped); its size when it does. Call
     /// [`BlobStore::commit_upload`] next.
-    fn verify<'a>(&'a self, id: &'a str, digest: &'a str) -> BoxFuture<'a, io::Result<Result<u64, String>>>;
+    fn verify<'a>(&'a self, id: &'a str, digest: &'a Digest) -> BoxFuture<'a, io::Result<Result<u64, String>>>;
 
     /// Makes a verified upload durable and visible as the blob `digest`.
-    fn commit_upload<'a>(&'a self, id: &'a str, digest: &'a str) -> BoxFuture<'a, io::Result<()>>;
+    fn commit_upload<'a>(&'a self, id: &'a str, digest: &'a Digest) -> BoxFuture<'a, io::Result<()>>;
 
     /// Stores `data` as a blob under its digest (verified by the caller).
-    fn put<'a>(&'a self, digest: &'a str, data: Bytes) -> BoxFuture<'a, io::Result<()>>;
+    fn put<'a>(&'a self, digest: &'a Digest, data: Bytes) -> BoxFuture<'a, io::Result<()>>;
 
     /// Removes a blob's bytes (garbage collection); absent blobs are no error.
-    fn remove<'a>(&'a self, digest: &'a str) -> BoxFuture<'a, io::Result<()>>;
+    fn remove<'a>(&'a self, digest: &'a Digest) -> BoxFuture<'a, io::Result<()>>;
 }
 
 /// Blobs and upload sessions in a directory.
@@ -122,7 +126,7 @@ impl FsBlobStore {
     /// pool; `None` when the blob is absent.
     async fn with_blob_at<T: Send + 'static>(
         &self,
-        digest: &str,
+        digest: &Digest,
         offset: u64,
         then: impl FnOnce(std::fs::File) -> io::Result<T> + Send + 'static,
     ) -> io::Result<Option<T>> {
@@ -141,9 +145,8 @@ impl FsBlobStore {
         }
     }
 
-    fn blob_path(&self, digest: &str) -> Option<PathBuf> {
-        parse_digest(digest)?;
-        let (alg, hex) = digest.split_once(':')?;
+    fn blob_path(&self, digest: &Digest) -> Option<PathBuf> {
+        let (alg, hex) = digest.as_str().split_once(':')?;
         Some(self.root.join("blobs").join(alg).join(hex.get(..2)?).join(hex))
     }
 
@@ -153,7 +156,7 @@ impl FsBlobStore {
     }
 
     /// Syncs `tmp` and renames it into place as the blob `digest`, then syncs the directory.
-    async fn commit_path(&self, tmp: &Path, digest: &str) -> io::Result<()> {
+    async fn commit_path(&self, tmp: &Path, digest: &Digest) -> io::Result<()> {
         let dest = self.blob_path(digest).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "bad digest"))?;
         File::open(tmp).await?.sync_all().await?;
         let dir = dest.parent().map(Path::to_path_buf).unwrap_or_else(|| self.root.clone());
@@ -165,7 +168,7 @@ impl FsBlobStore {
 }
 
 impl BlobStore for FsBlobStore {
-    fn size<'a>(&'a self, digest: &'a str) -> BoxFuture<'a, io::Result<Option<u64>>> {
+    fn size<'a>(&'a self, digest: &'a Digest) -> BoxFuture<'a, io::Result<Option<u64>>> {
         Box::pin(async move {
             let Some(path) = self.blob_path(digest) else { return Ok(None) };
             match fs::metadata(&path).await {
@@ -176,7 +179,7 @@ impl BlobStore for FsBlobStore {
         })
     }
 
-    fn open_blob<'a>(&'a self, digest: &'a str, offset: u64) -> BoxFuture<'a, io::Result<Option<BlobReader>>> {
+    fn open_blob<'a>(&'a self, digest: &'a Digest, offset: u64) -> BoxFuture<'a, io::Result<Option<BlobReader>>> {
         Box::pin(async move {
             let Some(file) = self.with_blob_at(digest, offset, Ok).await? else { return Ok(None) };
             let reader: BlobReader = Box::new(ChannelReader { rx: read_ahead(file, u64::MAX)?, chunk: Bytes::new() });
@@ -186,7 +189,7 @@ impl BlobStore for FsBlobStore {
 
     fn blob_chunks<'a>(
         &'a self,
-        digest: &'a str,
+        digest: &'a Digest,
         offset: u64,
         len: u64,
     ) -> BoxFuture<'a, io::Result<Option<BlobChunks>>> {
@@ -258,6 +261,17 @@ impl BlobStore for FsBlobStore {
         })
     }
 
+    fn truncate_upload<'a>(&'a self, id: &'a str, len: u64) -> BoxFuture<'a, io::Result<()>> {
+        Box::pin(async move {
+            let path = self.upload_path(id).ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no upload"))?;
+            // The running hash no longer covers the file: verifying will read it from disk.
+            self.hashes.lock().unwrap_or_else(PoisonError::into_inner).remove(id);
+            let file = OpenOptions::new().write(true).open(&path).await?;
+            file.set_len(len).await?;
+            file.sync_all().await
+        })
+    }
+
     fn cancel<'a>(&'a self, id: &'a str) -> BoxFuture<'a, io::Result<bool>> {
         Box::pin(async move {
             self.hashes.lock().unwrap_or_else(PoisonError::into_inner).remove(id);
@@ -270,10 +284,10 @@ impl BlobStore for FsBlobStore {
         })
     }
 
-    fn verify<'a>(&'a self, id: &'a str, digest: &'a str) -> BoxFuture<'a, io::Result<Result<u64, String>>> {
+    fn verify<'a>(&'a self, id: &'a str, digest: &'a Digest) -> BoxFuture<'a, io::Result<Result<u64, String>>> {
         Box::pin(async move {
             let path = self.upload_path(id).ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no upload"))?;
-            let Some(alg) = parse_digest(digest) else { return Ok(Err("invalid digest".into())) };
+            let alg = digest.algorithm();
             let cached = self.hashes.lock().unwrap_or_else(PoisonError::into_inner).remove(id);
             let on_disk = fs::metadata(&path).await?.len();
             let (actual, size) = match (alg, cached) {
@@ -287,7 +301,7 @@ impl BlobStore for FsBlobStore {
                     tokio::task::spawn_blocking(move || hash_file(&p, alg)).await.map_err(io::Error::other)??
                 }
             };
-            if actual != digest {
+            if actual != digest.as_str() {
                 let _ = fs::remove_file(&path).await;
                 return Ok(Err(actual));
             }
@@ -295,7 +309,7 @@ impl BlobStore for FsBlobStore {
         })
     }
 
-    fn commit_upload<'a>(&'a self, id: &'a str, digest: &'a str) -> BoxFuture<'a, io::Result<()>> {
+    fn commit_upload<'a>(&'a self, id: &'a str, digest: &'a Digest) -> BoxFuture<'a, io::Result<()>> {
         Box::pin(async move {
             self.hashes.lock().unwrap_or_else(PoisonError::into_inner).remove(id);
             let path = self.upload_path(id).ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no upload"))?;
@@ -303,7 +317,7 @@ impl BlobStore for FsBlobStore {
         })
     }
 
-    fn put<'a>(&'a self, digest: &'a str, data: Bytes) -> BoxFuture<'a, io::Result<()>> {
+    fn put<'a>(&'a self, digest: &'a Digest, data: Bytes) -> BoxFuture<'a, io::Result<()>> {
         Box::pin(async move {
             let tmp = self.root.join("uploads").join(format!("put-{}", random_id()));
             let mut f = File::create(&tmp).await?;
@@ -314,7 +328,7 @@ impl BlobStore for FsBlobStore {
         })
     }
 
-    fn remove<'a>(&'a self, digest: &'a str) -> BoxFuture<'a, io::Result<()>> {
+    fn remove<'a>(&'a self, digest: &'a Digest) -> BoxFuture<'a, io::Result<()>> {
         Box::pin(async move {
             let Some(path) = self.blob_path(digest) else { return Ok(()) };
             match fs::remove_file(&path).await {
@@ -494,7 +508,7 @@ mod tests {
         let store = FsBlobStore::open(&dir).await.unwrap();
         // Two and a half read buffers of bytes that differ from position to position.
         let data: Vec<u8> = (0..(BUFFER * 5 / 2)).map(|i| (i % 251) as u8).collect();
-        let digest = format!("sha256:{}", hex::encode(Sha256::digest(&data)));
+        let digest = Digest::of(Algorithm::Sha256, &data);
         store.put(&digest, Bytes::from(data.clone())).await.unwrap();
 
         let whole = collect(store.blob_chunks(&digest, 0, data.len() as u64).await.unwrap().unwrap()).await;
@@ -509,11 +523,7 @@ mod tests {
         // Asking past the end gives what there is.
         let tail = collect(store.blob_chunks(&digest, (data.len() - 3) as u64, 100).await.unwrap().unwrap()).await;
         assert_eq!(tail, data[data.len() - 3..]);
-        assert!(store
-            .blob_chunks("sha256:0000000000000000000000000000000000000000000000000000000000000000", 0, 1)
-            .await
-            .unwrap()
-            .is_none());
+        assert!(store.blob_chunks(&Digest::of(Algorithm::Sha256, b"absent"), 0, 1).await.unwrap().is_none());
         let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 /// A failure of the metadata store.
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +65,72 @@ pub struct Manifest {
     pub artifact_type: Option<String>,
 }
 
+/// A manifest to store, with what it refers to and the quotas it must fit in
+/// ([`MetadataStore::put_manifest`]).
+#[derive(Debug, Clone)]
+pub struct NewManifest<'a> {
+    /// The repository.
+    pub repo: &'a str,
+    /// Its digest.
+    pub digest: &'a str,
+    /// Its media type.
+    pub media_type: &'a str,
+    /// The exact bytes pushed.
+    pub body: &'a [u8],
+    /// `subject` digest.
+    pub subject: Option<&'a str>,
+    /// `artifactType` (or the config's media type).
+    pub artifact_type: Option<&'a str>,
+    /// Blobs that must be linked to the repository, with the sizes the manifest states.
+    pub blobs: &'a [(String, Option<u64>)],
+    /// Child manifests (of an index) that must be in the repository.
+    pub manifests: &'a [String],
+    /// The tag to point at it.
+    pub tag: Option<&'a str>,
+    /// The push time, epoch seconds.
+    pub now: i64,
+    /// The image quota of a repository.
+    pub max_images: usize,
+    /// The tag quota of an image.
+    pub max_tags_per_image: usize,
+}
+
+/// What [`MetadataStore::put_manifest`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PutOutcome {
+    /// Stored; `changed` is false when the manifest (and tag) were already exactly so.
+    Stored {
+        /// Whether anything changed.
+        changed: bool,
+    },
+    /// Refused; nothing was written.
+    Refused(PutRefusal),
+}
+
+/// Why a manifest was not stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PutRefusal {
+    /// The repository was deleted meanwhile.
+    RepositoryGone,
+    /// A blob or child manifest is not in the repository.
+    BlobUnknown(String),
+    /// A blob has another size than the manifest states.
+    BlobSize {
+        /// The blob.
+        digest: String,
+        /// Its stored size.
+        stored: u64,
+        /// The size stated.
+        stated: u64,
+    },
+    /// The repository holds as many images as allowed.
+    ImageLimit,
+    /// The tag exists, points elsewhere, and the repository is IMMUTABLE.
+    TagImmutable,
+    /// The image has as many tags as allowed.
+    TooManyTags,
+}
+
 /// The SQLite metadata store.
 #[derive(Debug)]
 pub struct SqliteMeta {
@@ -99,24 +165,18 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// Removes a blob from a repository.
     fn unlink_blob(&self, repo: &str, digest: &str) -> Result<bool>;
 
+    /// Every blob linked to a repository.
+    fn repository_blobs(&self, repo: &str) -> Result<Vec<String>>;
+
     /// True when any repository still holds the blob (so its bytes must stay).
     fn blob_referenced(&self, digest: &str) -> Result<bool>;
 
-    /// Stores a manifest (with the blobs it refers to) and, with `tag`, points the tag at it; one
-    /// transaction.
-    #[allow(clippy::too_many_arguments)]
-    fn put_manifest(
-        &self,
-        repo: &str,
-        digest: &str,
-        media_type: &str,
-        body: &[u8],
-        subject: Option<&str>,
-        artifact_type: Option<&str>,
-        blobs: &[String],
-        tag: Option<&str>,
-        now: i64,
-    ) -> Result<()>;
+    /// Stores a manifest and, with a tag, points the tag at it — in one transaction that also
+    /// checks what the manifest needs: its blobs linked to the repository with the sizes it
+    /// states, its child manifests present, the image quota, the tag quota, and (against the
+    /// repository's mutability as it stands in that transaction) tag immutability. Two writers
+    /// racing on one tag of an IMMUTABLE repository: exactly one wins.
+    fn put_manifest(&self, manifest: &NewManifest<'_>) -> Result<PutOutcome>;
 
     /// A manifest by tag or digest.
     fn manifest(&self, repo: &str, reference: &str) -> Result<Option<Manifest>>;
@@ -315,12 +375,17 @@ impl MetadataStore for SqliteMeta {
                 params![name],
                 |r| {
                     let tags: String = r.get(4)?;
+                    // Unreadable tags are an error, never "no tags": a tag-conditioned Deny must
+                    // not vanish.
+                    let tags = serde_json::from_str(&tags).map_err(|e| {
+                        rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, Box::new(e))
+                    })?;
                     Ok(Repository {
                         name: r.get(0)?,
                         created_at: r.get(1)?,
                         tag_mutability: r.get(2)?,
                         policy: r.get(3)?,
-                        tags: serde_json::from_str(&tags).unwrap_or_default(),
+                        tags,
                         scan_on_push: r.get(5)?,
                     })
                 },
@@ -363,45 +428,104 @@ impl MetadataStore for SqliteMeta {
         Ok(self.conn().execute("DELETE FROM blobs WHERE repo = ?1 AND digest = ?2", params![repo, digest])? == 1)
     }
 
+    fn repository_blobs(&self, repo: &str) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT digest FROM blobs WHERE repo = ?1 ORDER BY digest")?;
+        let rows = stmt.query_map(params![repo], |r| r.get(0))?.collect::<std::result::Result<Vec<String>, _>>()?;
+        Ok(rows)
+    }
+
     fn blob_referenced(&self, digest: &str) -> Result<bool> {
         let n: i64 =
             self.conn().query_row("SELECT COUNT(*) FROM blobs WHERE digest = ?1", params![digest], |r| r.get(0))?;
         Ok(n > 0)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn put_manifest(
-        &self,
-        repo: &str,
-        digest: &str,
-        media_type: &str,
-        body: &[u8],
-        subject: Option<&str>,
-        artifact_type: Option<&str>,
-        blobs: &[String],
-        tag: Option<&str>,
-        now: i64,
-    ) -> Result<()> {
+    fn put_manifest(&self, m: &NewManifest<'_>) -> Result<PutOutcome> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        // IMMEDIATE: the write lock is taken before the checks read, so no other writer (in this
+        // process or another) moves the tag or fills the quota between check and write.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mutability: Option<String> = tx
+            .query_row("SELECT tag_mutability FROM repositories WHERE name = ?1", params![m.repo], |r| r.get(0))
+            .optional()?;
+        let Some(mutability) = mutability else { return Ok(PutOutcome::Refused(PutRefusal::RepositoryGone)) };
+        for (blob, stated) in m.blobs {
+            let size: Option<i64> = tx
+                .query_row("SELECT size FROM blobs WHERE repo = ?1 AND digest = ?2", params![m.repo, blob], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            let Some(size) = size else { return Ok(PutOutcome::Refused(PutRefusal::BlobUnknown(blob.clone()))) };
+            let size = u64::try_from(size).unwrap_or(0);
+            if let Some(stated) = stated.filter(|s| *s != size) {
+                return Ok(PutOutcome::Refused(PutRefusal::BlobSize { digest: blob.clone(), stored: size, stated }));
+            }
+        }
+        for child in m.manifests {
+            let n: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM manifests WHERE repo = ?1 AND digest = ?2",
+                params![m.repo, child],
+                |r| r.get(0),
+            )?;
+            if n == 0 {
+                return Ok(PutOutcome::Refused(PutRefusal::BlobUnknown(child.clone())));
+            }
+        }
+        let exists: i64 = tx.query_row(
+            "SELECT COUNT(*) FROM manifests WHERE repo = ?1 AND digest = ?2",
+            params![m.repo, m.digest],
+            |r| r.get(0),
+        )?;
+        if exists == 0 {
+            let images: i64 =
+                tx.query_row("SELECT COUNT(*) FROM manifests WHERE repo = ?1", params![m.repo], |r| r.get(0))?;
+            if usize::try_from(images).unwrap_or(usize::MAX) >= m.max_images {
+                return Ok(PutOutcome::Refused(PutRefusal::ImageLimit));
+            }
+        }
+        let mut changed = exists == 0;
+        if let Some(tag) = m.tag {
+            let current: Option<String> = tx
+                .query_row("SELECT digest FROM tags WHERE repo = ?1 AND tag = ?2", params![m.repo, tag], |r| r.get(0))
+                .optional()?;
+            match current {
+                Some(d) if d == m.digest => changed = false,
+                Some(_) if mutability == "IMMUTABLE" => return Ok(PutOutcome::Refused(PutRefusal::TagImmutable)),
+                _ => {
+                    let tags: i64 = tx.query_row(
+                        "SELECT COUNT(*) FROM tags WHERE repo = ?1 AND digest = ?2",
+                        params![m.repo, m.digest],
+                        |r| r.get(0),
+                    )?;
+                    if usize::try_from(tags).unwrap_or(usize::MAX) >= m.max_tags_per_image {
+                        return Ok(PutOutcome::Refused(PutRefusal::TooManyTags));
+                    }
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            return Ok(PutOutcome::Stored { changed: false });
+        }
         tx.execute(
             "INSERT OR IGNORE INTO manifests (repo, digest, media_type, body, subject, artifact_type, pushed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![repo, digest, media_type, body, subject, artifact_type, now],
+            params![m.repo, m.digest, m.media_type, m.body, m.subject, m.artifact_type, m.now],
         )?;
-        for blob in blobs {
+        for (blob, _) in m.blobs {
             tx.execute(
                 "INSERT OR IGNORE INTO manifest_blobs (repo, manifest, blob) VALUES (?1, ?2, ?3)",
-                params![repo, digest, blob],
+                params![m.repo, m.digest, blob],
             )?;
         }
-        if let Some(tag) = tag {
+        if let Some(tag) = m.tag {
             tx.execute(
                 "INSERT INTO tags (repo, tag, digest) VALUES (?1, ?2, ?3) ON CONFLICT(repo, tag) DO UPDATE SET digest = excluded.digest",
-                params![repo, tag, digest],
+                params![m.repo, tag, m.digest],
             )?;
         }
         tx.commit()?;
-        Ok(())
+        Ok(PutOutcome::Stored { changed: true })
     }
 
     fn manifest(&self, repo: &str, reference: &str) -> Result<Option<Manifest>> {

@@ -1,0 +1,116 @@
+//! The scheduler that applies each repository's lifecycle policy and removes upload sessions
+//! left unfinished. The rules live in `warden-lifecycle` (pure, tested against every example of
+//! the user guide); expired images are deleted through the same path as BatchDeleteImage, and
+//! each expiry is recorded with its rule.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use warden_lifecycle::{evaluate, Image, LifecyclePolicy};
+
+use crate::error::RegistryError;
+use crate::names::Digest;
+use crate::state::{now, Registry};
+
+/// How often `warden serve` applies lifecycle policies unless told otherwise (the guide promises
+/// expiry within 24 hours of an image becoming eligible).
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// How long an upload session may sit unfinished before its partial data is removed.
+pub const UPLOAD_TTL_SECS: i64 = 24 * 3600;
+
+/// An image a lifecycle rule expired.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expired {
+    /// Repository.
+    pub repository: String,
+    /// Image digest.
+    pub digest: String,
+    /// Its tags when it expired.
+    pub tags: Vec<String>,
+    /// `rulePriority` of the rule that expired it.
+    pub rule_priority: i64,
+}
+
+/// The images `policy` expires in `repo` at `at`, with the rule of each.
+pub async fn expiring(
+    reg: &Registry,
+    repo: &str,
+    policy: &LifecyclePolicy,
+    at: i64,
+) -> Result<Vec<(Image, i64)>, RegistryError> {
+    // A snapshot: images pushed after this point are not seen, so this run never expires them.
+    let images: Vec<Image> = super::images::list(reg, repo)
+        .await?
+        .into_iter()
+        .map(|i| Image { digest: i.digest, tags: i.tags, pushed_at: i.pushed_at })
+        .collect();
+    Ok(evaluate(policy, &images, at)
+        .into_iter()
+        .filter_map(|e| images.get(e.image).map(|i| (i.clone(), e.rule_priority)))
+        .collect())
+}
+
+/// Applies every repository's lifecycle policy at `at` (epoch seconds): deletes the images it
+/// expires (their unshared blobs are reclaimed) and records each expiry with its rule.
+pub async fn apply_all(reg: &Registry, at: i64) -> Result<Vec<Expired>, RegistryError> {
+    let mut expired = Vec::new();
+    for (name, text) in reg.meta(|m| m.lifecycle_policies()).await? {
+        // Policies were validated when put; one that no longer parses is skipped, not guessed at.
+        let policy = match LifecyclePolicy::parse(&text) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(repository = %name, error = %e.aws_message(), "stored lifecycle policy does not parse; skipped");
+                continue;
+            }
+        };
+        for (image, rule) in expiring(reg, &name, &policy, at).await? {
+            let digest = Digest::parse(&image.digest)?;
+            super::manifests::delete(reg, &name, &digest).await?;
+            let (n, i) = (name.clone(), image.clone());
+            reg.meta(move |m| m.record_expiry(&n, &i.digest, &i.tags, i.pushed_at, rule, at)).await?;
+            tracing::info!(repository = %name, digest = %image.digest, tags = ?image.tags, rule, "lifecycle expired an image");
+            expired.push(Expired {
+                repository: name.clone(),
+                digest: image.digest,
+                tags: image.tags,
+                rule_priority: rule,
+            });
+        }
+        let n = name.clone();
+        reg.meta(move |m| m.lifecycle_evaluated(&n, at)).await?;
+    }
+    Ok(expired)
+}
+
+/// Removes upload sessions (and their partial data) started before `before` (epoch seconds);
+/// returns how many. A client still writing to one gets BLOB_UPLOAD_UNKNOWN and starts again.
+pub async fn purge_stale_uploads(reg: &Registry, before: i64) -> Result<usize, RegistryError> {
+    let stale = reg.meta(move |m| m.stale_uploads(before)).await?;
+    for id in &stale {
+        reg.blobs.cancel(id).await.map_err(|e| RegistryError::internal("blob storage", e))?;
+        let i = id.clone();
+        reg.meta(move |m| m.end_upload(&i)).await?;
+    }
+    Ok(stale.len())
+}
+
+/// Applies lifecycle policies now and then every `every`, for as long as the registry lives; each
+/// round also removes upload sessions left unfinished for [`UPLOAD_TTL_SECS`].
+pub fn spawn_scheduler(reg: Arc<Registry>, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            if let Err(e) = apply_all(&reg, now()).await {
+                tracing::error!(error = %e, "lifecycle round failed");
+            }
+            match purge_stale_uploads(&reg, now() - UPLOAD_TTL_SECS).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(sessions = n, "removed unfinished upload sessions older than a day"),
+                Err(e) => tracing::error!(error = %e, "removing stale upload sessions failed"),
+            }
+        }
+    })
+}
