@@ -87,7 +87,9 @@ fn ecr_api(c: &mut Criterion) {
         ),
         ("get_authorization_token", "GetAuthorizationToken", "{}"),
     ] {
-        let req = signed(op, body);
+        let mut req = signed(op, body);
+        // What axum's connect info gives a served router: the client's address.
+        req.extensions_mut().insert(axum::extract::ConnectInfo(std::net::SocketAddr::from(([127, 0, 0, 1], 40000))));
         // The request must succeed, or the figure measures a refusal.
         let status = rt
             .block_on(router.clone().oneshot(req.clone().map(axum::body::Body::from)))

@@ -61,6 +61,10 @@ pub struct ServeArgs {
     /// Listen beyond loopback even with the published demo keys loaded.
     #[arg(long)]
     allow_demo_keys: bool,
+    /// A proxy (address or CIDR) whose `X-Forwarded-For` is believed; repeatable. Without one,
+    /// the TCP peer is the client (`aws:SourceIp`), whatever headers say.
+    #[arg(long = "trusted-proxy", value_name = "CIDR", value_parser = parse_cidr)]
+    trusted_proxies: Vec<ipnet::IpNet>,
     /// How often lifecycle policies are applied, in seconds (ECR applies them within 24 hours).
     #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
     lifecycle_interval: u64,
@@ -91,6 +95,21 @@ pub struct CreateArgs {
     common: Common,
 }
 
+/// `10.0.0.0/8`, or a bare address as a one-address network.
+fn parse_cidr(text: &str) -> Result<ipnet::IpNet, String> {
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("`{text}` is not an IP address or CIDR"))
+}
+
+/// Logs to stderr through `tracing`: `RUST_LOG` when set, else `info` (one access line per
+/// request under the target `warden::access`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -114,14 +133,15 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
 }
 
 async fn run_serve(args: &ServeArgs) -> Result<(), String> {
+    init_logging();
     let config = args.common.config();
     let store = Arc::new(StoreHandle::load(&config.policies_dir).map_err(|e| e.to_string())?);
     store.current().check_listen(&args.listen, args.allow_demo_keys).map_err(|e| e.to_string())?;
     let _watcher = store
         .watch(Duration::from_secs(2), |event| match event {
-            ReloadEvent::Reloaded => eprintln!("warden: identities reloaded"),
+            ReloadEvent::Reloaded => tracing::info!("identities reloaded"),
             ReloadEvent::Rejected(e) => {
-                eprintln!("warden: identities NOT reloaded; the last good set keeps serving:\n{e}")
+                tracing::error!("identities NOT reloaded; the last good set keeps serving:\n{e}")
             }
         })
         .map_err(|e| e.to_string())?;
@@ -140,7 +160,11 @@ async fn run_serve(args: &ServeArgs) -> Result<(), String> {
         Arc::clone(&registry),
         std::time::Duration::from_secs(args.lifecycle_interval),
     );
-    let served = warden_registry::serve(registry, listener).await.map_err(|e| e.to_string());
+    if !args.trusted_proxies.is_empty() {
+        eprintln!("warden: X-Forwarded-For is believed from {:?}", args.trusted_proxies);
+    }
+    let options = warden_registry::ServeOptions { trusted_proxies: args.trusted_proxies.clone() };
+    let served = warden_registry::serve_with(registry, listener, options).await.map_err(|e| e.to_string());
     scheduler.abort();
     served
 }
@@ -175,7 +199,7 @@ pub fn create_repository(args: &CreateArgs) -> ExitCode {
             let config = args.common.config();
             let store = Arc::new(StoreHandle::from_store(&config.policies_dir, Store::default()));
             let registry = Registry::open_with(config, store).await.map_err(|e| e.to_string())?;
-            let created = registry.create_repository(&args.repository_name, tags).await.map_err(|e| e.message)?;
+            let created = registry.create_repository(&args.repository_name, tags).await.map_err(|e| e.to_string())?;
             if !created {
                 return Err(format!(
                     "RepositoryAlreadyExistsException: The repository with name '{}' already exists in the registry with id '{}'",

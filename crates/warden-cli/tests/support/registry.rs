@@ -67,26 +67,32 @@ impl Registry {
     }
 
     pub fn warden_with(policies: &Path) -> Registry {
-        Registry::start(Flavor::Warden, policies)
+        Registry::start(Flavor::Warden, policies, &[])
+    }
+
+    /// `warden serve` with the demo users and `extra` arguments after the usual ones (e.g.
+    /// `["--trusted-proxy", "127.0.0.1/32"]`).
+    pub fn warden_args(extra: &[&str]) -> Registry {
+        Registry::start(Flavor::Warden, &demo_policies(), extra)
     }
 
     /// CNCF Distribution with filesystem storage in a temp dir, deletes enabled, no auth.
     pub fn distribution() -> Registry {
         require("docker-registry", "apt-get install -y docker-registry");
-        Registry::start(Flavor::Distribution, &demo_policies())
+        Registry::start(Flavor::Distribution, &demo_policies(), &[])
     }
 
     /// CNCF Distribution as above, with HTTP Basic auth (htpasswd: `AWS` / [`DISTRIBUTION_PASSWORD`]).
     pub fn distribution_auth() -> Registry {
         require("docker-registry", "apt-get install -y docker-registry");
-        Registry::start(Flavor::DistributionAuth, &demo_policies())
+        Registry::start(Flavor::DistributionAuth, &demo_policies(), &[])
     }
 
-    fn start(flavor: Flavor, policies: &Path) -> Registry {
+    fn start(flavor: Flavor, policies: &Path, extra: &[&str]) -> Registry {
         let mut last = String::new();
         // A port found free can be taken before the server binds it: try a few.
         for _ in 0..3 {
-            match Registry::try_start(flavor, policies) {
+            match Registry::try_start(flavor, policies, extra) {
                 Ok(r) => return r,
                 Err(e) => last = e,
             }
@@ -94,7 +100,7 @@ impl Registry {
         panic!("{flavor:?} registry did not start: {last}");
     }
 
-    fn try_start(flavor: Flavor, policies: &Path) -> Result<Registry, String> {
+    fn try_start(flavor: Flavor, policies: &Path, extra: &[&str]) -> Result<Registry, String> {
         let dir = TempDir::new("warden-reg");
         let port = super::free_port();
         let host = format!("127.0.0.1:{port}");
@@ -113,7 +119,7 @@ impl Registry {
                     .arg(&data_dir)
                     .arg("--policies")
                     .arg(policies);
-                c.args(["--account-id", ACCOUNT, "--region", REGION]);
+                c.args(["--account-id", ACCOUNT, "--region", REGION]).args(extra);
                 c
             }
             Flavor::Distribution | Flavor::DistributionAuth => {
