@@ -264,7 +264,7 @@ impl UploadId {
 
     /// A new random id.
     pub fn random() -> UploadId {
-        UploadId(crate::storage::blobs::random_id())
+        UploadId(random_id())
     }
 
     /// The id.
@@ -277,6 +277,17 @@ impl std::fmt::Display for UploadId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// 32 random hex characters.
+pub fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    // getrandom only fails where no OS randomness exists; fall back to time and address entropy.
+    if getrandom::getrandom(&mut bytes).is_err() {
+        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        bytes = t.to_le_bytes();
+    }
+    hex::encode(bytes)
 }
 
 /// Input echoed in an error message, cut to 300 characters.

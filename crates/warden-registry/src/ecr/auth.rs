@@ -2,9 +2,9 @@
 
 use serde_json::{json, Value};
 
+use super::call::Call;
 use super::error::{EcrError, Result};
 use super::input::GetAuthorizationToken;
-use super::Call;
 
 /// GetAuthorizationToken.
 pub(crate) fn get_authorization_token(c: &Call<'_>, input: &GetAuthorizationToken) -> Result<Value> {

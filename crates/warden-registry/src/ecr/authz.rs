@@ -15,9 +15,9 @@ use http_body_util::BodyExt;
 use warden_policy::ContextKeyType;
 use warden_tower::{Caller, Check, DescribeRequest, Rejection};
 
+use super::call::{parse_tags, repo_name, repo_of_arn, target, EcrCall, MAX_REQUEST_BYTES};
 use super::error::{EcrError, Result};
 use super::input::{Input, TagInput};
-use super::{parse_tags, repo_name, repo_of_arn, target, EcrCall, MAX_REQUEST_BYTES};
 use crate::names::RepoName;
 use crate::state::Registry;
 use crate::storage::meta::Repository;

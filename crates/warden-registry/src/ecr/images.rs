@@ -2,9 +2,9 @@
 
 use serde_json::{json, Value};
 
+use super::call::{page, paged, required, set, Call};
 use super::error::{EcrError, Result};
 use super::input::{self, ImageFilter, ImageId};
-use super::{page, paged, required, set, Call};
 use crate::error::RegistryError;
 use crate::manifest;
 use crate::names::{parse_digest, Digest, Tag};

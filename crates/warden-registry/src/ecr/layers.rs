@@ -4,9 +4,9 @@
 use base64::Engine as _;
 use serde_json::{json, Value};
 
+use super::call::{required, Call, MAX_PARTS, MIN_PART_SIZE, PART_SIZE};
 use super::error::{EcrError, Result};
 use super::input;
-use super::{required, Call, MAX_PARTS, MIN_PART_SIZE, PART_SIZE};
 use crate::error::RegistryError;
 use crate::names::{parse_digest, Digest, RepoName, UploadId};
 use crate::service::uploads;

@@ -5,9 +5,9 @@
 use serde_json::{json, Value};
 use warden_lifecycle::LifecyclePolicy;
 
+use super::call::{page, required, set, Call};
 use super::error::{EcrError, Result};
 use super::input::{self, ImageId};
-use super::{page, required, set, Call};
 use crate::service;
 use crate::state::now;
 

@@ -4,9 +4,9 @@
 use serde_json::{json, Value};
 use warden_tower::Authorized;
 
+use super::call::{required, Call};
 use super::error::{EcrError, Result};
 use super::input;
-use super::{required, Call};
 use crate::error::RegistryError;
 
 fn invalid_policy() -> EcrError {

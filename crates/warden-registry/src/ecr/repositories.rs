@@ -3,9 +3,9 @@
 
 use serde_json::{json, Value};
 
+use super::call::{merge_tags, page, paged, parse_tags, required, Call};
 use super::error::{EcrError, Result};
 use super::input::{self, ScanningConfiguration};
-use super::{merge_tags, page, paged, parse_tags, required, Call};
 use crate::names::RepoName;
 use crate::service;
 use crate::state::Registry;
@@ -69,7 +69,7 @@ pub(crate) async fn describe(
         let (page, next) = page(out, &i.paging)?;
         return Ok(paged("repositories", page, next));
     }
-    let (start, max) = super::page_bounds(&i.paging)?;
+    let (start, max) = super::call::page_bounds(&i.paging)?;
     // Only the rows of the page are read.
     let (rows, total) = c
         .reg

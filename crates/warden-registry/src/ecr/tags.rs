@@ -2,9 +2,9 @@
 
 use serde_json::{json, Value};
 
+use super::call::{merge_tags, parse_tags, Call};
 use super::error::Result;
 use super::input;
-use super::{merge_tags, parse_tags, Call};
 
 /// TagResource: adds or replaces tags, within ECR's 50 per repository.
 pub(crate) async fn tag(c: &Call<'_>, i: &input::TagResource) -> Result<Value> {

@@ -23,7 +23,7 @@ use sha2::{Digest as _, Sha256};
 use tokio::fs::{self, File, OpenOptions};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt};
 
-use crate::names::{Algorithm, Digest, Hasher};
+use crate::names::{random_id, Algorithm, Digest, Hasher};
 
 /// A boxed future, so [`BlobStore`] stays object-safe.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -476,17 +476,6 @@ impl Drop for HashingWriter {
             hashes.insert(std::mem::take(&mut self.id), (self.size, h));
         }
     }
-}
-
-/// 32 random hex characters.
-pub fn random_id() -> String {
-    let mut bytes = [0u8; 16];
-    // getrandom only fails where no OS randomness exists; fall back to time and address entropy.
-    if getrandom::getrandom(&mut bytes).is_err() {
-        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-        bytes = t.to_le_bytes();
-    }
-    hex::encode(bytes)
 }
 
 #[cfg(test)]
