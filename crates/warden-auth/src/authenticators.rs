@@ -140,6 +140,12 @@ pub const MAX_SIGNED_BODY: usize = 10 * 1024 * 1024;
 
 /// Authenticates AWS-protocol requests signed with Signature Version 4 by access keys in the
 /// identity store. Reads (and restores) the body to hash it.
+///
+/// A plain (not `aws-chunked`) body must be read before its signature can be checked, so such
+/// reads are bounded: a request for an access key the store does not hold is refused from its
+/// head; a `Content-Length` over the body limit is refused before reading; and bodies over
+/// [`SMALL_BODY`] bytes share one budget ([`DEFAULT_UNVERIFIED_BUDGET`] unless configured) while
+/// they wait for verification, so unfinished bodies cannot pin more memory than that.
 #[derive(Clone)]
 pub struct SigV4Authenticator {
     store: Arc<StoreHandle>,
@@ -147,7 +153,17 @@ pub struct SigV4Authenticator {
     clock: Arc<dyn Clock>,
     max_body: usize,
     callers: Arc<CallerCache>,
+    budget: Arc<tokio::sync::Semaphore>,
+    budget_kib: u32,
 }
+
+/// Bodies up to this size are read without a share of the unverified-body budget (every ECR
+/// JSON call but layer parts and large manifests fits).
+pub const SMALL_BODY: usize = 16 * 1024;
+/// How many bytes bodies awaiting signature verification may hold, all requests together.
+pub const DEFAULT_UNVERIFIED_BUDGET: usize = 24 * 1024 * 1024;
+/// How long a request waits for a share of the budget before it is answered 503.
+const BUDGET_WAIT: Duration = Duration::from_secs(10);
 
 impl SigV4Authenticator {
     /// Verifies signatures scoped to `region` and `service` against `store`.
@@ -158,7 +174,18 @@ impl SigV4Authenticator {
             clock: Arc::new(SystemClock),
             max_body: MAX_SIGNED_BODY,
             callers: Arc::default(),
+            budget: Arc::new(tokio::sync::Semaphore::new(DEFAULT_UNVERIFIED_BUDGET / 1024)),
+            budget_kib: u32::try_from(DEFAULT_UNVERIFIED_BUDGET / 1024).unwrap_or(u32::MAX),
         }
+    }
+
+    /// Lets bodies awaiting verification hold `bytes` in all instead of
+    /// [`DEFAULT_UNVERIFIED_BUDGET`] (at least the body limit, so any allowed body fits).
+    pub fn with_unverified_budget(mut self, bytes: usize) -> SigV4Authenticator {
+        let kib = u32::try_from(bytes.max(self.max_body).div_ceil(1024)).unwrap_or(u32::MAX);
+        self.budget = Arc::new(tokio::sync::Semaphore::new(kib as usize));
+        self.budget_kib = kib;
+        self
     }
 
     /// Uses `clock` instead of the system clock.
@@ -170,7 +197,31 @@ impl SigV4Authenticator {
     /// Reads (and hashes) bodies of up to `bytes` instead of [`MAX_SIGNED_BODY`].
     pub fn with_max_body(mut self, bytes: usize) -> SigV4Authenticator {
         self.max_body = bytes;
+        if bytes.div_ceil(1024) > self.budget_kib as usize {
+            return self.with_unverified_budget(bytes);
+        }
         self
+    }
+
+    /// A share of the unverified-body budget for a body of `declared` bytes (the body limit when
+    /// unknown); `None` for small bodies.
+    async fn budget_for(
+        &self,
+        declared: Option<usize>,
+    ) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, Rejection> {
+        let len = declared.unwrap_or(self.max_body);
+        if declared.is_some() && len <= SMALL_BODY {
+            return Ok(None);
+        }
+        let kib = u32::try_from(len.div_ceil(1024)).unwrap_or(u32::MAX).min(self.budget_kib);
+        match tokio::time::timeout(BUDGET_WAIT, Arc::clone(&self.budget).acquire_many_owned(kib)).await {
+            Ok(Ok(permit)) => Ok(Some(permit)),
+            _ => Err(Rejection::new(
+                "ThrottlingException",
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Too many unverified request bodies are being read; retry later",
+            )),
+        }
     }
 
     /// Verifies a request head and its whole body; the caller on success.
@@ -193,16 +244,26 @@ where
 {
     async fn authenticate(&self, req: Request<B>) -> Result<(Request<B>, Caller), Rejection> {
         let (parts, body) = req.into_parts();
-        // Refuse unsigned requests before reading anything.
-        SigV4Verifier::claimed_key(&parts).map_err(|e| e.rejection())?;
+        // Refuse unsigned requests, and keys nobody holds, before reading anything.
+        let key = SigV4Verifier::claimed_key(&parts).map_err(|e| e.rejection())?;
+        if self.store.current().credential(&key).is_none() {
+            return Err(SigV4Error::UnknownKey.rejection());
+        }
         if SigV4Verifier::streaming_mode(&parts).map_err(|e| e.rejection())?.is_some() {
             return self.authenticate_streaming(parts, body).await;
         }
+        let declared =
+            parts.headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.trim().parse::<usize>().ok());
+        if declared.is_some_and(|n| n > self.max_body) {
+            return Err(body_unreadable(&format!("length limit of {} bytes exceeded", self.max_body)));
+        }
+        let permit = self.budget_for(declared).await?;
         let bytes = match Limited::new(body, self.max_body).collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(e) => return Err(body_unreadable(&e)),
         };
         let caller = self.verify(&parts, &bytes)?;
+        drop(permit);
         Ok((Request::from_parts(parts, B::from(bytes)), caller))
     }
 }

@@ -2,133 +2,104 @@
 
 use serde_json::{json, Value};
 
-use super::call::{page, paged, required, set, Call};
+use super::call::{page, page_bounds, paged, required, set, Call};
 use super::error::{EcrError, Result};
 use super::input::{self, ImageFilter, ImageId};
 use crate::error::RegistryError;
 use crate::manifest;
-use crate::names::{parse_digest, Digest, Tag};
-use crate::service::{self, images::Image};
+use crate::names::{Digest, Tag};
+use crate::service::{self, images::Lookup};
+use crate::storage::meta::{ImageSummary, Manifest, TagFilter};
 
 /// `filter.tagStatus`: `TAGGED`, `UNTAGGED` or `ANY` (the default).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TagStatus {
-    Tagged,
-    Untagged,
-    Any,
-}
-
-impl TagStatus {
-    fn of(filter: Option<&ImageFilter>) -> Result<TagStatus> {
-        match filter.and_then(|f| f.tag_status.as_deref()).unwrap_or("ANY") {
-            "TAGGED" => Ok(TagStatus::Tagged),
-            "UNTAGGED" => Ok(TagStatus::Untagged),
-            "ANY" => Ok(TagStatus::Any),
-            _ => Err(EcrError::invalid("Invalid parameter at 'filter.tagStatus' failed to satisfy constraint: 'Member must satisfy enum value set: [TAGGED, UNTAGGED, ANY]'")),
-        }
-    }
-
-    fn admits(self, image: &Image) -> bool {
-        match self {
-            TagStatus::Tagged => !image.tags.is_empty(),
-            TagStatus::Untagged => image.tags.is_empty(),
-            TagStatus::Any => true,
-        }
+fn tag_filter(filter: Option<&ImageFilter>) -> Result<TagFilter> {
+    match filter.and_then(|f| f.tag_status.as_deref()).unwrap_or("ANY") {
+        "TAGGED" => Ok(TagFilter::Tagged),
+        "UNTAGGED" => Ok(TagFilter::Untagged),
+        "ANY" => Ok(TagFilter::Any),
+        _ => Err(EcrError::invalid("Invalid parameter at 'filter.tagStatus' failed to satisfy constraint: 'Member must satisfy enum value set: [TAGGED, UNTAGGED, ANY]'")),
     }
 }
 
-/// ListImages.
+/// The token of the page after `start + len` of `total`.
+fn next_token(start: usize, len: usize, total: usize) -> Option<String> {
+    let end = start.saturating_add(len);
+    (end < total).then(|| end.to_string())
+}
+
+/// ListImages: one page, read as a page from the store.
 pub(crate) async fn list(c: &Call<'_>, i: &input::ListImages) -> Result<Value> {
     let r = c.repository()?;
-    let status = TagStatus::of(i.filter.as_ref())?;
-    let mut ids = Vec::new();
-    for img in service::images::list(c.reg, &r.name).await? {
-        if img.tags.is_empty() {
-            if status != TagStatus::Tagged {
-                ids.push(json!({"imageDigest": img.digest}));
-            }
-        } else if status != TagStatus::Untagged {
-            for t in &img.tags {
-                ids.push(json!({"imageDigest": img.digest, "imageTag": t}));
-            }
-        }
-    }
-    let (page, next) = page(ids, &i.paging)?;
-    Ok(paged("imageIds", page, next))
+    let filter = tag_filter(i.filter.as_ref())?;
+    let (start, max) = page_bounds(&i.paging)?;
+    let (ids, total) = service::images::id_page(c.reg, &r.name, filter, start, max).await?;
+    let len = ids.len();
+    let ids: Vec<Value> =
+        ids.into_iter().map(|(digest, tag)| json!(ImageId { image_digest: Some(digest), image_tag: tag })).collect();
+    Ok(paged("imageIds", ids, next_token(start, len, total)))
 }
 
-/// The images `ids` name (by digest and/or tag); the ids that match nothing as failures.
-fn select<'a, 'b>(all: &'a [Image], ids: &'b [ImageId]) -> (Vec<(&'a Image, &'b ImageId)>, Vec<Value>) {
+/// The images `ids` name, in the order given; the ids that name none as ECR's failures.
+async fn lookup(
+    c: &Call<'_>,
+    repo: &str,
+    ids: &[ImageId],
+    with_manifests: bool,
+) -> Result<(Vec<(ImageSummary, Option<Manifest>, usize)>, Vec<Value>)> {
+    let wanted = ids.iter().map(|id| (id.image_digest.clone(), id.image_tag.clone())).collect();
     let mut found = Vec::new();
     let mut failures = Vec::new();
-    for id in ids {
-        let (digest, tag) = (id.image_digest.as_deref(), id.image_tag.as_deref());
-        let failure = |code: &str, reason: &str| json!({"imageId": id, "failureCode": code, "failureReason": reason});
-        if digest.is_none() && tag.is_none() {
-            failures
-                .push(failure("MissingDigestAndTag", "Invalid request parameters: both tag and digest cannot be null"));
-            continue;
-        }
-        let hit = all
-            .iter()
-            .find(|img| digest.is_none_or(|d| img.digest == d) && tag.is_none_or(|t| img.tags.iter().any(|x| x == t)));
-        match (hit, digest, tag) {
-            (Some(img), _, _) => found.push((img, id)),
-            (None, Some(d), _) if parse_digest(d).is_none() => {
-                failures.push(failure("InvalidImageDigest", "Invalid image digest"))
+    for (k, result) in service::images::find(c.reg, repo, wanted, with_manifests).await?.into_iter().enumerate() {
+        match result {
+            Lookup::Found(summary, body) => found.push((summary, body, k)),
+            Lookup::Failed(code, reason) => {
+                failures.push(json!({"imageId": ids.get(k), "failureCode": code, "failureReason": reason}))
             }
-            (None, Some(d), Some(t))
-                if all.iter().any(|i| i.digest == d) || all.iter().any(|i| i.tags.iter().any(|x| x == t)) =>
-            {
-                failures.push(failure("ImageTagDoesNotMatchDigest", "Invalid tag and digest pair"))
-            }
-            _ => failures.push(failure("ImageNotFound", "Requested image not found")),
         }
     }
-    (found, failures)
+    Ok((found, failures))
 }
 
-/// DescribeImages.
+fn detail(c: &Call<'_>, repo: &str, img: &ImageSummary) -> Value {
+    let mut d = json!({
+        "registryId": c.registry_id(), "repositoryName": repo, "imageDigest": img.digest,
+        "imageSizeInBytes": img.size.unwrap_or(0), "imagePushedAt": img.pushed_at, "imageManifestMediaType": img.media_type,
+    });
+    if !img.tags.is_empty() {
+        set(&mut d, "imageTags", json!(img.tags));
+    }
+    if let Some(a) = &img.artifact_type {
+        set(&mut d, "artifactMediaType", json!(a));
+    }
+    d
+}
+
+/// DescribeImages: the images named, or one page of those the filter admits, read as a page.
 pub(crate) async fn describe(c: &Call<'_>, i: &input::DescribeImages) -> Result<Value> {
     let r = c.repository()?;
     let name = r.name.as_str();
-    let status = TagStatus::of(i.filter.as_ref())?;
-    let all = service::images::list(c.reg, name).await?;
-    let chosen: Vec<&Image> = match &i.image_ids {
-        Some(ids) => {
-            let (found, failures) = select(&all, ids);
-            if let Some(f) = failures.first() {
-                return Err(EcrError::new(
-                    "ImageNotFoundException",
-                    format!(
-                        "The image with imageId {} does not exist within the repository with name '{name}' in the registry with id '{}'",
-                        f["imageId"],
-                        c.registry_id()
-                    ),
-                ));
-            }
-            found.into_iter().map(|(img, _)| img).collect()
+    let filter = tag_filter(i.filter.as_ref())?;
+    if let Some(ids) = &i.image_ids {
+        let (found, failures) = lookup(c, name, ids, false).await?;
+        if let Some(f) = failures.first() {
+            return Err(EcrError::new(
+                "ImageNotFoundException",
+                format!(
+                    "The image with imageId {} does not exist within the repository with name '{name}' in the registry with id '{}'",
+                    f["imageId"],
+                    c.registry_id()
+                ),
+            ));
         }
-        None => all.iter().filter(|img| status.admits(img)).collect(),
-    };
-    let details: Vec<Value> = chosen
-        .iter()
-        .map(|img| {
-            let mut d = json!({
-                "registryId": c.registry_id(), "repositoryName": name, "imageDigest": img.digest,
-                "imageSizeInBytes": img.size, "imagePushedAt": img.pushed_at, "imageManifestMediaType": img.media_type,
-            });
-            if !img.tags.is_empty() {
-                set(&mut d, "imageTags", json!(img.tags));
-            }
-            if let Some(a) = &img.artifact_type {
-                set(&mut d, "artifactMediaType", json!(a));
-            }
-            d
-        })
-        .collect();
-    let (page, next) = page(details, &i.paging)?;
-    Ok(paged("imageDetails", page, next))
+        let details: Vec<Value> = found.iter().map(|(img, _, _)| detail(c, name, img)).collect();
+        let (page, next) = page(details, &i.paging)?;
+        return Ok(paged("imageDetails", page, next));
+    }
+    let (start, max) = page_bounds(&i.paging)?;
+    let (images, total) = service::images::page(c.reg, name, filter, start, max).await?;
+    let details: Vec<Value> = images.iter().map(|img| detail(c, name, img)).collect();
+    let len = details.len();
+    Ok(paged("imageDetails", details, next_token(start, len, total)))
 }
 
 /// BatchGetImage: each image in a format the caller accepts, translated where the user guide's
@@ -137,15 +108,21 @@ pub(crate) async fn batch_get(c: &Call<'_>, i: &input::BatchGetImage) -> Result<
     let r = c.repository()?;
     let ids = required(i.image_ids.as_deref(), "imageIds")?;
     let accepted = i.accepted_media_types.as_deref().unwrap_or(&[]);
-    let all = service::images::list(c.reg, &r.name).await?;
-    let (found, mut failures) = select(&all, ids);
+    let (found, mut failures) = lookup(c, &r.name, ids, true).await?;
     let mut out = Vec::new();
-    for (img, id) in found {
-        let (mut media_type, mut body) = (img.media_type.clone(), img.body.clone());
+    for (img, body, k) in found {
+        let id = ids.get(k).cloned().unwrap_or_default();
+        let Some(stored) = body else {
+            failures.push(
+                json!({"imageId": id, "failureCode": "ImageNotFound", "failureReason": "Requested image not found"}),
+            );
+            continue;
+        };
+        let (mut media_type, mut manifest_bytes) = (stored.media_type, stored.body);
         if !manifest::accepts(accepted, &media_type) {
             let to_oci = media_type == manifest::DOCKER_V2 || media_type == manifest::DOCKER_LIST;
-            match manifest::translate(&body, to_oci).filter(|(t, _)| manifest::accepts(accepted, t)) {
-                Some((t, b)) => (media_type, body) = (t, b),
+            match manifest::translate(&manifest_bytes, to_oci).filter(|(t, _)| manifest::accepts(accepted, t)) {
+                Some((t, b)) => (media_type, manifest_bytes) = (t, b),
                 None => {
                     failures.push(json!({"imageId": id, "failureCode": "UnsupportedImageType", "failureReason": "The image's manifest type is not among the accepted media types"}));
                     continue;
@@ -155,7 +132,7 @@ pub(crate) async fn batch_get(c: &Call<'_>, i: &input::BatchGetImage) -> Result<
         let image_id = ImageId { image_digest: Some(img.digest.clone()), image_tag: id.image_tag.clone() };
         out.push(json!({
             "registryId": c.registry_id(), "repositoryName": r.name, "imageId": image_id,
-            "imageManifest": String::from_utf8_lossy(&body), "imageManifestMediaType": media_type,
+            "imageManifest": String::from_utf8_lossy(&manifest_bytes), "imageManifestMediaType": media_type,
         }));
     }
     Ok(json!({"images": out, "failures": failures}))
@@ -214,10 +191,10 @@ pub(crate) async fn put(c: &Call<'_>, i: &input::PutImage) -> Result<Value> {
 pub(crate) async fn batch_delete(c: &Call<'_>, i: &input::BatchDeleteImage) -> Result<Value> {
     let r = c.repository()?;
     let ids = required(i.image_ids.as_deref(), "imageIds")?;
-    let all = service::images::list(c.reg, &r.name).await?;
-    let (found, failures) = select(&all, ids);
+    let (found, failures) = lookup(c, &r.name, ids, false).await?;
     let mut deleted = Vec::new();
-    for (img, id) in found {
+    for (img, _, k) in found {
+        let id = ids.get(k).cloned().unwrap_or_default();
         match (&id.image_tag, &id.image_digest) {
             // Deleting an image's last tag deletes the image.
             (Some(tag), None) if img.tags.len() > 1 => {

@@ -40,7 +40,7 @@ pub async fn expiring(
     at: i64,
 ) -> Result<Vec<(Image, i64)>, RegistryError> {
     // A snapshot: images pushed after this point are not seen, so this run never expires them.
-    let images: Vec<Image> = super::images::list(reg, repo)
+    let images: Vec<Image> = super::images::all(reg, repo)
         .await?
         .into_iter()
         .map(|i| Image { digest: i.digest, tags: i.tags, pushed_at: i.pushed_at })

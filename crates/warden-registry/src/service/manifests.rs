@@ -52,6 +52,7 @@ pub async fn store(
                 blobs: &p.blobs,
                 manifests: &p.manifests,
                 tag: tag_text.as_deref(),
+                size: super::images::layers_size(&p),
                 now: t,
                 max_images: limits.images_per_repository,
                 max_tags_per_image: limits.tags_per_image,

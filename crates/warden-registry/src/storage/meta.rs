@@ -65,6 +65,37 @@ pub struct Manifest {
     pub artifact_type: Option<String>,
 }
 
+/// Which images a listing admits (`filter.tagStatus`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagFilter {
+    /// Images with at least one tag.
+    Tagged,
+    /// Images without tags.
+    Untagged,
+    /// All.
+    Any,
+}
+
+/// A (digest, tag) pair of ListImages; no tag for an untagged image.
+pub type ImageIdRow = (String, Option<String>);
+
+/// An image without its manifest's bytes, as listings report it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageSummary {
+    /// Manifest digest.
+    pub digest: String,
+    /// Manifest media type.
+    pub media_type: String,
+    /// `artifactType`, or the config's media type.
+    pub artifact_type: Option<String>,
+    /// Push time, epoch seconds.
+    pub pushed_at: i64,
+    /// The layers' compressed size; `None` for images stored before sizes were recorded.
+    pub size: Option<u64>,
+    /// Its tags, in lexical order.
+    pub tags: Vec<String>,
+}
+
 /// A manifest to store, with what it refers to and the quotas it must fit in
 /// ([`MetadataStore::put_manifest`]).
 #[derive(Debug, Clone)]
@@ -87,6 +118,8 @@ pub struct NewManifest<'a> {
     pub manifests: &'a [String],
     /// The tag to point at it.
     pub tag: Option<&'a str>,
+    /// The compressed size of its layers (ECR's `imageSizeInBytes`).
+    pub size: u64,
     /// The push time, epoch seconds.
     pub now: i64,
     /// The image quota of a repository.
@@ -202,6 +235,29 @@ pub trait MetadataStore: Send + Sync + 'static {
 
     /// Every manifest of a repository, oldest first: (digest, media type, pushed at, artifact type, body).
     fn images(&self, repo: &str) -> Result<Vec<(Manifest, i64)>>;
+
+    /// One page (`offset`, `limit`) of a repository's images that `filter` admits, oldest first,
+    /// without their manifests; and how many it admits in all.
+    fn image_page(
+        &self,
+        repo: &str,
+        filter: TagFilter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<ImageSummary>, usize)>;
+
+    /// One page of (digest, tag) pairs as ListImages lists them — each tag of a tagged image, and
+    /// each untagged image once with no tag — oldest image first; and how many there are in all.
+    fn image_id_page(
+        &self,
+        repo: &str,
+        filter: TagFilter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<ImageIdRow>, usize)>;
+
+    /// The summary of one image.
+    fn image_summary(&self, repo: &str, digest: &str) -> Result<Option<ImageSummary>>;
 
     /// Every (tag, digest) of a repository.
     fn all_tags(&self, repo: &str) -> Result<Vec<(String, String)>>;
@@ -340,21 +396,87 @@ CREATE TABLE IF NOT EXISTS uploads (
 );
 "#;
 
+/// The schema version this build writes (`PRAGMA user_version`).
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// Brings a database to [`SCHEMA_VERSION`], in one transaction per step; refuses a newer one.
+///
+/// 1. the tables of the first release (created by [`SCHEMA`] when absent);
+/// 2. `manifests.size` (the layers' compressed size, so image listings need not read manifests)
+///    and an index of tags by digest.
+fn migrate(conn: &Connection) -> Result<()> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(MetaError::Other(
+            format!("the database has schema version {version}; this warden knows versions up to {SCHEMA_VERSION}")
+                .into(),
+        ));
+    }
+    conn.execute_batch(SCHEMA)?;
+    if version < 2 {
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let has_size: bool =
+            conn.prepare("SELECT 1 FROM pragma_table_info('manifests') WHERE name = 'size'")?.exists([])?;
+        let step = (|| -> Result<()> {
+            if !has_size {
+                conn.execute_batch("ALTER TABLE manifests ADD COLUMN size INTEGER")?;
+            }
+            conn.execute_batch(
+                "CREATE INDEX IF NOT EXISTS tags_digest ON tags(repo, digest); PRAGMA user_version = 2",
+            )?;
+            Ok(())
+        })();
+        match step {
+            Ok(()) => conn.execute_batch("COMMIT")?,
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
 impl SqliteMeta {
-    /// Opens (creating) the database at `path`.
+    /// Opens (creating, or migrating to [`SCHEMA_VERSION`]) the database at `path`.
     pub fn open(path: &Path) -> Result<SqliteMeta> {
         let conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.execute_batch(SCHEMA)?;
+        migrate(&conn)?;
         Ok(SqliteMeta { conn: Mutex::new(conn) })
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// A row of `digest, media_type, artifact_type, pushed_at, size` as a summary without tags.
+fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ImageSummary> {
+    let size: Option<i64> = r.get(4)?;
+    Ok(ImageSummary {
+        digest: r.get(0)?,
+        media_type: r.get(1)?,
+        artifact_type: r.get(2)?,
+        pushed_at: r.get(3)?,
+        size: size.map(|s| u64::try_from(s).unwrap_or(0)),
+        tags: Vec::new(),
+    })
+}
+
+/// The tags of an image, in lexical order.
+fn tags_of(conn: &Connection, repo: &str, digest: &str) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached("SELECT tag FROM tags WHERE repo = ?1 AND digest = ?2 ORDER BY tag")?;
+    let tags = stmt.query_map(params![repo, digest], |r| r.get(0))?.collect::<std::result::Result<Vec<String>, _>>()?;
+    Ok(tags)
+}
+
+/// A count as SQLite's integer.
+fn sql_count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 impl MetadataStore for SqliteMeta {
@@ -509,8 +631,8 @@ impl MetadataStore for SqliteMeta {
             return Ok(PutOutcome::Stored { changed: false });
         }
         tx.execute(
-            "INSERT OR IGNORE INTO manifests (repo, digest, media_type, body, subject, artifact_type, pushed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![m.repo, m.digest, m.media_type, m.body, m.subject, m.artifact_type, m.now],
+            "INSERT OR IGNORE INTO manifests (repo, digest, media_type, body, subject, artifact_type, pushed_at, size) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![m.repo, m.digest, m.media_type, m.body, m.subject, m.artifact_type, m.now, i64::try_from(m.size).unwrap_or(i64::MAX)],
         )?;
         for (blob, _) in m.blobs {
             tx.execute(
@@ -633,6 +755,82 @@ impl MetadataStore for SqliteMeta {
             })?
             .collect::<std::result::Result<Vec<_>, _>>()?;
         Ok(rows)
+    }
+
+    fn image_page(
+        &self,
+        repo: &str,
+        filter: TagFilter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<ImageSummary>, usize)> {
+        let conn = self.conn();
+        let tagged = "EXISTS (SELECT 1 FROM tags t WHERE t.repo = m.repo AND t.digest = m.digest)";
+        let condition = match filter {
+            TagFilter::Any => String::new(),
+            TagFilter::Tagged => format!(" AND {tagged}"),
+            TagFilter::Untagged => format!(" AND NOT {tagged}"),
+        };
+        let total: i64 = conn.query_row(
+            &format!("SELECT COUNT(*) FROM manifests m WHERE m.repo = ?1{condition}"),
+            params![repo],
+            |r| r.get(0),
+        )?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT digest, media_type, artifact_type, pushed_at, size FROM manifests m WHERE m.repo = ?1{condition} ORDER BY pushed_at, digest LIMIT ?2 OFFSET ?3"
+        ))?;
+        let rows = stmt
+            .query_map(params![repo, sql_count(limit), sql_count(offset)], summary_row)?
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        drop(stmt);
+        let mut out = Vec::with_capacity(rows.len());
+        for mut s in rows {
+            s.tags = tags_of(&conn, repo, &s.digest)?;
+            out.push(s);
+        }
+        Ok((out, usize::try_from(total).unwrap_or(0)))
+    }
+
+    fn image_id_page(
+        &self,
+        repo: &str,
+        filter: TagFilter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<ImageIdRow>, usize)> {
+        let conn = self.conn();
+        let condition = match filter {
+            TagFilter::Any => "",
+            TagFilter::Tagged => " AND t.tag IS NOT NULL",
+            TagFilter::Untagged => " AND t.tag IS NULL",
+        };
+        let from = "FROM manifests m LEFT JOIN tags t ON t.repo = m.repo AND t.digest = m.digest WHERE m.repo = ?1";
+        let total: i64 = conn.query_row(&format!("SELECT COUNT(*) {from}{condition}"), params![repo], |r| r.get(0))?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT m.digest, t.tag {from}{condition} ORDER BY m.pushed_at, m.digest, t.tag LIMIT ?2 OFFSET ?3"
+        ))?;
+        let rows = stmt
+            .query_map(params![repo, sql_count(limit), sql_count(offset)], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok((rows, usize::try_from(total).unwrap_or(0)))
+    }
+
+    fn image_summary(&self, repo: &str, digest: &str) -> Result<Option<ImageSummary>> {
+        let conn = self.conn();
+        let row = conn
+            .query_row(
+                "SELECT digest, media_type, artifact_type, pushed_at, size FROM manifests WHERE repo = ?1 AND digest = ?2",
+                params![repo, digest],
+                summary_row,
+            )
+            .optional()?;
+        match row {
+            Some(mut s) => {
+                s.tags = tags_of(&conn, repo, digest)?;
+                Ok(Some(s))
+            }
+            None => Ok(None),
+        }
     }
 
     fn all_tags(&self, repo: &str) -> Result<Vec<(String, String)>> {

@@ -15,7 +15,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use warden_registry::names::Digest;
 use warden_registry::storage::blobs::{BlobStore, FsBlobStore};
 use warden_registry::storage::meta::{
-    ExpiryRecord, Manifest, MetaError, MetadataStore, NewManifest, PutOutcome, Repository, SqliteMeta,
+    ExpiryRecord, ImageIdRow, ImageSummary, Manifest, MetaError, MetadataStore, NewManifest, PutOutcome, Repository,
+    SqliteMeta, TagFilter,
 };
 use warden_registry::{Config, Registry};
 
@@ -82,6 +83,9 @@ delegate! {
     blob_referenced(digest: &str) -> bool;
     repository_blobs(repo: &str) -> Vec<String>;
     put_manifest(manifest: &NewManifest<'_>) -> PutOutcome;
+    image_page(repo: &str, filter: TagFilter, offset: usize, limit: usize) -> (Vec<ImageSummary>, usize);
+    image_id_page(repo: &str, filter: TagFilter, offset: usize, limit: usize) -> (Vec<ImageIdRow>, usize);
+    image_summary(repo: &str, digest: &str) -> Option<ImageSummary>;
     manifest(repo: &str, reference: &str) -> Option<Manifest>;
     delete_manifest(repo: &str, digest: &str) -> Option<Vec<String>>;
     untag(repo: &str, tag: &str) -> bool;
@@ -422,6 +426,7 @@ impl Server {
                 blobs: &blobs,
                 manifests: &[],
                 tag: Some(tag),
+                size: image.layer.len() as u64,
                 now: warden_registry::state::now(),
                 max_images: usize::MAX,
                 max_tags_per_image: usize::MAX,
