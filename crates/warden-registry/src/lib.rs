@@ -48,11 +48,14 @@ pub struct ServeOptions {
     /// Proxies whose `X-Forwarded-For` is believed (`--trusted-proxy`). Empty: the TCP peer is
     /// the client, always.
     pub trusted_proxies: Vec<IpNet>,
+    /// Timeouts and the connection limit of the listener.
+    pub limits: warden_server::ServerLimits,
 }
 
 /// The registry's router with default options: `/v2/...` and the ECR API behind the
-/// authorization layer. Serve it with `into_make_service_with_connect_info::<SocketAddr>()`:
-/// the peer address becomes `aws:SourceIp`, and a request without it is refused (500).
+/// authorization layer. Serve it with [`warden_server::serve`] (or axum's
+/// `into_make_service_with_connect_info::<SocketAddr>()`): the peer address becomes
+/// `aws:SourceIp`, and a request without it is refused (500).
 pub fn router(registry: Arc<Registry>) -> Router {
     router_with(registry, &ServeOptions::default())
 }
@@ -96,7 +99,8 @@ pub fn router_with(registry: Arc<Registry>, options: &ServeOptions) -> Router {
         }))
 }
 
-/// Serves the registry on `listener` until ctrl-c or SIGTERM, finishing requests in flight.
+/// Serves the registry on `listener` until ctrl-c or SIGTERM, finishing requests in flight, with
+/// the listener's default timeouts and connection limit.
 pub async fn serve(registry: Arc<Registry>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     serve_with(registry, listener, ServeOptions::default()).await
 }
@@ -107,8 +111,8 @@ pub async fn serve_with(
     listener: tokio::net::TcpListener,
     options: ServeOptions,
 ) -> std::io::Result<()> {
-    let app = router_with(registry, &options).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown()).await
+    let app = router_with(registry, &options);
+    warden_server::serve(listener, app, options.limits, shutdown()).await
 }
 
 /// Resolves on SIGTERM (Unix) or ctrl-c; never when no signal can be listened for.

@@ -65,6 +65,17 @@ pub struct ServeArgs {
     /// the TCP peer is the client (`aws:SourceIp`), whatever headers say.
     #[arg(long = "trusted-proxy", value_name = "CIDR", value_parser = parse_cidr)]
     trusted_proxies: Vec<ipnet::IpNet>,
+    /// Seconds a client has to send a request's head before its connection is closed.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    header_read_timeout: u64,
+    /// Seconds a connection may wait on its client (a stalled body, an unread download, an idle
+    /// keep-alive) before it is closed.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout: u64,
+    /// Connections served at once (default: from the descriptor limit, raised to its hard limit);
+    /// more wait in the accept queue.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections: Option<u64>,
     /// How often lifecycle policies are applied, in seconds (ECR applies them within 24 hours).
     #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
     lifecycle_interval: u64,
@@ -163,7 +174,13 @@ async fn run_serve(args: &ServeArgs) -> Result<(), String> {
     if !args.trusted_proxies.is_empty() {
         eprintln!("warden: X-Forwarded-For is believed from {:?}", args.trusted_proxies);
     }
-    let options = warden_registry::ServeOptions { trusted_proxies: args.trusted_proxies.clone() };
+    let limits = warden_server::ServerLimits {
+        header_read_timeout: Duration::from_secs(args.header_read_timeout),
+        idle_timeout: Duration::from_secs(args.idle_timeout),
+        max_connections: args.max_connections.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+        ..warden_server::ServerLimits::default()
+    };
+    let options = warden_registry::ServeOptions { trusted_proxies: args.trusted_proxies.clone(), limits };
     let served = warden_registry::serve_with(registry, listener, options).await.map_err(|e| e.to_string());
     scheduler.abort();
     served

@@ -47,8 +47,8 @@ pub trait BlobStore: Send + Sync + 'static {
     fn open_blob<'a>(&'a self, digest: &'a Digest, offset: u64) -> BoxFuture<'a, io::Result<Option<BlobReader>>>;
 
     /// `len` bytes of a blob from `offset` as chunks, `None` when absent. The default reads
-    /// through [`BlobStore::open_blob`] into 256 KiB buffers; a store that can hand out the
-    /// buffers it reads into overrides it and saves a copy of every byte sent.
+    /// through [`BlobStore::open_blob`] one [`CHUNK`] at a time, as the client takes them: a
+    /// download holds one buffer and no thread, however slowly it is read.
     fn blob_chunks<'a>(
         &'a self,
         digest: &'a Digest,
@@ -57,8 +57,7 @@ pub trait BlobStore: Send + Sync + 'static {
     ) -> BoxFuture<'a, io::Result<Option<BlobChunks>>> {
         Box::pin(async move {
             let Some(reader) = self.open_blob(digest, offset).await? else { return Ok(None) };
-            let chunks: BlobChunks =
-                Box::pin(tokio_util::io::ReaderStream::with_capacity(reader.take(len), 256 * 1024));
+            let chunks: BlobChunks = Box::pin(tokio_util::io::ReaderStream::with_capacity(reader.take(len), CHUNK));
             Ok(Some(chunks))
         })
     }
@@ -107,12 +106,8 @@ pub struct FsBlobStore {
     hashes: Arc<Mutex<HashMap<String, (u64, Sha256)>>>,
 }
 
-/// The chunk size of reads and of the read-ahead of downloads.
-const BUFFER: usize = 1024 * 1024;
-/// Chunks a download reads ahead of the network.
-const READ_AHEAD: usize = 2;
-/// Spans up to this size are read in one go, without a read-ahead thread.
-const SMALL_READ: u64 = 256 * 1024;
+/// The size of each read of a download (memory a download holds: about two of these).
+pub const CHUNK: usize = 64 * 1024;
 
 impl FsBlobStore {
     /// A store under `root` (created when missing).
@@ -182,36 +177,11 @@ impl BlobStore for FsBlobStore {
     fn open_blob<'a>(&'a self, digest: &'a Digest, offset: u64) -> BoxFuture<'a, io::Result<Option<BlobReader>>> {
         Box::pin(async move {
             let Some(file) = self.with_blob_at(digest, offset, Ok).await? else { return Ok(None) };
-            let reader: BlobReader = Box::new(ChannelReader { rx: read_ahead(file, u64::MAX)?, chunk: Bytes::new() });
+            let mut file = File::from_std(file);
+            // Reads go to the blocking pool one at a time, into a buffer of at most a chunk.
+            file.set_max_buf_size(CHUNK);
+            let reader: BlobReader = Box::new(file);
             Ok(Some(reader))
-        })
-    }
-
-    fn blob_chunks<'a>(
-        &'a self,
-        digest: &'a Digest,
-        offset: u64,
-        len: u64,
-    ) -> BoxFuture<'a, io::Result<Option<BlobChunks>>> {
-        Box::pin(async move {
-            // Small spans (configs, small layers) are read whole by the task that opens the file:
-            // a read-ahead thread of their own would cost more than the read.
-            let opened = self
-                .with_blob_at(digest, offset, move |f| {
-                    if len > SMALL_READ {
-                        return Ok(Err(f));
-                    }
-                    let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-                    f.take(len).read_to_end(&mut buf)?;
-                    Ok(Ok(Bytes::from(buf)))
-                })
-                .await?;
-            let chunks: BlobChunks = match opened {
-                None => return Ok(None),
-                Some(Ok(whole)) => Box::pin(Whole(Some(whole))),
-                Some(Err(file)) => Box::pin(ChannelChunks { rx: read_ahead(file, len)? }),
-            };
-            Ok(Some(chunks))
         })
     }
 
@@ -343,7 +313,7 @@ impl BlobStore for FsBlobStore {
 fn hash_file(path: &Path, alg: Algorithm) -> io::Result<(String, u64)> {
     let mut f = std::fs::File::open(path)?;
     let mut hasher = Hasher::new(alg);
-    let mut buf = vec![0u8; BUFFER];
+    let mut buf = vec![0u8; 1024 * 1024];
     let mut size = 0u64;
     loop {
         let n = f.read(&mut buf)?;
@@ -354,87 +324,6 @@ fn hash_file(path: &Path, alg: Algorithm) -> io::Result<(String, u64)> {
         size += n as u64;
     }
     Ok((hasher.finish(), size))
-}
-
-/// A download: a reader thread of its own (not the blocking pool, which metadata operations need)
-/// reads up to `len` bytes of the file in [`BUFFER`] chunks, up to [`READ_AHEAD`] chunks ahead of
-/// the network, so disk reads overlap with sending. Each chunk is read into a fresh buffer that is
-/// then sent as it is (no zeroing before the read, no copy after it). Memory stays bounded; the
-/// thread ends at `len` or EOF, on an error (passed on) or when the receiver is dropped.
-fn read_ahead(file: std::fs::File, len: u64) -> io::Result<tokio::sync::mpsc::Receiver<io::Result<Bytes>>> {
-    let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(READ_AHEAD);
-    std::thread::Builder::new().name("warden-blob-read".into()).spawn(move || {
-        let mut rest = file.take(len);
-        loop {
-            let want = usize::try_from(rest.limit()).unwrap_or(BUFFER).min(BUFFER);
-            let mut buf = Vec::with_capacity(want);
-            // `read_to_end` reads into the spare capacity without zeroing it first.
-            match (&mut rest).take(want as u64).read_to_end(&mut buf) {
-                Ok(0) => break,
-                Ok(_) => {
-                    if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
-                        break; // the receiver is gone
-                    }
-                }
-                Err(e) => {
-                    let _ = tx.blocking_send(Err(e));
-                    break;
-                }
-            }
-        }
-    })?;
-    Ok(rx)
-}
-
-/// A span read whole, as a one-chunk stream.
-struct Whole(Option<Bytes>);
-
-impl Stream for Whole {
-    type Item = io::Result<Bytes>;
-
-    fn poll_next(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        Poll::Ready(self.0.take().filter(|b| !b.is_empty()).map(Ok))
-    }
-}
-
-/// [`read_ahead`]'s chunks as a stream.
-struct ChannelChunks {
-    rx: tokio::sync::mpsc::Receiver<io::Result<Bytes>>,
-}
-
-impl Stream for ChannelChunks {
-    type Item = io::Result<Bytes>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.rx.poll_recv(cx)
-    }
-}
-
-/// [`read_ahead`]'s chunks as a reader.
-struct ChannelReader {
-    rx: tokio::sync::mpsc::Receiver<io::Result<Bytes>>,
-    chunk: Bytes,
-}
-
-impl AsyncRead for ChannelReader {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        while self.chunk.is_empty() {
-            match self.rx.poll_recv(cx) {
-                Poll::Ready(Some(Ok(chunk))) => self.chunk = chunk,
-                Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(e)),
-                Poll::Ready(None) => return Poll::Ready(Ok(())), // EOF
-                Poll::Pending => return Poll::Pending,
-            }
-        }
-        let n = self.chunk.len().min(buf.remaining());
-        let taken = self.chunk.split_to(n);
-        buf.put_slice(&taken);
-        Poll::Ready(Ok(()))
-    }
 }
 
 /// An upload's writer that hashes (SHA-256) what it appends, for [`BlobStore::verify`].
@@ -496,14 +385,14 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("warden-blobs-test-{}", random_id()));
         let store = FsBlobStore::open(&dir).await.unwrap();
         // Two and a half read buffers of bytes that differ from position to position.
-        let data: Vec<u8> = (0..(BUFFER * 5 / 2)).map(|i| (i % 251) as u8).collect();
+        let data: Vec<u8> = (0..(CHUNK * 5 / 2)).map(|i| (i % 251) as u8).collect();
         let digest = Digest::of(Algorithm::Sha256, &data);
         store.put(&digest, Bytes::from(data.clone())).await.unwrap();
 
         let whole = collect(store.blob_chunks(&digest, 0, data.len() as u64).await.unwrap().unwrap()).await;
         assert!(whole == data, "the whole blob");
         // A span that starts just before the first buffer boundary and ends just after the second.
-        let (start, len) = (BUFFER - 5, BUFFER + 10);
+        let (start, len) = (CHUNK - 5, CHUNK + 10);
         let span = collect(store.blob_chunks(&digest, start as u64, len as u64).await.unwrap().unwrap()).await;
         assert!(span == data[start..start + len], "bytes {start}..{}", start + len);
         // A small span is read whole (no read-ahead thread); the same bytes.
