@@ -12,7 +12,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests fail loudly
 
-#[allow(dead_code)]
 mod common;
 
 use common::{sha256, Image, Server, OCI_MANIFEST};
