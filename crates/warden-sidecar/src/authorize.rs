@@ -116,6 +116,7 @@ pub fn authorize(
 ) -> Result<AuthorizeResponse, ApiError> {
     let started = Instant::now();
     let field = |name: &str| field_name(prefix, name);
+    check_context_size(state, &req.context).map_err(|m| ApiError::invalid(field("context"), m))?;
     check_action(&req.action).map_err(|m| ApiError::invalid(field("action"), m))?;
     if req.resource != "*" && Arn::parse(&req.resource).is_none() {
         return Err(ApiError::invalid(field("resource"), format!("`{}` is not an ARN or `*`", req.resource)));
@@ -161,6 +162,26 @@ pub fn authorize(
     state.metrics().record(decision.outcome, took);
     log(state, endpoint, caller.principal.arn(), &req.action, &req.resource, &response, took);
     Ok(response)
+}
+
+/// The `context` list within the limits (entries, and values summed over them).
+fn check_context_size(state: &AppState, context: &[ContextInput]) -> Result<(), String> {
+    let limits = state.limits();
+    if context.len() > limits.max_context_entries {
+        return Err(format!(
+            "{} context entries in one request: at most {} are accepted",
+            context.len(),
+            limits.max_context_entries
+        ));
+    }
+    let values = context.iter().fold(0usize, |n, e| n.saturating_add(e.values.len()));
+    if values > limits.max_context_values {
+        return Err(format!(
+            "{values} context values in one request: at most {} are accepted",
+            limits.max_context_values
+        ));
+    }
+    Ok(())
 }
 
 /// The same rule as `SimulateCustomPolicy`'s `ActionNames`.

@@ -1,6 +1,8 @@
 //! `POST /v1/authorize` and `POST /v1/authorize/batch`.
 
 use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
@@ -41,31 +43,41 @@ pub(super) struct BatchResponse {
 }
 
 /// `POST /v1/authorize/batch` → 200 `{"results": [...]}` with one result or per-item error per
-/// request, in order; 400 when the envelope is bad or holds more than the batch limit; 413; 415.
+/// request, in order; 400 when the envelope is bad or holds more than the batch limit (checked
+/// before any item is decided); 413; 415; 503 when no evaluation slot is free in time. The items
+/// are decided, and the answer encoded, in the evaluation pool.
 pub(super) async fn batch(
     State(state): State<AppState>,
     ApiJson(batch): ApiJson<BatchRequest>,
-) -> Result<Json<BatchResponse>, ApiError> {
-    let max = state.inner().max_batch;
+) -> Result<Response, ApiError> {
+    let max = state.limits().max_batch;
     if batch.requests.len() > max {
         return Err(ApiError::invalid(
             "requests",
             format!("{} requests in one batch: at most {max} are accepted", batch.requests.len()),
         ));
     }
-    let results = batch
-        .requests
-        .into_iter()
-        .enumerate()
-        .map(|(i, value)| {
-            let prefix = format!("requests[{i}]");
-            let decided = from_value::<AuthorizeRequest>(value, &prefix)
-                .and_then(|req| authorize(&state, &req, &prefix, "batch"));
-            match decided {
-                Ok(r) => BatchItem::Decided(r),
-                Err(e) => BatchItem::Failed { error: e.body() },
-            }
+    let shared = state.clone();
+    let body = state
+        .pool()
+        .run(move || {
+            let results = batch
+                .requests
+                .into_iter()
+                .enumerate()
+                .map(|(i, value)| {
+                    let prefix = format!("requests[{i}]");
+                    let decided = from_value::<AuthorizeRequest>(value, &prefix)
+                        .and_then(|req| authorize(&shared, &req, &prefix, "batch"));
+                    match decided {
+                        Ok(r) => BatchItem::Decided(r),
+                        Err(e) => BatchItem::Failed { error: e.body() },
+                    }
+                })
+                .collect();
+            serde_json::to_vec(&BatchResponse { results })
+                .map_err(|e| ApiError::Internal { message: format!("encoding the answer: {e}") })
         })
-        .collect();
-    Ok(Json(BatchResponse { results }))
+        .await??;
+    Ok(([(CONTENT_TYPE, "application/json")], body).into_response())
 }
