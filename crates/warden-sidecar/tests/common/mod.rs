@@ -147,3 +147,20 @@ where
     }
     false
 }
+
+/// A `SimulatePrincipalPolicy` body whose extra policy has `statements` statements that apply to
+/// every request and whose conditions fail: each evaluation walks all of them, the answer stays
+/// small.
+pub fn heavy_simulation(actions: usize, resources: usize, statements: usize) -> serde_json::Value {
+    let statement = |i: usize| {
+        json!({"Effect": "Allow", "Action": "notes:*", "Resource": "*",
+               "Condition": {"StringLike": {"aws:PrincipalTag/team": [format!("*x{i}*y*"), format!("*z{i}*")]}}})
+    };
+    let policy = json!({"Version": "2012-10-17", "Statement": (0..statements).map(statement).collect::<Vec<_>>()});
+    json!({
+        "PolicySourceArn": ALICE,
+        "PolicyInputList": [policy.to_string()],
+        "ActionNames": (0..actions).map(|i| format!("notes:Action{i}")).collect::<Vec<_>>(),
+        "ResourceArns": (0..resources).map(|i| format!("{NOTE}n{i}")).collect::<Vec<_>>(),
+    })
+}
