@@ -156,6 +156,30 @@ async fn every_documented_operation_answers_as_documented() {
     s.stop().await;
 }
 
+/// The 503 of a busy evaluation pool is documented too (simulate and batch).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn busy_answers_are_documented() {
+    let doc = document();
+    let s = TestServer::start_with(|c| {
+        c.eval_slots = 1;
+        c.eval_wait = std::time::Duration::from_millis(50);
+    })
+    .await;
+    let (client, url) = (s.client.clone(), s.url("/v1/simulate"));
+    let long = tokio::spawn(async move {
+        client.post(&url).json(&common::heavy_simulation(100, 100, 200)).send().await.unwrap().status().as_u16()
+    });
+    assert!(common::eventually(10, || async { s.metric("warden_evaluation_slots_busy").await >= 1.0 }).await);
+    for path in ["/v1/simulate", "/v1/authorize/batch"] {
+        let op = &doc["paths"][path]["post"];
+        let example = op["requestBody"]["content"]["application/json"]["example"].clone();
+        assert_eq!(exercise(&s, &doc, path, "post", op, Some(&example), &[]).await, 503, "{path}");
+        assert!(op["responses"]["503"]["headers"]["Retry-After"].is_object());
+    }
+    assert_eq!(long.await.unwrap(), 200);
+    s.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schemathesis_finds_no_nonconformance() {
     let s = TestServer::start().await;
