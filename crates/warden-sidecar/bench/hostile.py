@@ -11,7 +11,8 @@ Usage (from the repository root):
   python3 crates/warden-sidecar/bench/hostile.py [--bin target/debug/examples/authorizer] [LOAD...]
 
 Loads: huge-simulate, product-simulate, oversized-batch, concurrent-batches,
-concurrent-simulates, busy-health (default: all). Prints one line per load: statuses, seconds,
+concurrent-simulates, concurrent-wide-simulates (each evaluation matches a statement), busy-health
+(default: all). Prints one line per load: statuses, seconds,
 VmHWM, the most threads seen, and for busy-health the slowest /healthz answer.
 """
 
@@ -206,6 +207,11 @@ def load_concurrent_simulates(port):
     return {"status": concurrently(16, lambda _: try_request(port, "POST", "/v1/simulate", body))}
 
 
+def load_concurrent_wide_simulates(port):
+    body = custom_body(100, 100)
+    return {"status": concurrently(16, lambda _: try_request(port, "POST", "/v1/simulate", body))}
+
+
 def load_busy_health(port):
     body = simulate_body(100, 100, [heavy_policy(200)])
     out = {}
@@ -235,6 +241,7 @@ LOADS = {
     "oversized-batch": load_oversized_batch,
     "concurrent-batches": load_concurrent_batches,
     "concurrent-simulates": load_concurrent_simulates,
+    "concurrent-wide-simulates": load_concurrent_wide_simulates,
     "busy-health": load_busy_health,
 }
 

@@ -20,7 +20,7 @@ use crate::route_table::RouteTable;
 /// Cached callers or resource policies before the cache is emptied.
 const CACHE_ENTRIES: usize = 4096;
 /// Resource policies longer than this are compiled per request, not cached.
-const CACHED_POLICY_CHARS: usize = 16 * 1024;
+pub(crate) const CACHED_POLICY_CHARS: usize = 16 * 1024;
 /// The default most requests in one batch.
 pub const DEFAULT_MAX_BATCH: usize = 1000;
 /// The default body limit: 1 MiB.

@@ -126,19 +126,33 @@ async fn busy_slots_answer_503_after_the_wait() {
         resp.status().as_u16()
     });
     assert!(common::eventually(10, || async { s.metric("warden_evaluation_slots_busy").await >= 1.0 }).await);
-    let started = Instant::now();
-    let resp = s.client.post(s.url("/v1/authorize/batch")).json(&json!({"requests": []})).send().await.unwrap();
-    let took = started.elapsed();
-    assert_eq!(resp.status(), 503);
-    assert_eq!(resp.headers()["retry-after"], "1");
-    let body: Value = resp.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "ServiceUnavailable", "{body}");
-    assert!(took >= Duration::from_millis(100) && took < Duration::from_secs(5), "{took:?}");
-    // Single decisions and health do not wait for the slot.
+    // Work for the pool: a batch of more than 16 items, an explanation, in a batch or alone.
+    let item = json!({"principal": BOB, "action": "notes:ListNotes", "resource": "*"});
+    let explained = json!({"principal": BOB, "action": "notes:ListNotes", "resource": "*", "explain": true});
+    let expensive = [
+        ("/v1/authorize/batch", json!({"requests": vec![item.clone(); 17]})),
+        ("/v1/authorize/batch", json!({"requests": [explained.clone()]})),
+        ("/v1/authorize", explained),
+    ];
+    for (path, req) in &expensive {
+        let started = Instant::now();
+        let resp = s.client.post(s.url(path)).json(req).send().await.unwrap();
+        let took = started.elapsed();
+        assert_eq!(resp.status(), 503, "{path}");
+        assert_eq!(resp.headers()["retry-after"], "1");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "ServiceUnavailable", "{body}");
+        assert!(took >= Duration::from_millis(100) && took < Duration::from_secs(5), "{took:?}");
+    }
+    // Cheap decisions, small batches and health do not wait for the slot.
     assert_eq!(s.authorize(BOB, "notes:ListNotes", "*").await["decision"], "Allow");
+    let (status, body) = s.post("/v1/authorize/batch", &json!({"requests": vec![item; 16]})).await;
+    assert_eq!((status, body["results"][15]["decision"].as_str()), (200, Some("Allow")));
     assert_eq!(s.get_text("/healthz").await.0, 200);
     assert_eq!(long.await.unwrap(), 200);
-    assert_eq!(s.metric("warden_evaluation_refused_total").await, 1.0);
-    assert_eq!(s.post("/v1/authorize/batch", &json!({"requests": []})).await.0, 200);
+    assert_eq!(s.metric("warden_evaluation_refused_total").await, 3.0);
+    for (path, req) in &expensive {
+        assert_eq!(s.post(path, req).await.0, 200, "{path}");
+    }
     s.stop().await;
 }

@@ -156,7 +156,7 @@ async fn every_documented_operation_answers_as_documented() {
     s.stop().await;
 }
 
-/// The 503 of a busy evaluation pool is documented too (simulate and batch).
+/// The 503 of a busy evaluation pool is documented too (simulate, batch, an explained decision).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn busy_answers_are_documented() {
     let doc = document();
@@ -170,9 +170,15 @@ async fn busy_answers_are_documented() {
         client.post(&url).json(&common::heavy_simulation(100, 100, 200)).send().await.unwrap().status().as_u16()
     });
     assert!(common::eventually(10, || async { s.metric("warden_evaluation_slots_busy").await >= 1.0 }).await);
-    for path in ["/v1/simulate", "/v1/authorize/batch"] {
+    for path in ["/v1/simulate", "/v1/authorize/batch", "/v1/authorize"] {
         let op = &doc["paths"][path]["post"];
-        let example = op["requestBody"]["content"]["application/json"]["example"].clone();
+        let mut example = op["requestBody"]["content"]["application/json"]["example"].clone();
+        // Authorize requests that go to the pool: with an explanation.
+        match path {
+            "/v1/authorize" => example["explain"] = json!(true),
+            "/v1/authorize/batch" => example["requests"][0]["explain"] = json!(true),
+            _ => {}
+        }
         assert_eq!(exercise(&s, &doc, path, "post", op, Some(&example), &[]).await, 503, "{path}");
         assert!(op["responses"]["503"]["headers"]["Retry-After"].is_object());
     }
