@@ -189,3 +189,53 @@ pub fn run(args: Args) -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn config(argv: &[&str]) -> Config {
+        Config::from(Cli::try_parse_from(std::iter::once("authorizer").chain(argv.iter().copied())).unwrap().args)
+    }
+
+    #[test]
+    fn limit_flags_reach_the_config() {
+        let defaults = config(&[]).limits();
+        assert_eq!(defaults, Limits::default());
+        assert_eq!(
+            (defaults.simulate.max_action_names, defaults.simulate.max_evaluations, defaults.max_batch),
+            (1000, 10_000, 1000)
+        );
+        assert_eq!(defaults.eval_wait, pool::DEFAULT_WAIT);
+        let set = config(&[
+            "--max-batch=5",
+            "--max-simulate-actions=6",
+            "--max-simulate-resources=7",
+            "--max-simulate-evaluations=8",
+            "--eval-slots=3",
+            "--eval-wait-ms=250",
+            "--eval-queue=9",
+        ])
+        .limits();
+        assert_eq!(
+            (
+                set.max_batch,
+                set.simulate.max_action_names,
+                set.simulate.max_resource_arns,
+                set.simulate.max_evaluations
+            ),
+            (5, 6, 7, 8)
+        );
+        assert_eq!((set.eval_slots, set.eval_wait, set.eval_max_waiting), (3, Duration::from_millis(250), 9));
+        assert!(Cli::try_parse_from(["authorizer", "--eval-slots=0"]).is_err());
+    }
+}
