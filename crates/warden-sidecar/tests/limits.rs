@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{heavy_simulation, TestServer, ALICE, BOB, NOTE};
+use common::{TestServer, ALICE, BOB, NOTE};
 use serde_json::{json, Value};
 
 fn assert_invalid(what: &str, (status, body): &(u16, Value), field: &str, says: &str) {
@@ -120,9 +120,10 @@ async fn busy_slots_answer_503_after_the_wait() {
     })
     .await;
     // Occupy the only slot with a long simulation.
+    let heavy = common::heavy_simulation_lasting(&s, 3.0).await;
     let (client, url) = (s.client.clone(), s.url("/v1/simulate"));
     let long = tokio::spawn(async move {
-        let resp = client.post(&url).json(&heavy_simulation(100, 100, 200)).send().await.unwrap();
+        let resp = client.post(&url).json(&heavy).send().await.unwrap();
         resp.status().as_u16()
     });
     assert!(common::eventually(10, || async { s.metric("warden_evaluation_slots_busy").await >= 1.0 }).await);

@@ -165,10 +165,9 @@ async fn busy_answers_are_documented() {
         c.eval_wait = std::time::Duration::from_millis(50);
     })
     .await;
+    let heavy = common::heavy_simulation_lasting(&s, 3.0).await;
     let (client, url) = (s.client.clone(), s.url("/v1/simulate"));
-    let long = tokio::spawn(async move {
-        client.post(&url).json(&common::heavy_simulation(100, 100, 200)).send().await.unwrap().status().as_u16()
-    });
+    let long = tokio::spawn(async move { client.post(&url).json(&heavy).send().await.unwrap().status().as_u16() });
     assert!(common::eventually(10, || async { s.metric("warden_evaluation_slots_busy").await >= 1.0 }).await);
     for path in ["/v1/simulate", "/v1/authorize/batch", "/v1/authorize"] {
         let op = &doc["paths"][path]["post"];
