@@ -286,12 +286,131 @@ pub struct PrincipalPolicies {
     pub boundary: Option<CompiledPolicy>,
 }
 
+/// Bounds on the size of one simulation, checked before any policy is compiled or any result
+/// allocated (the counts) or while the answer is built (`max_answer_items`). AWS's simulator
+/// evaluates each action against each resource and publishes no bound on that product; a service
+/// that answers untrusted callers needs one, since the answer grows with it.
+///
+/// [`SimulateLimits::default`] are the bounds of `warden authorizer`; [`SimulateLimits::UNLIMITED`]
+/// those of [`simulate_custom_policy`] and [`simulate_principal_policy`] (a local, trusted input).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SimulateLimits {
+    /// Most `ActionNames`.
+    pub max_action_names: usize,
+    /// Most `ResourceArns`.
+    pub max_resource_arns: usize,
+    /// Most evaluations: `ActionNames` × `ResourceArns` (one resource, `*`, when none is given).
+    pub max_evaluations: usize,
+    /// Most `PolicyInputList` members.
+    pub max_policies: usize,
+    /// Most `ContextEntries`.
+    pub max_context_entries: usize,
+    /// Most `ContextKeyValues`, summed over all entries.
+    pub max_context_values: usize,
+    /// Most entries the answer may list, summed over all results: matched statements (a resource
+    /// ARN's are listed twice, in the result and in its `ResourceSpecificResults`) and missing
+    /// context keys. Bounds the answer when many statements match many evaluations.
+    pub max_answer_items: usize,
+}
+
+impl SimulateLimits {
+    /// No bounds (beyond memory).
+    pub const UNLIMITED: SimulateLimits = SimulateLimits {
+        max_action_names: usize::MAX,
+        max_resource_arns: usize::MAX,
+        max_evaluations: usize::MAX,
+        max_policies: usize::MAX,
+        max_context_entries: usize::MAX,
+        max_context_values: usize::MAX,
+        max_answer_items: usize::MAX,
+    };
+
+    /// Checks the list sizes of a `SimulateCustomPolicy` request (cheap: no policy is compiled).
+    pub fn check_custom(&self, req: &SimulateCustomPolicyRequest) -> Result<(), SimulateError> {
+        self.check(&req.action_names, &req.resource_arns, &req.policy_input_list, &req.context_entries)
+    }
+
+    /// Checks the list sizes of a `SimulatePrincipalPolicy` request (cheap: nothing is resolved).
+    pub fn check_principal(&self, req: &SimulatePrincipalPolicyRequest) -> Result<(), SimulateError> {
+        self.check(&req.action_names, &req.resource_arns, &req.policy_input_list, &req.context_entries)
+    }
+
+    fn check(
+        &self,
+        actions: &[String],
+        resources: &[String],
+        policies: &[String],
+        context: &[ContextEntry],
+    ) -> Result<(), SimulateError> {
+        let over = |field: &str, n: usize, what: &str, max: usize| {
+            invalid(field, format!("{n} {what} in one request: at most {max} are accepted"))
+        };
+        if actions.len() > self.max_action_names {
+            return Err(over("ActionNames", actions.len(), "action names", self.max_action_names));
+        }
+        if resources.len() > self.max_resource_arns {
+            return Err(over("ResourceArns", resources.len(), "resource ARNs", self.max_resource_arns));
+        }
+        let evaluations = actions.len().saturating_mul(resources.len().max(1));
+        if evaluations > self.max_evaluations {
+            return Err(invalid(
+                "ResourceArns",
+                format!(
+                    "{} action names × {} resources = {evaluations} evaluations: at most {} are accepted in one request",
+                    actions.len(),
+                    resources.len().max(1),
+                    self.max_evaluations
+                ),
+            ));
+        }
+        if policies.len() > self.max_policies {
+            return Err(over("PolicyInputList", policies.len(), "policies", self.max_policies));
+        }
+        if context.len() > self.max_context_entries {
+            return Err(over("ContextEntries", context.len(), "context entries", self.max_context_entries));
+        }
+        let values = context.iter().fold(0usize, |n, e| n.saturating_add(e.context_key_values.len()));
+        if values > self.max_context_values {
+            return Err(over("ContextEntries", values, "context key values", self.max_context_values));
+        }
+        Ok(())
+    }
+}
+
+impl Default for SimulateLimits {
+    /// 1,000 action names, 1,000 resource ARNs, 10,000 evaluations, 100 policies, 1,000 context
+    /// entries, 1,000 context key values, 100,000 answer items.
+    fn default() -> SimulateLimits {
+        SimulateLimits {
+            max_action_names: 1_000,
+            max_resource_arns: 1_000,
+            max_evaluations: 10_000,
+            max_policies: 100,
+            max_context_entries: 1_000,
+            max_context_values: 1_000,
+            max_answer_items: 100_000,
+        }
+    }
+}
+
 /// Runs a `SimulatePrincipalPolicy` request; `resolve` finds the stored policies of an ARN
 /// (`None`: AWS's `NoSuchEntity`).
 pub fn simulate_principal_policy(
     req: &SimulatePrincipalPolicyRequest,
     resolve: impl Fn(&str) -> Option<PrincipalPolicies>,
 ) -> Result<SimulationResponse, SimulateError> {
+    simulate_principal_policy_within(req, &SimulateLimits::UNLIMITED, resolve)
+}
+
+/// [`simulate_principal_policy`] within `limits`: a request beyond them is an `InvalidInput`
+/// error naming the field, found before anything is resolved or compiled (the answer's size is
+/// checked as it is built).
+pub fn simulate_principal_policy_within(
+    req: &SimulatePrincipalPolicyRequest,
+    limits: &SimulateLimits,
+    resolve: impl Fn(&str) -> Option<PrincipalPolicies>,
+) -> Result<SimulationResponse, SimulateError> {
+    limits.check_principal(req)?;
     let source =
         resolve(&req.policy_source_arn).ok_or_else(|| SimulateError::NoSuchEntity(req.policy_source_arn.clone()))?;
     let custom = SimulateCustomPolicyRequest {
@@ -305,17 +424,27 @@ pub fn simulate_principal_policy(
         context_entries: req.context_entries.clone(),
         ..Default::default()
     };
-    run(&custom, Some(source))
+    run(&custom, Some(source), limits)
 }
 
 /// Runs a `SimulateCustomPolicy` request.
 pub fn simulate_custom_policy(req: &SimulateCustomPolicyRequest) -> Result<SimulationResponse, SimulateError> {
-    run(req, None)
+    simulate_custom_policy_within(req, &SimulateLimits::UNLIMITED)
+}
+
+/// [`simulate_custom_policy`] within `limits` (see [`simulate_principal_policy_within`]).
+pub fn simulate_custom_policy_within(
+    req: &SimulateCustomPolicyRequest,
+    limits: &SimulateLimits,
+) -> Result<SimulationResponse, SimulateError> {
+    limits.check_custom(req)?;
+    run(req, None, limits)
 }
 
 fn run(
     req: &SimulateCustomPolicyRequest,
     source: Option<PrincipalPolicies>,
+    limits: &SimulateLimits,
 ) -> Result<SimulationResponse, SimulateError> {
     let mut identity = compile_list(&req.policy_input_list, "PolicyInputList", PolicyKind::Identity)?;
 
@@ -392,7 +521,10 @@ fn run(
         session: None,
         resource: resource_policy.as_ref(),
     };
-    let mut results = Vec::with_capacity(req.action_names.len() * resources.len());
+    // The limits bound the product; without them, reserve no more than a modest start.
+    let evaluations = req.action_names.len().saturating_mul(resources.len());
+    let mut results = Vec::with_capacity(evaluations.min(limits.max_evaluations).min(1 << 16));
+    let mut answer_items = 0usize;
     for action in &req.action_names {
         for resource in &resources {
             let arn_account = Arn::parse(resource).map(|a| a.account).filter(|a| !a.is_empty());
@@ -408,6 +540,20 @@ fn run(
                 context: &context,
             };
             let decision = evaluate(&policies, &request);
+            let listed = if *resource == "*" { 1 } else { 2 };
+            answer_items = answer_items
+                .saturating_add(decision.matched.len().saturating_mul(listed))
+                .saturating_add(decision.missing_context.len());
+            if answer_items > limits.max_answer_items {
+                return Err(invalid(
+                    "ActionNames",
+                    format!(
+                        "the answer would list more than {} matched statements and missing context keys: \
+                         simulate fewer actions or resources per request",
+                        limits.max_answer_items
+                    ),
+                ));
+            }
             results.push(result_of(action, resource, &decision));
         }
     }
@@ -582,6 +728,63 @@ mod tests {
             ..Default::default()
         };
         assert!(simulate_custom_policy(&req).unwrap_err().to_string().starts_with("CallerArn: "));
+    }
+
+    #[test]
+    fn limits_refuse_before_any_work_and_bound_the_answer() {
+        let limits = SimulateLimits::default();
+        let names = |n: usize, f: &dyn Fn(usize) -> String| (0..n).map(f).collect::<Vec<_>>();
+        let field_of = |req: &SimulateCustomPolicyRequest, limits: &SimulateLimits| match simulate_custom_policy_within(
+            req, limits,
+        )
+        .unwrap_err()
+        {
+            SimulateError::InvalidInput { field, .. } => field,
+            e => panic!("{e}"),
+        };
+        // 40,000 × 20,000: refused by count, before the (invalid) policy is even compiled.
+        let huge = SimulateCustomPolicyRequest {
+            policy_input_list: vec!["not a policy".into()],
+            action_names: names(40_000, &|i| format!("s:a{i}")),
+            resource_arns: names(20_000, &|i| format!("arn:aws:s3:::{i}")),
+            ..Default::default()
+        };
+        assert_eq!(field_of(&huge, &limits), "ActionNames");
+        let product = SimulateCustomPolicyRequest {
+            action_names: names(200, &|i| format!("s:a{i}")),
+            resource_arns: names(200, &|i| format!("arn:aws:s3:::{i}")),
+            ..huge.clone()
+        };
+        let e = simulate_custom_policy_within(&product, &limits).unwrap_err().to_string();
+        assert!(e.starts_with("ResourceArns: 200 action names × 200 resources = 40000 evaluations"), "{e}");
+        let few = |n: usize| SimulateCustomPolicyRequest {
+            action_names: vec!["s:a".into()],
+            context_entries: vec![ContextEntry {
+                context_key_name: "k".into(),
+                context_key_values: names(n, &|i| i.to_string()),
+                context_key_type: None,
+            }],
+            ..Default::default()
+        };
+        assert_eq!(field_of(&few(1_001), &limits), "ContextEntries");
+        assert!(simulate_custom_policy_within(&few(1_000), &limits).is_ok());
+
+        // 100 × 100 evaluations each matching one statement, listed twice: 20,000 answer items.
+        let allow_all = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#;
+        let wide = SimulateCustomPolicyRequest {
+            policy_input_list: vec![allow_all.into()],
+            action_names: names(100, &|i| format!("s:a{i}")),
+            resource_arns: names(100, &|i| format!("arn:aws:s3:::{i}")),
+            ..Default::default()
+        };
+        assert_eq!(simulate_custom_policy_within(&wide, &limits).unwrap().evaluation_results.len(), 10_000);
+        let tight = SimulateLimits { max_answer_items: 19_999, ..limits };
+        assert_eq!(field_of(&wide, &tight), "ActionNames");
+        // The unlimited entry points keep answering everything.
+        assert_eq!(
+            simulate_custom_policy(&product).unwrap_err().to_string().split(':').next(),
+            Some("PolicyInputList[0]")
+        );
     }
 
     #[test]

@@ -19,7 +19,11 @@ use warden_policy::{evaluate, Context, ContextKeyType, Decision, Outcome, Polici
 use crate::decision_log::{now_millis, LogEntry};
 use crate::error::ApiError;
 use crate::extract::field_name;
-use crate::state::{AppState, Caller};
+use crate::state::{AppState, Caller, CACHED_POLICY_CHARS};
+
+/// Batches of at most this many cheap items are decided inline, on the async worker: they take
+/// microseconds, less than a hop to a blocking thread costs.
+pub(crate) const INLINE_BATCH: usize = 16;
 
 /// The body of `POST /v1/authorize` (and each member of a batch).
 #[derive(Debug, Clone, Deserialize)]
@@ -106,6 +110,37 @@ pub struct PositionOut {
     pub column: usize,
 }
 
+impl AuthorizeRequest {
+    /// True when deciding takes microseconds, so it may run on the async worker: no explanation
+    /// asked, and no resource policy or one short enough to be compiled once and cached (an
+    /// object is first turned into its text by [`AuthorizeRequest::policy_as_text`]).
+    pub(crate) fn is_cheap(&self) -> bool {
+        !self.explain && resource_policy_is_cheap(self.resource_policy.as_ref())
+    }
+
+    /// Replaces a resource policy given as an object by its JSON text (as the decision would).
+    pub(crate) fn policy_as_text(&mut self) {
+        if let Some(v @ serde_json::Value::Object(_)) = &self.resource_policy {
+            self.resource_policy = Some(serde_json::Value::String(v.to_string()));
+        }
+    }
+}
+
+/// [`AuthorizeRequest::is_cheap`] for a batch item not yet parsed (an object policy counts as
+/// not cheap).
+pub(crate) fn item_is_cheap(item: &serde_json::Value) -> bool {
+    item.get("explain").is_none_or(|e| e != &serde_json::Value::Bool(true))
+        && resource_policy_is_cheap(item.get("resourcePolicy"))
+}
+
+fn resource_policy_is_cheap(policy: Option<&serde_json::Value>) -> bool {
+    match policy {
+        None | Some(serde_json::Value::Null) => true,
+        Some(serde_json::Value::String(text)) => text.len() <= CACHED_POLICY_CHARS,
+        Some(_) => false,
+    }
+}
+
 /// Decides `req`, counts it in the metrics and logs it (when sampled). `prefix` prefixes field
 /// names in errors (`requests[3]`).
 pub fn authorize(
@@ -116,6 +151,7 @@ pub fn authorize(
 ) -> Result<AuthorizeResponse, ApiError> {
     let started = Instant::now();
     let field = |name: &str| field_name(prefix, name);
+    check_context_size(state, &req.context).map_err(|m| ApiError::invalid(field("context"), m))?;
     check_action(&req.action).map_err(|m| ApiError::invalid(field("action"), m))?;
     if req.resource != "*" && Arn::parse(&req.resource).is_none() {
         return Err(ApiError::invalid(field("resource"), format!("`{}` is not an ARN or `*`", req.resource)));
@@ -161,6 +197,26 @@ pub fn authorize(
     state.metrics().record(decision.outcome, took);
     log(state, endpoint, caller.principal.arn(), &req.action, &req.resource, &response, took);
     Ok(response)
+}
+
+/// The `context` list within the limits (entries, and values summed over them).
+fn check_context_size(state: &AppState, context: &[ContextInput]) -> Result<(), String> {
+    let limits = state.limits();
+    if context.len() > limits.max_context_entries {
+        return Err(format!(
+            "{} context entries in one request: at most {} are accepted",
+            context.len(),
+            limits.max_context_entries
+        ));
+    }
+    let values = context.iter().fold(0usize, |n, e| n.saturating_add(e.values.len()));
+    if values > limits.max_context_values {
+        return Err(format!(
+            "{values} context values in one request: at most {} are accepted",
+            limits.max_context_values
+        ));
+    }
+    Ok(())
 }
 
 /// The same rule as `SimulateCustomPolicy`'s `ActionNames`.

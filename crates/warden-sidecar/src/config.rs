@@ -5,9 +5,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use warden_policy::simulate::SimulateLimits;
+
 use crate::decision_log::LogTarget;
+use crate::pool;
 use crate::server::serve;
-use crate::state::{DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY};
+use crate::state::{
+    Limits, DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY, DEFAULT_MAX_CONTEXT_ENTRIES, DEFAULT_MAX_CONTEXT_VALUES,
+};
 
 /// How to run the authorizer.
 #[derive(Debug, Clone)]
@@ -28,6 +33,18 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Most requests in one batch.
     pub max_batch: usize,
+    /// Most `context` entries of one authorize request.
+    pub max_context_entries: usize,
+    /// Most `context` values of one authorize request, summed over its entries.
+    pub max_context_values: usize,
+    /// The bounds of `/v1/simulate`.
+    pub simulate: SimulateLimits,
+    /// Evaluations (simulations, batches) running at once, off the async workers.
+    pub eval_slots: usize,
+    /// Most requests waiting for an evaluation slot (503 beyond).
+    pub eval_max_waiting: usize,
+    /// Longest wait for an evaluation slot (503 after it).
+    pub eval_wait: Duration,
     /// Serve the hidden `POST /v1/noop` route (the benchmark's HTTP floor).
     pub bench_noop: bool,
 }
@@ -44,7 +61,27 @@ impl Config {
             reload_interval: Duration::from_secs(1),
             max_body_bytes: DEFAULT_MAX_BODY,
             max_batch: DEFAULT_MAX_BATCH,
+            max_context_entries: DEFAULT_MAX_CONTEXT_ENTRIES,
+            max_context_values: DEFAULT_MAX_CONTEXT_VALUES,
+            simulate: SimulateLimits::default(),
+            eval_slots: pool::default_slots(),
+            eval_max_waiting: pool::DEFAULT_MAX_WAITING,
+            eval_wait: pool::DEFAULT_WAIT,
             bench_noop: false,
+        }
+    }
+
+    /// The limits the server applies.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_body: self.max_body_bytes,
+            max_batch: self.max_batch,
+            max_context_entries: self.max_context_entries,
+            max_context_values: self.max_context_values,
+            simulate: self.simulate,
+            eval_slots: self.eval_slots,
+            eval_max_waiting: self.eval_max_waiting,
+            eval_wait: self.eval_wait,
         }
     }
 }
@@ -74,6 +111,28 @@ pub struct Args {
     /// Largest accepted request body, in bytes.
     #[arg(long, default_value_t = DEFAULT_MAX_BODY)]
     pub max_body_bytes: usize,
+    /// Most requests in one `/v1/authorize/batch`.
+    #[arg(long, default_value_t = DEFAULT_MAX_BATCH)]
+    pub max_batch: usize,
+    /// Most `ActionNames` in one `/v1/simulate`.
+    #[arg(long, default_value_t = SimulateLimits::default().max_action_names)]
+    pub max_simulate_actions: usize,
+    /// Most `ResourceArns` in one `/v1/simulate`.
+    #[arg(long, default_value_t = SimulateLimits::default().max_resource_arns)]
+    pub max_simulate_resources: usize,
+    /// Most evaluations (action names × resources) in one `/v1/simulate`.
+    #[arg(long, default_value_t = SimulateLimits::default().max_evaluations)]
+    pub max_simulate_evaluations: usize,
+    /// Evaluations (simulations, batches) running at once, off the async workers [default: the
+    /// number of CPUs].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub eval_slots: Option<u16>,
+    /// Longest wait for an evaluation slot, in milliseconds; 503 after it.
+    #[arg(long, default_value_t = 2000)]
+    pub eval_wait_ms: u64,
+    /// Most requests waiting for an evaluation slot; 503 beyond.
+    #[arg(long, default_value_t = pool::DEFAULT_MAX_WAITING)]
+    pub eval_queue: usize,
     /// Serve `POST /v1/noop`, a handler that does nothing (the benchmark's HTTP floor).
     #[arg(long, hide = true)]
     pub bench_noop: bool,
@@ -95,6 +154,16 @@ impl From<Args> for Config {
             log_sample_rate: args.log_sample_rate,
             reload_interval: Duration::from_millis(args.reload_interval_ms.max(10)),
             max_body_bytes: args.max_body_bytes,
+            max_batch: args.max_batch,
+            simulate: SimulateLimits {
+                max_action_names: args.max_simulate_actions,
+                max_resource_arns: args.max_simulate_resources,
+                max_evaluations: args.max_simulate_evaluations,
+                ..SimulateLimits::default()
+            },
+            eval_slots: args.eval_slots.map_or_else(pool::default_slots, usize::from),
+            eval_max_waiting: args.eval_queue,
+            eval_wait: Duration::from_millis(args.eval_wait_ms),
             allow_demo_keys: args.allow_demo_keys,
             bench_noop: args.bench_noop,
             ..Config::new(args.policies, args.listen)
@@ -118,5 +187,55 @@ pub fn run(args: Args) -> ExitCode {
             eprintln!("warden authorizer: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn config(argv: &[&str]) -> Config {
+        Config::from(Cli::try_parse_from(std::iter::once("authorizer").chain(argv.iter().copied())).unwrap().args)
+    }
+
+    #[test]
+    fn limit_flags_reach_the_config() {
+        let defaults = config(&[]).limits();
+        assert_eq!(defaults, Limits::default());
+        assert_eq!(
+            (defaults.simulate.max_action_names, defaults.simulate.max_evaluations, defaults.max_batch),
+            (1000, 10_000, 1000)
+        );
+        assert_eq!(defaults.eval_wait, pool::DEFAULT_WAIT);
+        let set = config(&[
+            "--max-batch=5",
+            "--max-simulate-actions=6",
+            "--max-simulate-resources=7",
+            "--max-simulate-evaluations=8",
+            "--eval-slots=3",
+            "--eval-wait-ms=250",
+            "--eval-queue=9",
+        ])
+        .limits();
+        assert_eq!(
+            (
+                set.max_batch,
+                set.simulate.max_action_names,
+                set.simulate.max_resource_arns,
+                set.simulate.max_evaluations
+            ),
+            (5, 6, 7, 8)
+        );
+        assert_eq!((set.eval_slots, set.eval_wait, set.eval_max_waiting), (3, Duration::from_millis(250), 9));
+        assert!(Cli::try_parse_from(["authorizer", "--eval-slots=0"]).is_err());
     }
 }

@@ -5,14 +5,15 @@
 //! AWS error code where one exists (`InvalidInput`, `MalformedPolicyDocument`, `NoSuchEntity`),
 //! `field` names the offending request field (`requests[2].context[0].values`).
 
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use warden_policy::simulate::SimulateError;
 
 use crate::route_table::RouteTableError;
 
-/// A request the API refuses, answered as JSON with a 4xx status.
+/// A request the API refuses, answered as JSON with a 4xx status (503 when busy, 500 on failure).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
     /// A field is missing, of the wrong type, or has a value the API refuses (400).
@@ -65,9 +66,22 @@ pub enum ApiError {
         /// The method used.
         method: String,
     },
+    /// Every evaluation slot stayed busy for the configured wait, or too many requests already
+    /// wait (503, `ServiceUnavailable`, with `Retry-After`).
+    #[error("the authorizer is busy: no evaluation slot became free in time; retry after {retry_after_secs} s")]
+    Busy {
+        /// The `Retry-After` hint, in seconds.
+        retry_after_secs: u64,
+    },
+    /// The server failed while answering (500, `ServiceFailure`).
+    #[error("{message}")]
+    Internal {
+        /// What failed.
+        message: String,
+    },
 }
 
-/// The JSON error object of every 4xx answer (and of per-item errors in a batch).
+/// The JSON error object of every error answer (and of per-item errors in a batch).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
     /// An AWS-style error code.
@@ -102,6 +116,8 @@ impl ApiError {
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -115,6 +131,8 @@ impl ApiError {
             ApiError::UnsupportedMediaType { .. } => "UnsupportedMediaType",
             ApiError::NotFound { .. } => "NotFound",
             ApiError::MethodNotAllowed { .. } => "MethodNotAllowed",
+            ApiError::Busy { .. } => "ServiceUnavailable",
+            ApiError::Internal { .. } => "ServiceFailure",
         }
     }
 
@@ -149,7 +167,11 @@ impl From<SimulateError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status(), axum::Json(ErrorEnvelope { error: self.body() })).into_response()
+        let mut response = (self.status(), axum::Json(ErrorEnvelope { error: self.body() })).into_response();
+        if let ApiError::Busy { retry_after_secs } = self {
+            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        response
     }
 }
 

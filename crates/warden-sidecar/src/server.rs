@@ -43,8 +43,7 @@ impl Server {
             ),
             None => None,
         };
-        let state =
-            AppState::new(store, routes).configure(log, config.max_body_bytes, config.max_batch, config.bench_noop);
+        let state = AppState::new(store, routes).configure(log, config.limits(), config.bench_noop);
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|source| Error::Bind { addr: config.listen, source })?;

@@ -4,24 +4,69 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use warden_identity::{Identity, StoreHandle};
 use warden_policy::request::principal_context;
+use warden_policy::simulate::SimulateLimits;
 use warden_policy::{CompiledPolicy, Context, PolicyError, PolicyKind, PolicySet, Principal, PrincipalKind};
 
 use crate::decision_log::DecisionLog;
 use crate::metrics::Metrics;
+use crate::pool::{self, EvalPool};
 use crate::route_table::RouteTable;
 
 /// Cached callers or resource policies before the cache is emptied.
 const CACHE_ENTRIES: usize = 4096;
 /// Resource policies longer than this are compiled per request, not cached.
-const CACHED_POLICY_CHARS: usize = 16 * 1024;
+pub(crate) const CACHED_POLICY_CHARS: usize = 16 * 1024;
 /// The default most requests in one batch.
 pub const DEFAULT_MAX_BATCH: usize = 1000;
 /// The default body limit: 1 MiB.
 pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
+/// The default most `context` entries of one `/v1/authorize` request (and batch item).
+pub const DEFAULT_MAX_CONTEXT_ENTRIES: usize = 1000;
+/// The default most context values of one `/v1/authorize` request, summed over its entries.
+pub const DEFAULT_MAX_CONTEXT_VALUES: usize = 1000;
+
+/// The size and concurrency bounds of the API: every list a request may carry is bounded, each
+/// checked before any per-item work or result is allocated, and evaluations that can take more
+/// than microseconds run in a bounded [`EvalPool`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest accepted request body, in bytes (413 beyond).
+    pub max_body: usize,
+    /// Most requests in one batch (400 `InvalidInput` naming `requests` beyond).
+    pub max_batch: usize,
+    /// Most `context` entries of one authorize request.
+    pub max_context_entries: usize,
+    /// Most `context` values of one authorize request, summed over the entries.
+    pub max_context_values: usize,
+    /// The bounds of `/v1/simulate` (400 `InvalidInput` naming the field beyond).
+    pub simulate: SimulateLimits,
+    /// Evaluations (simulations, batches) running at once; default: the number of CPUs.
+    pub eval_slots: usize,
+    /// Most requests waiting for an evaluation slot (503 beyond).
+    pub eval_max_waiting: usize,
+    /// Longest wait for an evaluation slot (503 after it).
+    pub eval_wait: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_body: DEFAULT_MAX_BODY,
+            max_batch: DEFAULT_MAX_BATCH,
+            max_context_entries: DEFAULT_MAX_CONTEXT_ENTRIES,
+            max_context_values: DEFAULT_MAX_CONTEXT_VALUES,
+            simulate: SimulateLimits::default(),
+            eval_slots: pool::default_slots(),
+            eval_max_waiting: pool::DEFAULT_MAX_WAITING,
+            eval_wait: pool::DEFAULT_WAIT,
+        }
+    }
+}
 
 /// The shared state of the router; cheap to clone.
 #[derive(Debug, Clone)]
@@ -33,8 +78,8 @@ pub(crate) struct Inner {
     pub(crate) routes: ArcSwap<RouteTable>,
     pub(crate) metrics: Metrics,
     pub(crate) log: Option<DecisionLog>,
-    pub(crate) max_body: usize,
-    pub(crate) max_batch: usize,
+    pub(crate) limits: Limits,
+    pub(crate) pool: EvalPool,
     pub(crate) bench_noop: bool,
     draining: AtomicBool,
     callers: RwLock<(u64, HashMap<Box<str>, Caller>)>,
@@ -55,13 +100,14 @@ pub struct Caller {
 impl AppState {
     /// State over `store` with `routes`, no decision log, the default limits.
     pub fn new(store: Arc<StoreHandle>, routes: RouteTable) -> AppState {
+        let limits = Limits::default();
         AppState(Arc::new(Inner {
             store,
             routes: ArcSwap::from_pointee(routes),
             metrics: Metrics::default(),
             log: None,
-            max_body: DEFAULT_MAX_BODY,
-            max_batch: DEFAULT_MAX_BATCH,
+            pool: EvalPool::new(limits.eval_slots, limits.eval_max_waiting, limits.eval_wait),
+            limits,
             bench_noop: false,
             draining: AtomicBool::new(false),
             callers: RwLock::new((0, HashMap::new())),
@@ -69,16 +115,26 @@ impl AppState {
         }))
     }
 
-    /// Builder: sets the decision log, body and batch limits and the benchmark route. Call before
-    /// the state is cloned (otherwise the settings are ignored).
-    pub fn configure(mut self, log: Option<DecisionLog>, max_body: usize, max_batch: usize, bench_noop: bool) -> Self {
+    /// Builder: sets the decision log, the limits (and the evaluation pool they size) and the
+    /// benchmark route. Call before the state is cloned (otherwise the settings are ignored).
+    pub fn configure(mut self, log: Option<DecisionLog>, limits: Limits, bench_noop: bool) -> Self {
         if let Some(inner) = Arc::get_mut(&mut self.0) {
             inner.log = log;
-            inner.max_body = max_body;
-            inner.max_batch = max_batch;
+            inner.pool = EvalPool::new(limits.eval_slots, limits.eval_max_waiting, limits.eval_wait);
+            inner.limits = limits;
             inner.bench_noop = bench_noop;
         }
         self
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.0.limits
+    }
+
+    /// The evaluation pool.
+    pub fn pool(&self) -> &EvalPool {
+        &self.0.pool
     }
 
     pub(crate) fn inner(&self) -> &Inner {

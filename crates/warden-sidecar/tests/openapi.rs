@@ -156,6 +156,35 @@ async fn every_documented_operation_answers_as_documented() {
     s.stop().await;
 }
 
+/// The 503 of a busy evaluation pool is documented too (simulate, batch, an explained decision).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn busy_answers_are_documented() {
+    let doc = document();
+    let s = TestServer::start_with(|c| {
+        c.eval_slots = 1;
+        c.eval_wait = std::time::Duration::from_millis(50);
+    })
+    .await;
+    let heavy = common::heavy_simulation_lasting(&s, 3.0).await;
+    let (client, url) = (s.client.clone(), s.url("/v1/simulate"));
+    let long = tokio::spawn(async move { client.post(&url).json(&heavy).send().await.unwrap().status().as_u16() });
+    assert!(common::eventually(10, || async { s.metric("warden_evaluation_slots_busy").await >= 1.0 }).await);
+    for path in ["/v1/simulate", "/v1/authorize/batch", "/v1/authorize"] {
+        let op = &doc["paths"][path]["post"];
+        let mut example = op["requestBody"]["content"]["application/json"]["example"].clone();
+        // Authorize requests that go to the pool: with an explanation.
+        match path {
+            "/v1/authorize" => example["explain"] = json!(true),
+            "/v1/authorize/batch" => example["requests"][0]["explain"] = json!(true),
+            _ => {}
+        }
+        assert_eq!(exercise(&s, &doc, path, "post", op, Some(&example), &[]).await, 503, "{path}");
+        assert!(op["responses"]["503"]["headers"]["Retry-After"].is_object());
+    }
+    assert_eq!(long.await.unwrap(), 200);
+    s.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schemathesis_finds_no_nonconformance() {
     let s = TestServer::start().await;

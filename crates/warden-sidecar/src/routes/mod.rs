@@ -18,7 +18,7 @@ mod simulate;
 
 /// The router of the authorizer over `state`; testable with `tower::ServiceExt::oneshot`.
 pub fn router(state: AppState) -> Router {
-    let max_body = state.inner().max_body;
+    let max_body = state.limits().max_body;
     let mut router = Router::new()
         .route("/v1/authorize", post(authorize::single))
         .route("/v1/authorize/batch", post(authorize::batch))

@@ -1,9 +1,10 @@
 //! `POST /v1/simulate`: `SimulateCustomPolicy` and `SimulatePrincipalPolicy`, as `warden simulate`.
 
 use axum::extract::State;
-use axum::Json;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
 use warden_policy::simulate::{
-    simulate_custom_policy, simulate_principal_policy, PrincipalPolicies, SimulateCustomPolicyRequest,
+    simulate_custom_policy_within, simulate_principal_policy_within, PrincipalPolicies, SimulateCustomPolicyRequest,
     SimulatePrincipalPolicyRequest, SimulationResponse,
 };
 
@@ -12,32 +13,48 @@ use crate::extract::{from_value, ApiJson};
 use crate::state::AppState;
 
 /// `POST /v1/simulate` → 200 the AWS `SimulatePolicyResponse` shape (`EvaluationResults`, ...);
-/// 400 `{"error": {"code": "InvalidInput" | "MalformedPolicyDocument" | "NoSuchEntity", ...}}`.
+/// 400 `{"error": {"code": "InvalidInput" | "MalformedPolicyDocument" | "NoSuchEntity", ...}}`
+/// (also beyond the simulate limits, naming the field); 503 when no evaluation slot is free in time.
 ///
 /// A body with `PolicySourceArn` is a `SimulatePrincipalPolicy` request: the user's or role's
 /// policies and boundary come from the identity store; otherwise it is `SimulateCustomPolicy`.
+///
+/// The list sizes are checked here, on the async worker, before anything is compiled or queued;
+/// the simulation and the serialization of its answer run in the evaluation pool.
 pub(super) async fn simulate(
     State(state): State<AppState>,
     ApiJson(value): ApiJson<serde_json::Value>,
-) -> Result<Json<SimulationResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     if !value.is_object() {
         return Err(ApiError::invalid("body", "expected a JSON object"));
     }
-    let response = if value.get("PolicySourceArn").is_some() {
+    let limits = state.limits().simulate;
+    let body = if value.get("PolicySourceArn").is_some() {
         let request: SimulatePrincipalPolicyRequest = from_value(value, "")?;
+        limits.check_principal(&request)?;
         let store = state.store().current();
-        let resolve = |arn: &str| {
-            let r = store.resolve(arn)?;
-            Some(PrincipalPolicies {
-                principal: r.principal,
-                identity: r.identity.policies.policies().to_vec(),
-                boundary: r.identity.boundary.as_ref().and_then(|b| b.policies().first().cloned()),
+        state
+            .pool()
+            .run(move || {
+                let resolve = |arn: &str| {
+                    let r = store.resolve(arn)?;
+                    Some(PrincipalPolicies {
+                        principal: r.principal,
+                        identity: r.identity.policies.policies().to_vec(),
+                        boundary: r.identity.boundary.as_ref().and_then(|b| b.policies().first().cloned()),
+                    })
+                };
+                encode(simulate_principal_policy_within(&request, &limits, resolve)?)
             })
-        };
-        simulate_principal_policy(&request, resolve)?
+            .await??
     } else {
         let request: SimulateCustomPolicyRequest = from_value(value, "")?;
-        simulate_custom_policy(&request)?
+        limits.check_custom(&request)?;
+        state.pool().run(move || encode(simulate_custom_policy_within(&request, &limits)?)).await??
     };
-    Ok(Json(response))
+    Ok(([(CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+fn encode(response: SimulationResponse) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(&response).map_err(|e| ApiError::Internal { message: format!("encoding the answer: {e}") })
 }

@@ -147,3 +147,32 @@ where
     }
     false
 }
+
+/// A `SimulatePrincipalPolicy` body whose extra policy has `statements` statements that apply to
+/// every request and whose conditions fail: each evaluation walks all of them, the answer stays
+/// small.
+pub fn heavy_simulation(actions: usize, resources: usize, statements: usize) -> serde_json::Value {
+    let statement = |i: usize| {
+        json!({"Effect": "Allow", "Action": "notes:*", "Resource": "*",
+               "Condition": {"StringLike": {"aws:PrincipalTag/team": [format!("*x{i}*y*"), format!("*z{i}*")]}}})
+    };
+    let policy = json!({"Version": "2012-10-17", "Statement": (0..statements).map(statement).collect::<Vec<_>>()});
+    json!({
+        "PolicySourceArn": ALICE,
+        "PolicyInputList": [policy.to_string()],
+        "ActionNames": (0..actions).map(|i| format!("notes:Action{i}")).collect::<Vec<_>>(),
+        "ResourceArns": (0..resources).map(|i| format!("{NOTE}n{i}")).collect::<Vec<_>>(),
+    })
+}
+
+/// A heavy simulation (as [`heavy_simulation`], 100 × 100) sized to run for about `secs` on this
+/// machine and build (one tenth of it is timed first, on the idle server `s`), so that a test can
+/// rely on the evaluation slot staying busy that long in debug and release builds alike.
+pub async fn heavy_simulation_lasting(s: &TestServer, secs: f64) -> Value {
+    let started = std::time::Instant::now();
+    let (status, body) = s.post("/v1/simulate", &heavy_simulation(100, 10, 200)).await;
+    assert_eq!(status, 200, "{body}");
+    let tenth = started.elapsed().as_secs_f64().max(1e-3);
+    let statements = (200.0 * secs / (10.0 * tenth)).clamp(200.0, 4000.0);
+    heavy_simulation(100, 100, format!("{statements:.0}").parse().unwrap())
+}
