@@ -47,6 +47,8 @@ pub struct Config {
     pub eval_wait: Duration,
     /// Serve the hidden `POST /v1/noop` route (the benchmark's HTTP floor).
     pub bench_noop: bool,
+    /// The listener's timeouts and connection limit.
+    pub connections: warden_server::ServerLimits,
 }
 
 impl Config {
@@ -68,6 +70,7 @@ impl Config {
             eval_max_waiting: pool::DEFAULT_MAX_WAITING,
             eval_wait: pool::DEFAULT_WAIT,
             bench_noop: false,
+            connections: warden_server::ServerLimits::default(),
         }
     }
 
@@ -136,6 +139,15 @@ pub struct Args {
     /// Serve `POST /v1/noop`, a handler that does nothing (the benchmark's HTTP floor).
     #[arg(long, hide = true)]
     pub bench_noop: bool,
+    /// Seconds a client has to send a request's head before its connection is closed.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout: u64,
+    /// Seconds a connection may wait on its client before it is closed.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout: u64,
+    /// Connections served at once (default: from the descriptor limit); more wait to be accepted.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: Option<u64>,
 }
 
 fn sample_rate(text: &str) -> Result<f64, String> {
@@ -166,6 +178,12 @@ impl From<Args> for Config {
             eval_wait: Duration::from_millis(args.eval_wait_ms),
             allow_demo_keys: args.allow_demo_keys,
             bench_noop: args.bench_noop,
+            connections: warden_server::ServerLimits {
+                header_read_timeout: Duration::from_secs(args.header_read_timeout),
+                idle_timeout: Duration::from_secs(args.idle_timeout),
+                max_connections: args.max_connections.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+                ..warden_server::ServerLimits::default()
+            },
             ..Config::new(args.policies, args.listen)
         }
     }

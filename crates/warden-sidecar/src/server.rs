@@ -23,6 +23,7 @@ pub struct Server {
     state: AppState,
     routes_path: PathBuf,
     reload_interval: Duration,
+    connections: warden_server::ServerLimits,
 }
 
 impl Server {
@@ -47,7 +48,13 @@ impl Server {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|source| Error::Bind { addr: config.listen, source })?;
-        Ok(Server { listener, state, routes_path, reload_interval: config.reload_interval })
+        Ok(Server {
+            listener,
+            state,
+            routes_path,
+            reload_interval: config.reload_interval,
+            connections: config.connections,
+        })
     }
 
     /// The bound address (the port chosen for `:0`).
@@ -65,16 +72,15 @@ impl Server {
     /// a valid change is swapped in, an invalid one is refused and reported on stderr while the
     /// last good set keeps serving.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), Error> {
-        let Server { listener, state, routes_path, reload_interval } = self;
+        let Server { listener, state, routes_path, reload_interval, connections } = self;
         let watcher = watch_store(state.store(), reload_interval)?;
         let routes_task = tokio::spawn(watch_routes(state.clone(), routes_path, reload_interval));
         let draining = state.clone();
-        let served = axum::serve(listener, router(state))
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                draining.set_draining();
-            })
-            .await;
+        let served = warden_server::serve(listener, router(state), connections, async move {
+            shutdown.await;
+            draining.set_draining();
+        })
+        .await;
         routes_task.abort();
         // Joining the watcher thread waits for its sleep: do it off the async threads.
         let _ = tokio::task::spawn_blocking(move || drop(watcher)).await;
