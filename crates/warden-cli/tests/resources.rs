@@ -16,7 +16,8 @@
 //!    signed ECR call still answers. For an unknown access key the same head is refused before
 //!    any body is sent.
 //! 3. 200 downloads of a 32 MiB blob that never read: `VmHWM` grows by under 64 MiB, `Threads` by
-//!    under 16, and the idle timeout closes them.
+//!    under 16, and the idle timeout closes them. And 20 blob uploads (`PATCH`) that stop sending
+//!    their body: the idle timeout closes them too.
 //! 4. DescribeImages and ListImages with `maxResults: 1`, four at a time, on a repository of
 //!    1,000 images, one in five with a 4 MB manifest (a large annotation; 200 x 4 MB = 763 MiB of
 //!    manifests: pushing 1,000 of them into the debug build takes about two minutes, so by
@@ -965,6 +966,70 @@ fn stalled_downloads_hold_little_memory_and_no_threads_and_are_closed_when_idle(
     budgets.check(ends.iter().all(|(e, n)| *e != End::Open && *n < BLOB as u64), || {
         format!("every stalled download must have been cut short by the server: {h:?}, at most {} received", mib(most))
     });
+    budgets.assert();
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3b. Stalled uploads (the same idle timeout, on the request side of /v2)
+
+#[test]
+fn stalled_uploads_are_closed_by_the_idle_timeout() {
+    let _serial = serial();
+    const CONNECTIONS: usize = 20;
+    const DECLARED: usize = 10_000_000;
+    const SEND: usize = 1_000_000;
+    raise_own_descriptor_limit(CONNECTIONS as u64 + 256);
+    let reg = Registry::warden_args(&SHORT_TIMEOUTS);
+    let pid = reg.pid();
+    reg.create_repository("team/up", &[]);
+    let auth = basic(&reg.creds("admin").unwrap());
+    let locations: Vec<String> = (0..CONNECTIONS)
+        .map(|_| {
+            let r = http(&reg.host, "POST", "/v2/team/up/blobs/uploads/", &[("Authorization", auth.as_str())], b"")
+                .unwrap();
+            assert_eq!(r.status, 202, "start an upload:\n{r}");
+            r.header("Location").unwrap().to_owned()
+        })
+        .collect();
+
+    let base = baseline(pid);
+    let sampler = Sampler::start(pid);
+    let addr: SocketAddr = reg.host.parse().unwrap();
+    let started = Instant::now();
+    let (write_until, hold_until) = (started + Duration::from_secs(5), started + Duration::from_secs(20));
+    let workers: Vec<JoinHandle<Stalled>> = locations
+        .into_iter()
+        .map(|location| {
+            let headers = vec![
+                ("Authorization".to_owned(), auth.clone()),
+                ("Content-Type".to_owned(), "application/octet-stream".to_owned()),
+            ];
+            let path = location
+                .split_once("://")
+                .map_or(location.as_str(), |(_, rest)| rest.find('/').map_or(rest, |i| &rest[i..]));
+            let head = raw_head("PATCH", path, &reg.host, &headers, DECLARED);
+            std::thread::spawn(move || stall_body(addr, &head, SEND, write_until, hold_until))
+        })
+        .collect();
+    let stalled: Vec<Stalled> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+    let ended_by = started.elapsed();
+    let load = sampler.finish().max(Stats::of(pid));
+    let after = settle(pid, &base, 8, Duration::from_secs(10));
+    table(
+        &format!("3b. {CONNECTIONS} x PATCH upload, Content-Length {DECLARED}, {SEND} bytes sent then stalled"),
+        &[("baseline", base), ("under load (peak)", load), ("after", after)],
+    );
+    let statuses = histogram(stalled.iter().map(|s| s.status));
+    let ends = histogram(stalled.iter().map(|s| s.end));
+    eprintln!(
+        "answers: {statuses:?}; ends by {:.1} s (the clients stopped sending by 5 s; idle timeout 3 s): {ends:?}",
+        ended_by.as_secs_f64()
+    );
+    let mut budgets = Budgets::default();
+    budgets.check(!ends.contains_key(&End::Open), || {
+        format!("stalled uploads still open 20 s after the start, 15 s after their clients stopped sending (idle timeout 3 s): {ends:?}")
+    });
+    budgets.check(after.fds <= base.fds + 8, || format!("descriptors: {} before, {} after", base.fds, after.fds));
     budgets.assert();
 }
 
