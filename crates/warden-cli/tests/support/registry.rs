@@ -76,6 +76,14 @@ impl Registry {
         Registry::start(Flavor::Warden, &demo_policies(), extra)
     }
 
+    /// `warden serve` as [`Registry::warden_args`], with its descriptor limit (soft and hard) set
+    /// to `nofile` before it starts (`sh -c 'ulimit -n N && exec warden …'`), so that the
+    /// connection limit it derives from that limit applies. The shell execs the server: [`Registry::pid`]
+    /// is the server's.
+    pub fn warden_nofile(nofile: u64, extra: &[&str]) -> Registry {
+        Registry::start_limited(Flavor::Warden, &demo_policies(), extra, Some(nofile))
+    }
+
     /// CNCF Distribution with filesystem storage in a temp dir, deletes enabled, no auth.
     pub fn distribution() -> Registry {
         require("docker-registry", "apt-get install -y docker-registry");
@@ -89,10 +97,14 @@ impl Registry {
     }
 
     fn start(flavor: Flavor, policies: &Path, extra: &[&str]) -> Registry {
+        Registry::start_limited(flavor, policies, extra, None)
+    }
+
+    fn start_limited(flavor: Flavor, policies: &Path, extra: &[&str], nofile: Option<u64>) -> Registry {
         let mut last = String::new();
         // A port found free can be taken before the server binds it: try a few.
         for _ in 0..3 {
-            match Registry::try_start(flavor, policies, extra) {
+            match Registry::try_start(flavor, policies, extra, nofile) {
                 Ok(r) => return r,
                 Err(e) => last = e,
             }
@@ -100,7 +112,7 @@ impl Registry {
         panic!("{flavor:?} registry did not start: {last}");
     }
 
-    fn try_start(flavor: Flavor, policies: &Path, extra: &[&str]) -> Result<Registry, String> {
+    fn try_start(flavor: Flavor, policies: &Path, extra: &[&str], nofile: Option<u64>) -> Result<Registry, String> {
         let dir = TempDir::new("warden-reg");
         let port = super::free_port();
         let host = format!("127.0.0.1:{port}");
@@ -111,7 +123,14 @@ impl Registry {
         let log_err = log_file.try_clone().map_err(|e| e.to_string())?;
         let mut cmd = match flavor {
             Flavor::Warden => {
-                let mut c = Command::new(warden_bin());
+                let mut c = match nofile {
+                    Some(n) => {
+                        let mut c = Command::new("sh");
+                        c.arg("-c").arg(format!("ulimit -n {n} && exec \"$0\" \"$@\"")).arg(warden_bin());
+                        c
+                    }
+                    None => Command::new(warden_bin()),
+                };
                 c.arg("serve")
                     .arg("--listen")
                     .arg(&host)
@@ -163,6 +182,16 @@ impl Registry {
             return Err(format!("{cmd:?}: GET /v2/ not answered within 30 s:\n{}", tail(&log, 40)));
         }
         Ok(Registry { flavor, host, data_dir, policies: policies.to_path_buf(), child, log, _dir: dir })
+    }
+
+    /// The server's process id (for `/proc/<pid>/status`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The server's whole log so far (stdout and stderr).
+    pub fn full_log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// The server's log so far (stdout and stderr), for failure messages.
