@@ -87,6 +87,9 @@ pub struct Registry {
     /// Held while a blob is linked to a repository and while unreferenced bytes are removed, so
     /// garbage collection never removes bytes a concurrent push is linking.
     pub blob_lock: tokio::sync::Mutex<()>,
+    /// Metadata operations in flight at once (each a blocking-pool task; SQLite serializes them
+    /// anyway), so a burst of requests cannot grow the blocking pool.
+    meta_slots: tokio::sync::Semaphore,
     /// The key presigned download URLs are signed with.
     pub url_key: Vec<u8>,
     /// Signs schema 1 manifests translated for clients that accept nothing newer.
@@ -128,6 +131,9 @@ pub fn token_key(data_dir: &Path) -> Result<Vec<u8>, OpenError> {
     let _ = std::fs::remove_file(&tmp);
     std::fs::read(&path).map_err(io)
 }
+
+/// Metadata operations in flight at once.
+const META_SLOTS: usize = 4;
 
 /// Seconds since the epoch.
 pub fn now() -> i64 {
@@ -172,6 +178,7 @@ impl Registry {
             store,
             issuer,
             blob_lock: tokio::sync::Mutex::new(()),
+            meta_slots: tokio::sync::Semaphore::new(META_SLOTS),
             policies: Mutex::new(HashMap::new()),
         })
     }
@@ -194,6 +201,7 @@ impl Registry {
         f: impl FnOnce(&dyn MetadataStore) -> Result<T, crate::storage::meta::MetaError> + Send + 'static,
     ) -> Result<T, RegistryError> {
         let meta = Arc::clone(&self.meta);
+        let _slot = self.meta_slots.acquire().await.map_err(|e| RegistryError::internal("metadata store", e))?;
         match tokio::task::spawn_blocking(move || f(meta.as_ref())).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(RegistryError::internal("metadata store", e)),

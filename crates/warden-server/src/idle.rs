@@ -28,11 +28,13 @@ impl<T> IdleTimeout<T> {
         IdleTimeout { inner, timer: Box::pin(tokio::time::sleep_until(now + idle)), idle, last_activity: now }
     }
 
-    /// Records progress, or checks the timer when the operation has to wait.
-    fn check<R>(&mut self, poll: Poll<io::Result<R>>, cx: &mut Context<'_>) -> Poll<io::Result<R>> {
+    /// Records progress (when `progress`), or checks the timer when the operation has to wait.
+    fn check<R>(&mut self, poll: Poll<io::Result<R>>, progress: bool, cx: &mut Context<'_>) -> Poll<io::Result<R>> {
         match poll {
             Poll::Ready(result) => {
-                self.last_activity = Instant::now();
+                if progress {
+                    self.last_activity = Instant::now();
+                }
                 Poll::Ready(result)
             }
             Poll::Pending => loop {
@@ -56,14 +58,14 @@ impl<T> IdleTimeout<T> {
 impl<T: AsyncRead + Unpin> AsyncRead for IdleTimeout<T> {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
-        self.check(poll, cx)
+        self.check(poll, true, cx)
     }
 }
 
 impl<T: AsyncWrite + Unpin> AsyncWrite for IdleTimeout<T> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
-        self.check(poll, cx)
+        self.check(poll, true, cx)
     }
 
     fn poll_write_vectored(
@@ -72,7 +74,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for IdleTimeout<T> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let poll = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        self.check(poll, cx)
+        self.check(poll, true, cx)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -80,8 +82,10 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for IdleTimeout<T> {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // A flush moves no bytes (hyper flushes on every wake-up, even with nothing to write):
+        // it never counts as activity, but one that waits on the peer times out like a write.
         let poll = Pin::new(&mut self.inner).poll_flush(cx);
-        self.check(poll, cx)
+        self.check(poll, false, cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -117,5 +121,27 @@ mod tests {
         assert_eq!(err.kind(), io::ErrorKind::TimedOut);
         assert_eq!(start.elapsed(), Duration::from_secs(10));
         writer.abort();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn flushing_is_not_activity() {
+        let (a, _b) = tokio::io::duplex(64);
+        let mut a = IdleTimeout::new(a, Duration::from_secs(10));
+        let start = Instant::now();
+        let mut byte = [0u8; 1];
+        // A stalled read, with a flush every second as hyper flushes on each wake-up: the flushes
+        // succeed and move nothing, so the connection is still closed 10 s after the start.
+        let mut flushes = 0;
+        let err = loop {
+            flushes += 1;
+            assert!(flushes <= 30, "30 s of flushes kept a stalled connection open");
+            a.flush().await.unwrap();
+            match tokio::time::timeout(Duration::from_secs(1), a.read_exact(&mut byte)).await {
+                Ok(result) => break result.unwrap_err(),
+                Err(_elapsed) => continue,
+            }
+        };
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert_eq!(start.elapsed(), Duration::from_secs(10));
     }
 }

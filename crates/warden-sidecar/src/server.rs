@@ -45,9 +45,8 @@ impl Server {
             None => None,
         };
         let state = AppState::new(store, routes).configure(log, config.limits(), config.bench_noop);
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| Error::Bind { addr: config.listen, source })?;
+        let listener =
+            warden_server::bind(config.listen).map_err(|source| Error::Bind { addr: config.listen, source })?;
         Ok(Server {
             listener,
             state,

@@ -121,9 +121,15 @@ fn init_logging() {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
+/// Blocking-pool threads at most: metadata (SQLite serializes it), blob reads and writes. The
+/// registry bounds each of its own uses; this bounds the sum, so no burst of requests — or of
+/// stalled clients — grows the process by a thread each.
+const MAX_BLOCKING_THREADS: usize = 12;
+
 fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(MAX_BLOCKING_THREADS)
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))
 }
@@ -157,9 +163,7 @@ async fn run_serve(args: &ServeArgs) -> Result<(), String> {
         })
         .map_err(|e| e.to_string())?;
     let registry = Arc::new(Registry::open_with(config.clone(), store).await.map_err(|e| e.to_string())?);
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let listener = warden_server::bind(args.listen).map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     eprintln!("warden: listening on http://{addr}");
     eprintln!(

@@ -104,7 +104,13 @@ pub struct FsBlobStore {
     /// covers: verifying then needs no second read of the data. Lost on restart, and ignored
     /// whenever the size on disk differs (the data is then hashed from disk).
     hashes: Arc<Mutex<HashMap<String, (u64, Sha256)>>>,
+    /// Download reads in flight at once, over all downloads.
+    reads: Arc<tokio::sync::Semaphore>,
 }
+
+/// Download reads in flight at once: each is a task on the blocking pool, so however many
+/// downloads run (or stall), they add at most this many threads.
+const CONCURRENT_READS: usize = 8;
 
 /// The size of each read of a download (memory a download holds: about two of these).
 pub const CHUNK: usize = 64 * 1024;
@@ -114,7 +120,11 @@ impl FsBlobStore {
     pub async fn open(root: &Path) -> io::Result<FsBlobStore> {
         fs::create_dir_all(root.join("blobs")).await?;
         fs::create_dir_all(root.join("uploads")).await?;
-        Ok(FsBlobStore { root: root.to_owned(), hashes: Arc::default() })
+        Ok(FsBlobStore {
+            root: root.to_owned(),
+            hashes: Arc::default(),
+            reads: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_READS)),
+        })
     }
 
     /// Opens the blob positioned at `offset` and runs `then` on the file, both on the blocking
@@ -182,6 +192,24 @@ impl BlobStore for FsBlobStore {
             file.set_max_buf_size(CHUNK);
             let reader: BlobReader = Box::new(file);
             Ok(Some(reader))
+        })
+    }
+
+    fn blob_chunks<'a>(
+        &'a self,
+        digest: &'a Digest,
+        offset: u64,
+        len: u64,
+    ) -> BoxFuture<'a, io::Result<Option<BlobChunks>>> {
+        Box::pin(async move {
+            let opened = {
+                let _permit = self.reads.acquire().await.map_err(io::Error::other)?;
+                self.with_blob_at(digest, offset, Ok).await?
+            };
+            let Some(file) = opened else { return Ok(None) };
+            let chunks: BlobChunks =
+                Box::pin(Chunks { state: ChunkState::Idle { file, left: len }, reads: Arc::clone(&self.reads) });
+            Ok(Some(chunks))
         })
     }
 
@@ -324,6 +352,65 @@ fn hash_file(path: &Path, alg: Algorithm) -> io::Result<(String, u64)> {
         size += n as u64;
     }
     Ok((hasher.finish(), size))
+}
+
+/// A download's bytes, one [`CHUNK`] at a time, each read when the client has taken the one
+/// before: a read is a blocking-pool task that waits for one of the store's read permits.
+struct Chunks {
+    state: ChunkState,
+    reads: Arc<tokio::sync::Semaphore>,
+}
+
+type ChunkRead = Pin<Box<dyn Future<Output = io::Result<(std::fs::File, Bytes, u64)>> + Send>>;
+
+enum ChunkState {
+    /// Between reads: the file and how much is left to send.
+    Idle { file: std::fs::File, left: u64 },
+    /// A read in flight.
+    Reading(ChunkRead),
+    /// Sent, or failed.
+    Done,
+}
+
+impl Stream for Chunks {
+    type Item = io::Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        loop {
+            match std::mem::replace(&mut self.state, ChunkState::Done) {
+                ChunkState::Done => return Poll::Ready(None),
+                ChunkState::Idle { left: 0, .. } => return Poll::Ready(None),
+                ChunkState::Idle { file, left } => {
+                    let reads = Arc::clone(&self.reads);
+                    self.state = ChunkState::Reading(Box::pin(async move {
+                        let _permit = reads.acquire_owned().await.map_err(io::Error::other)?;
+                        tokio::task::spawn_blocking(move || {
+                            let want = usize::try_from(left).unwrap_or(CHUNK).min(CHUNK);
+                            let mut buf = Vec::with_capacity(want);
+                            // `read_to_end` reads into the spare capacity without zeroing it.
+                            (&file).take(want as u64).read_to_end(&mut buf)?;
+                            let rest = left - buf.len() as u64;
+                            Ok((file, Bytes::from(buf), rest))
+                        })
+                        .await
+                        .map_err(io::Error::other)?
+                    }));
+                }
+                ChunkState::Reading(mut read) => match read.as_mut().poll(cx) {
+                    Poll::Pending => {
+                        self.state = ChunkState::Reading(read);
+                        return Poll::Pending;
+                    }
+                    Poll::Ready(Ok((_, bytes, _))) if bytes.is_empty() => return Poll::Ready(None),
+                    Poll::Ready(Ok((file, bytes, left))) => {
+                        self.state = ChunkState::Idle { file, left };
+                        return Poll::Ready(Some(Ok(bytes)));
+                    }
+                    Poll::Ready(Err(e)) => return Poll::Ready(Some(Err(e))),
+                },
+            }
+        }
+    }
 }
 
 /// An upload's writer that hashes (SHA-256) what it appends, for [`BlobStore::verify`].
