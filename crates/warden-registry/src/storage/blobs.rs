@@ -202,13 +202,27 @@ impl BlobStore for FsBlobStore {
         len: u64,
     ) -> BoxFuture<'a, io::Result<Option<BlobChunks>>> {
         Box::pin(async move {
+            // A span of one chunk or less (configs, small layers) is opened and read in the same
+            // blocking task.
             let opened = {
                 let _permit = self.reads.acquire().await.map_err(io::Error::other)?;
-                self.with_blob_at(digest, offset, Ok).await?
+                self.with_blob_at(digest, offset, move |file| {
+                    if len > CHUNK as u64 {
+                        return Ok(Err(file));
+                    }
+                    let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+                    (&file).take(len).read_to_end(&mut buf)?;
+                    Ok(Ok(Bytes::from(buf)))
+                })
+                .await?
             };
-            let Some(file) = opened else { return Ok(None) };
-            let chunks: BlobChunks =
-                Box::pin(Chunks { state: ChunkState::Idle { file, left: len }, reads: Arc::clone(&self.reads) });
+            let chunks: BlobChunks = match opened {
+                None => return Ok(None),
+                Some(Ok(whole)) => Box::pin(Chunks { state: ChunkState::Whole(whole), reads: Arc::clone(&self.reads) }),
+                Some(Err(file)) => {
+                    Box::pin(Chunks { state: ChunkState::Idle { file, left: len }, reads: Arc::clone(&self.reads) })
+                }
+            };
             Ok(Some(chunks))
         })
     }
@@ -364,6 +378,8 @@ struct Chunks {
 type ChunkRead = Pin<Box<dyn Future<Output = io::Result<(std::fs::File, Bytes, u64)>> + Send>>;
 
 enum ChunkState {
+    /// A small span, read whole when the file was opened.
+    Whole(Bytes),
     /// Between reads: the file and how much is left to send.
     Idle { file: std::fs::File, left: u64 },
     /// A read in flight.
@@ -379,6 +395,8 @@ impl Stream for Chunks {
         loop {
             match std::mem::replace(&mut self.state, ChunkState::Done) {
                 ChunkState::Done => return Poll::Ready(None),
+                ChunkState::Whole(bytes) if bytes.is_empty() => return Poll::Ready(None),
+                ChunkState::Whole(bytes) => return Poll::Ready(Some(Ok(bytes))),
                 ChunkState::Idle { left: 0, .. } => return Poll::Ready(None),
                 ChunkState::Idle { file, left } => {
                     let reads = Arc::clone(&self.reads);
