@@ -168,6 +168,17 @@ impl Store {
         self.identities.get(arn)
     }
 
+    /// What `SimulatePrincipalPolicy` needs of the user or role `arn`: its principal, every
+    /// policy attached to it (directly, through groups, inline) and its permissions boundary.
+    pub fn principal_policies(&self, arn: &str) -> Option<warden_policy::simulate::PrincipalPolicies> {
+        let r = self.resolve(arn)?;
+        Some(warden_policy::simulate::PrincipalPolicies {
+            principal: r.principal,
+            identity: r.identity.policies.policies().to_vec(),
+            boundary: r.identity.boundary.as_ref().and_then(|b| b.policies().first().cloned()),
+        })
+    }
+
     /// Resolves a caller ARN: a user, a role (as a session of it), or a role session
     /// `arn:aws:sts::A:assumed-role/ROLE/SESSION`.
     pub fn resolve(&self, arn: &str) -> Option<Resolved> {

@@ -15,8 +15,8 @@ use std::path::PathBuf;
 
 use warden_identity::Store;
 use warden_policy::simulate::{
-    simulate_custom_policy, simulate_principal_policy, PrincipalPolicies, SimulateCustomPolicyRequest,
-    SimulatePrincipalPolicyRequest, SimulationResponse,
+    simulate_custom_policy, simulate_principal_policy, SimulateCustomPolicyRequest, SimulatePrincipalPolicyRequest,
+    SimulationResponse,
 };
 
 /// Arguments of `warden simulate`.
@@ -71,15 +71,7 @@ fn simulate(args: &Args) -> Result<String, String> {
         let request: SimulatePrincipalPolicyRequest =
             serde_json::from_value(value).map_err(|e| format!("invalid request JSON: {e}"))?;
         let store = Store::load(&args.policies).map_err(|e| e.to_string())?;
-        let resolve = |arn: &str| {
-            let r = store.resolve(arn)?;
-            Some(PrincipalPolicies {
-                principal: r.principal,
-                identity: r.identity.policies.policies().to_vec(),
-                boundary: r.identity.boundary.as_ref().and_then(|b| b.policies().first().cloned()),
-            })
-        };
-        simulate_principal_policy(&request, resolve)
+        simulate_principal_policy(&request, |arn| store.principal_policies(arn))
     } else {
         let request: SimulateCustomPolicyRequest =
             serde_json::from_value(value).map_err(|e| format!("invalid request JSON: {e}"))?;

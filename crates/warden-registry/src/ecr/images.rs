@@ -40,20 +40,21 @@ pub(crate) async fn list(c: &Call<'_>, i: &input::ListImages) -> Result<Value> {
 }
 
 /// The images `ids` name, in the order given; the ids that name none as ECR's failures.
-async fn lookup(
+async fn lookup<'i>(
     c: &Call<'_>,
     repo: &str,
-    ids: &[ImageId],
+    ids: &'i [ImageId],
     with_manifests: bool,
-) -> Result<(Vec<(ImageSummary, Option<Manifest>, usize)>, Vec<Value>)> {
+) -> Result<(Vec<(ImageSummary, Option<Manifest>, &'i ImageId)>, Vec<Value>)> {
     let wanted = ids.iter().map(|id| (id.image_digest.clone(), id.image_tag.clone())).collect();
     let mut found = Vec::new();
     let mut failures = Vec::new();
-    for (k, result) in service::images::find(c.reg, repo, wanted, with_manifests).await?.into_iter().enumerate() {
+    // `find` answers each id in the order given.
+    for (id, result) in ids.iter().zip(service::images::find(c.reg, repo, wanted, with_manifests).await?) {
         match result {
-            Lookup::Found(summary, body) => found.push((summary, body, k)),
+            Lookup::Found(summary, body) => found.push((summary, body, id)),
             Lookup::Failed(code, reason) => {
-                failures.push(json!({"imageId": ids.get(k), "failureCode": code, "failureReason": reason}))
+                failures.push(json!({"imageId": id, "failureCode": code, "failureReason": reason}))
             }
         }
     }
@@ -110,8 +111,7 @@ pub(crate) async fn batch_get(c: &Call<'_>, i: &input::BatchGetImage) -> Result<
     let accepted = i.accepted_media_types.as_deref().unwrap_or(&[]);
     let (found, mut failures) = lookup(c, &r.name, ids, true).await?;
     let mut out = Vec::new();
-    for (img, body, k) in found {
-        let id = ids.get(k).cloned().unwrap_or_default();
+    for (img, body, id) in found {
         let Some(stored) = body else {
             failures.push(
                 json!({"imageId": id, "failureCode": "ImageNotFound", "failureReason": "Requested image not found"}),
@@ -193,8 +193,7 @@ pub(crate) async fn batch_delete(c: &Call<'_>, i: &input::BatchDeleteImage) -> R
     let ids = required(i.image_ids.as_deref(), "imageIds")?;
     let (found, failures) = lookup(c, &r.name, ids, false).await?;
     let mut deleted = Vec::new();
-    for (img, _, k) in found {
-        let id = ids.get(k).cloned().unwrap_or_default();
+    for (img, _, id) in found {
         match (&id.image_tag, &id.image_digest) {
             // Deleting an image's last tag deletes the image.
             (Some(tag), None) if img.tags.len() > 1 => {

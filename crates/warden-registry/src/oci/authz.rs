@@ -48,19 +48,18 @@ impl DescribeRequest<Body> for RegistryDescriber {
         let (mut repository, mut mount_source) = (None, None);
         if let (Some(action), Some(name)) = (action, request.route.repo()) {
             // The route's repository and a mount's source, in one trip.
-            let (name, source) = (name.clone(), request.mount.as_ref().map(|m| m.from.clone()));
+            let (target, source) = (name.clone(), request.mount.as_ref().map(|m| m.from.clone()));
             let (repo, src) = reg
                 .meta(move |m| {
                     let src = match &source {
                         Some(s) => Some(m.repository(s.as_str())?),
                         None => None,
                     };
-                    Ok((m.repository(name.as_str())?, src))
+                    Ok((m.repository(target.as_str())?, src))
                 })
                 .await
                 .map_err(|e| e.rejection())?;
-            let name = request.route.repo().map(|n| n.as_str()).unwrap_or_default();
-            checks.push(reg.check(context.clone(), action, name, repo.as_ref()).map_err(|e| e.rejection())?);
+            checks.push(reg.check(context.clone(), action, name.as_str(), repo.as_ref()).map_err(|e| e.rejection())?);
             if let (Some(mount), Some(src)) = (&request.mount, src) {
                 let check = reg
                     .check(context.clone(), "ecr:GetDownloadUrlForLayer", mount.from.as_str(), src.as_ref())

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use warden_policy::simulate::{
-    simulate_custom_policy_within, simulate_principal_policy_within, PrincipalPolicies, SimulateCustomPolicyRequest,
+    simulate_custom_policy_within, simulate_principal_policy_within, SimulateCustomPolicyRequest,
     SimulatePrincipalPolicyRequest, SimulationResponse,
 };
 
@@ -36,15 +36,7 @@ pub(super) async fn simulate(
         state
             .pool()
             .run(move || {
-                let resolve = |arn: &str| {
-                    let r = store.resolve(arn)?;
-                    Some(PrincipalPolicies {
-                        principal: r.principal,
-                        identity: r.identity.policies.policies().to_vec(),
-                        boundary: r.identity.boundary.as_ref().and_then(|b| b.policies().first().cloned()),
-                    })
-                };
-                encode(simulate_principal_policy_within(&request, &limits, resolve)?)
+                encode(simulate_principal_policy_within(&request, &limits, |arn| store.principal_policies(arn))?)
             })
             .await??
     } else {
