@@ -384,9 +384,11 @@ fn kmp(atoms: &[Option<char>], window: &str, ci: bool) -> Option<usize> {
 
 /// For each character, the set of pattern positions (bits) it may stand at.
 struct Masks {
+    /// By ASCII code, `?` positions included.
     ascii: [u64; 128],
+    /// Other characters of the segment, sorted, `?` positions included.
     other: SmallVec<[(char, u64); 8]>,
-    /// The `?` positions: any character.
+    /// The `?` positions: what any other character may stand at.
     any: u64,
 }
 
@@ -409,20 +411,26 @@ impl Masks {
                 },
             }
         }
+        let any = masks.any;
+        masks.ascii.iter_mut().for_each(|m| *m |= any);
+        masks.other.iter_mut().for_each(|(_, m)| *m |= any);
         masks.other.sort_unstable_by_key(|(c, _)| *c);
         masks
     }
 
     fn get(&self, c: char) -> u64 {
-        let hit = if c.is_ascii() {
-            self.ascii.get(c as usize).copied().unwrap_or(0)
-        } else {
-            match self.other.binary_search_by_key(&c, |(o, _)| *o) {
-                Ok(i) => self.other.get(i).map_or(0, |(_, m)| *m),
-                Err(_) => 0,
-            }
-        };
-        hit | self.any
+        if c.is_ascii() {
+            return self.byte(c as u8);
+        }
+        match self.other.binary_search_by_key(&c, |(o, _)| *o) {
+            Ok(i) => self.other.get(i).map_or(self.any, |(_, m)| *m),
+            Err(_) => self.any,
+        }
+    }
+
+    /// For an ASCII byte.
+    fn byte(&self, b: u8) -> u64 {
+        self.ascii.get(usize::from(b & 0x7f)).copied().unwrap_or(self.any)
     }
 }
 
@@ -432,6 +440,15 @@ fn shift_and(atoms: &[Option<char>], window: &str, ci: bool) -> Option<usize> {
     let masks = Masks::new(atoms);
     let accept = 1u64.checked_shl(u32::try_from(atoms.len()).ok()?.checked_sub(1)?)?;
     let mut state = 0u64;
+    if window.is_ascii() {
+        for (i, b) in window.bytes().enumerate() {
+            state = ((state << 1) | 1) & masks.byte(if ci { b.to_ascii_lowercase() } else { b });
+            if state & accept != 0 {
+                return Some(i + 1);
+            }
+        }
+        return None;
+    }
     for (i, ch) in window.char_indices() {
         state = ((state << 1) | 1) & masks.get(fold_if(ci, ch));
         if state & accept != 0 {
@@ -445,25 +462,37 @@ fn shift_and(atoms: &[Option<char>], window: &str, ci: bool) -> Option<usize> {
 /// allows (one bit per text position), and the segment starts where every piece allows it.
 fn shift_and_chunked(atoms: &[Option<char>], window: &str, ci: bool, width: usize) -> Option<usize> {
     let m = atoms.len();
-    let last_start = window.chars().count().checked_sub(m)?;
+    let ascii = window.is_ascii();
+    let last_start = if ascii { window.len() } else { window.chars().count() }.checked_sub(m)?;
     let words = last_start / 64 + 1;
     let mut starts = vec![u64::MAX; words];
     let mut allowed = vec![0u64; words];
-    for (k, piece) in atoms.chunks(width.clamp(1, 64)).enumerate() {
-        let offset = k * width.clamp(1, 64) + piece.len();
+    let width = width.clamp(1, 64);
+    for (k, piece) in atoms.chunks(width).enumerate() {
+        // Characters from the segment's start to the end of this piece.
+        let offset = k * width + piece.len();
         let masks = Masks::new(piece);
         let accept = 1u64.checked_shl(u32::try_from(piece.len()).ok()?.checked_sub(1)?)?;
         allowed.fill(0);
         let mut state = 0u64;
-        for (t, ch) in window.chars().enumerate() {
-            state = ((state << 1) | 1) & masks.get(fold_if(ci, ch));
+        // The piece ends at character t, so the segment starts at t + 1 - offset.
+        let mut step = |t: usize, mask: u64| {
+            state = ((state << 1) | 1) & mask;
             if state & accept != 0 {
-                // The piece ends at character t, so the segment starts at t + 1 - offset.
                 if let Some(start) = (t + 1).checked_sub(offset).filter(|s| *s <= last_start) {
                     if let Some(w) = allowed.get_mut(start / 64) {
                         *w |= 1 << (start % 64);
                     }
                 }
+            }
+        };
+        if ascii {
+            for (t, b) in window.bytes().enumerate() {
+                step(t, masks.byte(if ci { b.to_ascii_lowercase() } else { b }));
+            }
+        } else {
+            for (t, ch) in window.chars().enumerate() {
+                step(t, masks.get(fold_if(ci, ch)));
             }
         }
         for (s, a) in starts.iter_mut().zip(&allowed) {
