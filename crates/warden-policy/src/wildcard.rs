@@ -23,10 +23,11 @@
 //! before: the first is anchored at the start of the text, the last at its end, and a segment in
 //! between is searched for (`str::find`, or Knuth–Morris–Pratt when case is ignored). Placing each
 //! segment as early as possible leaves the most text for the rest, so this is exact, and it reads
-//! the text once: O(pattern + text), whatever the pattern. A segment holding `?` is searched for
-//! with a bit-parallel automaton (shift-and), 64 pattern characters per machine word:
-//! O(segment × text / 64). Tiny searches compare directly. Matching allocates only for segments
-//! longer than a few dozen characters.
+//! the text once: O(pattern + text) for any pattern without `?`. A segment holding `?` is searched
+//! for with a bit-parallel automaton (shift-and), 64 pattern characters per machine word:
+//! O(segment × text / 64) at worst. Tiny searches (segment × window up to 256) compare directly.
+//! Matching allocates only for long patterns: more than 8 pieces, or a searched segment of more
+//! than 32 characters.
 //!
 //! Ignoring case compares the lower-case form of each character on both sides (ASCII, and other
 //! characters whose lower case is one character; `İ` is only equal to itself).
