@@ -10,6 +10,8 @@
 //! arn:aws:ecr                                              ⇒ not an ARN (too few fields)
 //! ```
 
+use smallvec::SmallVec;
+
 /// The six fields of an ARN, borrowed from the text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Arn<'a> {
@@ -42,6 +44,72 @@ impl<'a> Arn<'a> {
     }
 }
 
+/// The six fields an ARN *pattern* (a `Resource`/`NotResource` entry, an `ArnLike`/`ArnEquals`
+/// value) is matched with, field by field, or `None` when it can match no ARN.
+///
+/// IAM User Guide, "IAM JSON policy elements: Resource", Using wildcards in resource ARNs
+/// (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html>):
+/// "You can use wildcard characters (`*` and `?`) within the individual segments of an ARN (the
+/// parts separated by colons) … If the `*` wildcard is the last character of a resource ARN
+/// segment, it can expand to match beyond the colon boundaries."
+///
+/// - Six fields: as written; wildcards in the first five stay inside their field (the condition
+///   operators page: ArnLike "checks each of the six colon-delimited components separately", and
+///   its example `arn:aws:someservice:*:111122223333:finance/*` does not match an ARN whose
+///   resource part holds `:111122223333:finance/…`). The sixth field, the resource part, keeps its
+///   colons and is one pattern.
+/// - Fewer fields, the last ending in `*`: that `*` expands beyond the colons over the fields that
+///   are not written, which become `*`. `arn:aws:ecr:us-east-1:*` is every ECR ARN in us-east-1;
+///   `arn:aws:ecr:us-east-1:1111*` every one in accounts starting 1111.
+/// - Fewer fields and no trailing `*`: nothing in it can cross a colon, so it matches no ARN.
+///
+/// With `variables`, a colon inside a policy variable (`${aws:username}`) does not split fields.
+///
+/// ```text
+/// pattern                                   fields
+/// arn:aws:ecr:*:111122223333:repository/*   arn | aws | ecr | * | 111122223333 | repository/*
+/// arn:aws:ecr:us-east-1:1111*               arn | aws | ecr | us-east-1 | 1111* | *
+/// arn:aws:ecr:*                             arn | aws | ecr | * | * | *
+/// arn:aws:ecr:us-east-1                     (none: matches nothing)
+/// ```
+pub fn pattern_fields(text: &str, variables: bool) -> Option<[&str; 6]> {
+    let fields = split_fields(text, variables);
+    if let [a, b, c, d, e, f] = fields.as_slice() {
+        return Some([*a, *b, *c, *d, *e, *f]);
+    }
+    if !fields.last().is_some_and(|last| last.ends_with('*')) {
+        return None;
+    }
+    let mut out = ["*"; 6];
+    for (slot, field) in out.iter_mut().zip(fields) {
+        *slot = field;
+    }
+    Some(out)
+}
+
+/// `text` split at its first five colons (fewer when it has fewer), skipping colons inside a
+/// policy variable when `variables`.
+pub(crate) fn split_fields(text: &str, variables: bool) -> SmallVec<[&str; 6]> {
+    let mut fields = SmallVec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while fields.len() < 5 && i < text.len() {
+        if variables {
+            if let Some(n) = text.get(i..).and_then(crate::variables::variable_len) {
+                i += n;
+                continue;
+            }
+        }
+        if text.as_bytes().get(i) == Some(&b':') {
+            fields.push(text.get(start..i).unwrap_or_default());
+            start = i + 1;
+        }
+        i += 1;
+    }
+    fields.push(text.get(start..).unwrap_or_default());
+    fields
+}
+
 /// The partitions AWS has, for validating `Resource` ARNs.
 pub const PARTITIONS: &[&str] =
     &["aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc"];
@@ -68,6 +136,39 @@ mod tests {
         assert_eq!(Arn::parse("arn:aws:s3:::bucket/a:b").unwrap().resource, "bucket/a:b");
         assert_eq!(Arn::parse("arn:aws:ecr"), None);
         assert_eq!(Arn::parse("urn:aws:ecr:r:a:x"), None);
+    }
+
+    #[test]
+    fn pattern_fields_follow_the_trailing_star_rule() {
+        // IAM User Guide, "IAM JSON policy elements: Resource": "If the `*` wildcard is the last
+        // character of a resource ARN segment, it can expand to match beyond the colon
+        // boundaries."
+        assert_eq!(
+            pattern_fields("arn:aws:ecr:us-east-1:*", false),
+            Some(["arn", "aws", "ecr", "us-east-1", "*", "*"])
+        );
+        assert_eq!(
+            pattern_fields("arn:aws:ecr:us-east-1:1111*", false),
+            Some(["arn", "aws", "ecr", "us-east-1", "1111*", "*"])
+        );
+        assert_eq!(pattern_fields("arn:aws:ecr:*", false), Some(["arn", "aws", "ecr", "*", "*", "*"]));
+        assert_eq!(pattern_fields("*", false), Some(["*"; 6]));
+        // No trailing `*`: nothing can cross a colon.
+        assert_eq!(pattern_fields("arn:aws:ecr:us-east-1", false), None);
+        assert_eq!(pattern_fields("arn:aws:ecr:us-east-1:1111?", false), None);
+        assert_eq!(pattern_fields("arn:aws:ecr:us-east-1:${*}", true), None);
+        // Six fields: as written, the resource part keeps its colons.
+        assert_eq!(
+            pattern_fields("arn:aws:logs:*:1:log-group:g:*", false),
+            Some(["arn", "aws", "logs", "*", "1", "log-group:g:*"])
+        );
+        // A variable's colon does not split.
+        assert_eq!(
+            pattern_fields("arn:aws:iam::${aws:PrincipalAccount}:role/*", true),
+            Some(["arn", "aws", "iam", "", "${aws:PrincipalAccount}", "role/*"])
+        );
+        assert_eq!(split_fields("arn:aws:iam::${aws:PrincipalAccount}:role/*", false).len(), 6);
+        assert_eq!(split_fields("arn:aws:iam::${aws:PrincipalAccount}:role/*", false)[4], "${aws");
     }
 
     #[test]

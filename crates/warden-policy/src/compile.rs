@@ -12,7 +12,6 @@ use std::hash::Hasher;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
-use smallvec::SmallVec;
 
 use crate::arn::Arn;
 use crate::condition::{Condition, Operator};
@@ -129,11 +128,19 @@ struct ResourceList {
 }
 
 /// A `Resource` entry: `*`, or an ARN matched field by field for the first five fields and as one
-/// pattern (where `*` crosses `/` and `:`) for the resource part.
+/// pattern (where `*` crosses `/` and `:`) for the resource part. Fewer than six fields follow
+/// [`crate::arn::pattern_fields`]: a trailing `*` stands for the fields not written
+/// (`arn:aws:ecr:us-east-1:*`), and without one the entry matches nothing.
 #[derive(Debug, Clone)]
 enum ResourcePattern {
     Any,
-    Arn { head: Box<[Pattern; 4]>, resource: Pattern },
+    Arn {
+        head: Box<[Pattern; 4]>,
+        resource: Pattern,
+    },
+    /// A short ARN without a trailing `*`.
+    Never,
+    /// Not an ARN (validation refuses these).
     Whole(Pattern),
 }
 
@@ -230,6 +237,8 @@ impl CompiledStatement {
         for p in list.patterns.iter() {
             let prefix = match p {
                 ResourcePattern::Arn { resource, .. } => resource.literal_prefix(),
+                // Matches nothing, so it adds no resource the statement could match.
+                ResourcePattern::Never => continue,
                 ResourcePattern::Any | ResourcePattern::Whole(_) => return "",
             };
             key = Some(match key {
@@ -284,23 +293,18 @@ fn resource_pattern(text: &str, variables: bool) -> ResourcePattern {
     if text == "*" {
         return ResourcePattern::Any;
     }
-    let fields: SmallVec<[&str; 6]> = text.splitn(6, ':').collect();
+    if crate::arn::split_fields(text, variables).first() != Some(&"arn") {
+        return ResourcePattern::Whole(Pattern::new(text, Case::Sensitive, true, variables));
+    }
+    // Partition, service, region and account ignore case and take no variables (IAM expands them
+    // only in the resource part); the resource part keeps case.
     let field = |s: &str| Pattern::new(s, Case::Insensitive, true, false);
-    match fields.as_slice() {
-        ["arn", partition, service, region, account, resource] => ResourcePattern::Arn {
+    match crate::arn::pattern_fields(text, variables) {
+        Some([_, partition, service, region, account, resource]) => ResourcePattern::Arn {
             head: Box::new([field(partition), field(service), field(region), field(account)]),
             resource: Pattern::new(resource, Case::Sensitive, true, variables),
         },
-        // Short ARNs (`arn:aws:svc`, `arn:aws:ecr:*`) are padded with `*`, as IAM accepts them.
-        ["arn", partition, service] => ResourcePattern::Arn {
-            head: Box::new([field(partition), field(service), field("*"), field("*")]),
-            resource: Pattern::new("*", Case::Sensitive, true, false),
-        },
-        ["arn", partition, service, region] => ResourcePattern::Arn {
-            head: Box::new([field(partition), field(service), field(region), field("*")]),
-            resource: Pattern::new("*", Case::Sensitive, true, false),
-        },
-        _ => ResourcePattern::Whole(Pattern::new(text, Case::Sensitive, true, variables)),
+        None => ResourcePattern::Never,
     }
 }
 
@@ -308,6 +312,7 @@ impl ResourcePattern {
     fn matches(&self, resource: &str, ctx: &Context) -> Match {
         match self {
             ResourcePattern::Any => Match::Yes,
+            ResourcePattern::Never => Match::No,
             ResourcePattern::Whole(p) => p.matches(resource, ctx),
             ResourcePattern::Arn { head, resource: rp } => {
                 let Some(arn) = Arn::parse(resource) else { return Match::No };
@@ -506,6 +511,69 @@ mod tests {
         let mut seen = Vec::new();
         set.for_each_candidate("*", None, |_, i, _| seen.push(i));
         assert_eq!(seen, [100]);
+    }
+
+    /// Whether statement 0 of a one-statement identity policy with `element: pattern` applies
+    /// to each resource.
+    fn applies(element: &str, pattern: &str, resources: &[&str]) -> Vec<bool> {
+        let p = identity(&[&format!(r#"{{"Effect":"Allow","Action":"ecr:*","{element}":"{pattern}"}}"#)]);
+        let s = &p.compiled_statements()[0];
+        resources.iter().map(|r| s.resource_matches(r, &Context::new())).collect()
+    }
+
+    const A_EAST: &str = "arn:aws:ecr:us-east-1:111122223333:repository/team/app";
+    const B_EAST: &str = "arn:aws:ecr:us-east-1:444455556666:repository/app";
+    const A_WEST: &str = "arn:aws:ecr:us-west-2:111122223333:repository/team/app";
+    const S3: &str = "arn:aws:s3:::bucket";
+
+    #[test]
+    fn a_trailing_star_expands_beyond_the_colons() {
+        // IAM User Guide, "IAM JSON policy elements: Resource", Using wildcards in resource ARNs
+        // (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html):
+        // "If the `*` wildcard is the last character of a resource ARN segment, it can expand to
+        // match beyond the colon boundaries."
+        let all = [A_EAST, B_EAST, A_WEST, S3, "*"];
+        // Every ECR ARN in us-east-1.
+        assert_eq!(applies("Resource", "arn:aws:ecr:us-east-1:*", &all), [true, true, false, false, false]);
+        // Every ECR ARN in us-east-1 of accounts starting 1111.
+        assert_eq!(applies("Resource", "arn:aws:ecr:us-east-1:1111*", &all), [true, false, false, false, false]);
+        assert_eq!(applies("Resource", "arn:aws:ecr:us-*", &all), [true, true, true, false, false]);
+        assert_eq!(applies("Resource", "arn:aws:ecr:*", &all), [true, true, true, false, false]);
+        // NotResource: everything else, including the `*` of wildcard-only actions.
+        assert_eq!(applies("NotResource", "arn:aws:ecr:us-east-1:*", &all), [false, false, true, true, true]);
+        assert_eq!(applies("NotResource", "arn:aws:ecr:us-east-1:1111*", &all), [false, true, true, true, true]);
+    }
+
+    #[test]
+    fn without_a_trailing_star_a_short_arn_matches_nothing() {
+        let all = [A_EAST, B_EAST, A_WEST, S3, "*"];
+        for pattern in
+            ["arn:aws:ecr:us-east-1", "arn:aws:ecr:us-east-1:111122223333", "arn:aws:ecr", "arn:aws:ecr:us-east-?"]
+        {
+            assert_eq!(applies("Resource", pattern, &all), [false; 5], "{pattern}");
+            // …so as NotResource it excludes nothing.
+            assert_eq!(applies("NotResource", pattern, &all), [true; 5], "{pattern}");
+        }
+    }
+
+    #[test]
+    fn a_star_inside_a_six_field_arn_stays_in_its_field() {
+        // Only the missing fields are expanded over: in a six-field ARN the region's `*` does not
+        // reach into the account (the condition operators page's ArnLike example, applied to
+        // Resource as the corpus does in resource/fieldwise-vs-glob).
+        let tricky = "arn:aws:ecr:us-east-1:444455556666:repository/x:111122223333:repository/app";
+        assert_eq!(applies("Resource", "arn:aws:ecr:us-*:111122223333:repository/app", &[tricky]), [false]);
+        assert_eq!(applies("Resource", "arn:aws:ecr:us-*:444455556666:repository/*", &[tricky]), [true]);
+    }
+
+    #[test]
+    fn index_keys_pass_over_entries_that_match_nothing() {
+        let p = identity(&[
+            r#"{"Effect":"Allow","Action":"ecr:*","Resource":["arn:aws:ecr:us-east-1","arn:aws:ecr:*:1:repository/team/*"]}"#,
+            r#"{"Effect":"Allow","Action":"ecr:*","Resource":"arn:aws:ecr:us-east-1:*"}"#,
+        ]);
+        let keys: Vec<_> = p.compiled_statements().iter().map(|s| s.index_key().to_owned()).collect();
+        assert_eq!(keys, ["repository/team/", ""]);
     }
 
     #[test]

@@ -21,7 +21,6 @@ use std::net::IpAddr;
 
 use base64::Engine as _;
 use ipnet::IpNet;
-use smallvec::SmallVec;
 
 use crate::context::{Context, ContextValue};
 use crate::date::{self, Instant};
@@ -249,12 +248,19 @@ enum Values {
     Null(Vec<Option<bool>>),
 }
 
-/// An ARN condition value, split into six fields matched one by one (`*` stays inside its field),
-/// or — when it is not six fields — one whole-text pattern.
+/// An ARN condition value: six field patterns matched one by one (`*` and `?` stay inside their
+/// field, except in the resource part), by the rules of [`crate::arn::pattern_fields`].
 #[derive(Debug, Clone, PartialEq)]
 enum ArnValue {
+    /// `*`: any value.
+    Any,
     Fields(Box<[Pattern; 6]>),
+    /// Fewer than six fields and a policy variable (`${aws:PrincipalArn}`): where the fields fall
+    /// is known only once the variable is substituted, so it is one pattern over the whole value
+    /// (as before the trailing-`*` rule).
     Whole(Pattern),
+    /// Fewer than six fields, no trailing `*` and no variable: matches no ARN.
+    Never,
 }
 
 /// One compiled `"Operator": {"key": values}` entry.
@@ -407,19 +413,27 @@ fn parse_bool(text: &str) -> Option<bool> {
 }
 
 fn arn_value(text: &str, variables: bool) -> ArnValue {
-    let fields: SmallVec<[&str; 6]> = text.splitn(6, ':').collect();
-    match fields.as_slice() {
-        [a, b, c, d, e, f] => ArnValue::Fields(Box::new(
-            [a, b, c, d, e, f].map(|field| Pattern::new(field, Case::Sensitive, true, variables)),
-        )),
-        _ => ArnValue::Whole(Pattern::new(text, Case::Sensitive, true, variables)),
+    if text == "*" {
+        return ArnValue::Any;
+    }
+    if variables && crate::variables::has_variable(text) && crate::arn::split_fields(text, true).len() < 6 {
+        return ArnValue::Whole(Pattern::new(text, Case::Sensitive, true, variables));
+    }
+    match crate::arn::pattern_fields(text, variables) {
+        Some(fields) => {
+            ArnValue::Fields(Box::new(fields.map(|field| Pattern::new(field, Case::Sensitive, true, variables))))
+        }
+        None => ArnValue::Never,
     }
 }
 
-/// `ArnLike` (and `ArnEquals`, which honours wildcards too): field by field; a request value that
-/// is not an ARN matches nothing.
+/// `ArnLike` (and `ArnEquals`, which honours wildcards too: the condition operators page gives
+/// both the same description): field by field; a request value that is not six colon-separated
+/// fields matches nothing.
 fn arn_matches(value: &ArnValue, text: &str, ctx: &Context) -> bool {
     match value {
+        ArnValue::Any => true,
+        ArnValue::Never => false,
         ArnValue::Whole(p) => p.matches(text, ctx) == Match::Yes,
         ArnValue::Fields(patterns) => {
             let mut fields = text.splitn(6, ':');
@@ -496,6 +510,62 @@ mod tests {
         assert!(cond("StringLike", "k", &[pattern]).evaluate(&c).holds);
         assert!(!cond("ArnLike", "k", &[pattern]).evaluate(&c).holds);
         assert!(cond("ArnEquals", "k", &["arn:aws:someservice:*:999999999999:store/*"]).evaluate(&c).holds);
+    }
+
+    #[test]
+    fn arn_operators_follow_the_trailing_star_rule() {
+        // The Resource page's rule ("If the `*` wildcard is the last character of a resource ARN
+        // segment, it can expand to match beyond the colon boundaries", IAM User Guide, "IAM JSON
+        // policy elements: Resource"), applied to ARN condition values like to Resource entries.
+        // ArnEquals and ArnLike are the same operator (the condition operators page describes both
+        // as matching each colon-delimited field, wildcards included).
+        let holds = |op: &str, pattern: &str, value: &str| {
+            cond(op, "aws:SourceArn", &[pattern])
+                .evaluate(&ctx(&[("aws:SourceArn", ContextKeyType::String, &[value])]))
+                .holds
+        };
+        let a_east = "arn:aws:ecr:us-east-1:111122223333:repository/team/app";
+        let b_east = "arn:aws:ecr:us-east-1:444455556666:repository/app";
+        let a_west = "arn:aws:ecr:us-west-2:111122223333:repository/team/app";
+        let s3 = "arn:aws:s3:::bucket";
+        for op in ["ArnLike", "ArnEquals"] {
+            assert!(holds(op, "arn:aws:ecr:us-east-1:*", a_east));
+            assert!(holds(op, "arn:aws:ecr:us-east-1:*", b_east));
+            assert!(!holds(op, "arn:aws:ecr:us-east-1:*", a_west));
+            assert!(!holds(op, "arn:aws:ecr:us-east-1:*", s3));
+            assert!(holds(op, "arn:aws:ecr:us-east-1:1111*", a_east));
+            assert!(!holds(op, "arn:aws:ecr:us-east-1:1111*", b_east));
+            assert!(!holds(op, "arn:aws:ecr:us-east-1:1111*", a_west));
+            // Not ARNs at all.
+            assert!(!holds(op, "arn:aws:ecr:us-east-1:*", "arn:aws:ecr:us-east-1"));
+            assert!(!holds(op, "arn:aws:ecr:us-east-1:*", "repository/team/app"));
+            // Without a trailing `*`, a short value matches no ARN.
+            assert!(!holds(op, "arn:aws:ecr:us-east-1", a_east));
+            assert!(!holds(op, "arn:aws:ecr:us-east-1", "arn:aws:ecr:us-east-1"));
+        }
+        for op in ["ArnNotLike", "ArnNotEquals"] {
+            assert!(!holds(op, "arn:aws:ecr:us-east-1:*", a_east));
+            assert!(holds(op, "arn:aws:ecr:us-east-1:*", a_west));
+            assert!(holds(op, "arn:aws:ecr:us-east-1:1111*", b_east));
+            assert!(holds(op, "arn:aws:ecr:us-east-1", a_east));
+        }
+        // `*` alone is any value.
+        assert!(holds("ArnLike", "*", "not-an-arn"));
+    }
+
+    #[test]
+    fn arn_values_keep_variables_whole() {
+        let c = ctx(&[
+            ("aws:PrincipalArn", ContextKeyType::String, &["arn:aws:iam::111122223333:role/teams/ci"]),
+            ("aws:PrincipalAccount", ContextKeyType::String, &["111122223333"]),
+            ("aws:SourceArn", ContextKeyType::String, &["arn:aws:iam::111122223333:role/teams/ci"]),
+        ]);
+        // A variable in the account field: its colon does not split the value's fields.
+        let in_field = cond("ArnLike", "aws:PrincipalArn", &["arn:aws:iam::${aws:PrincipalAccount}:role/*"]);
+        assert!(in_field.evaluate(&c).holds);
+        // A value that is one variable: its fields are known once it is substituted.
+        assert!(cond("ArnEquals", "aws:SourceArn", &["${aws:PrincipalArn}"]).evaluate(&c).holds);
+        assert!(cond("ArnLike", "aws:SourceArn", &["${aws:PrincipalArn}*"]).evaluate(&c).holds);
     }
 
     #[test]

@@ -56,8 +56,9 @@ pub enum PolicyErrorKind {
     /// An unknown operator with a non-empty body.
     #[error("unknown condition operator `{0}`")]
     UnknownOperator(String),
-    /// An ARN with the wrong number of fields.
-    #[error("`{0}` is not a valid ARN: it needs six colon-separated fields")]
+    /// An ARN with fewer than six fields and an empty one (`arn:aws:s3::bucket`), which IAM's
+    /// legacy parser refuses. Shorter ARNs are otherwise accepted (`arn:aws:ecr:us-east-1:*`).
+    #[error("`{0}` is not a valid ARN: with fewer than six colon-separated fields, none may be empty")]
     ArnFields(String),
     /// `arn:aws`-style: no service.
     #[error("`{0}` does not name a service")]

@@ -660,6 +660,29 @@ mod tests {
     }
 
     #[test]
+    fn trailing_star_arns_are_not_errors() {
+        // `warden validate`: the User Guide's trailing-`*` ARNs ("If the `*` wildcard is the last
+        // character of a resource ARN segment, it can expand to match beyond the colon
+        // boundaries", IAM JSON policy elements: Resource) are valid resources.
+        for r in ["arn:aws:ecr:us-east-1:*", "arn:aws:ecr:us-east-1:1111*"] {
+            for element in ["Resource", "NotResource"] {
+                let f = validate(
+                    &stmt(&format!(r#"{{"Effect":"Deny","Action":"ecr:BatchGetImage","{element}":"{r}"}}"#)),
+                    PolicyKind::Identity,
+                );
+                assert!(f.iter().all(|f| f.finding_type != FindingType::Error), "{element} {r}: {f:?}");
+            }
+        }
+        assert_eq!(
+            codes(
+                &stmt(r#"{"Effect":"Allow","Action":"ecr:BatchGetImage","Resource":"arn:aws:s3::bucket"}"#),
+                PolicyKind::Identity
+            ),
+            [(FindingType::Error, "INVALID_ARN")]
+        );
+    }
+
+    #[test]
     fn locations_point_at_the_element() {
         let text = "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": {\"Effect\": \"Allow\", \"Action\": \"ecr:GetImage\", \"Resource\": \"*\"}\n}";
         let f = &validate(text, PolicyKind::Identity)[0];

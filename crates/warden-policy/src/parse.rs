@@ -385,13 +385,8 @@ fn check_resource(p: &mut Parser, r: &str, span: Span) {
         p.report(Rank::ResourceFormat, K::ResourceFormat(r.to_owned()), span);
         return;
     }
-    match fields.len() {
-        2 => p.report(Rank::ResourceFormat, K::ArnVendor(r.to_owned()), span),
-        // `arn:aws:fdsasf` (3 fields) and `arn:aws:ecr:*` (4 fields, the ECR user guide's "all
-        // Amazon ECR resources") are accepted and padded with `*`; IAM refuses 5 fields
-        // (`arn:aws:s3::bucket`: "The policy failed legacy parsing").
-        5 => p.report(Rank::Legacy, K::ArnFields(r.to_owned()), span),
-        _ => {}
+    if fields.len() == 2 {
+        p.report(Rank::ResourceFormat, K::ArnVendor(r.to_owned()), span);
     }
     if let Some(partition) = fields.get(1) {
         if !partition.contains(['*', '?']) && !PARTITIONS.contains(partition) {
@@ -400,7 +395,20 @@ fn check_resource(p: &mut Parser, r: &str, span: Span) {
                 K::Partition { partition: (*partition).to_owned(), resource: r.to_owned() },
                 span,
             );
+            return;
         }
+    }
+    // IAM's legacy parser refuses a resource with fewer than five colons that holds an empty field
+    // (`arn:aws:s3::bucket`: "The policy failed legacy parsing"; MOTO's validator asserts
+    // `count(":") >= 5 or "::" not in resource`, and runs that check only on a statement whose
+    // resources have no format error). Other short forms are accepted: `arn:aws:fdsasf`,
+    // `arn:aws:ecr:*` (the ECR user guide's "all Amazon ECR resources"), and the User Guide's
+    // trailing-`*` ARNs such as `arn:aws:ecr:us-east-1:*` and `arn:aws:ecr:us-east-1:1111*`
+    // ("IAM JSON policy elements: Resource": "If the `*` wildcard is the last character of a
+    // resource ARN segment, it can expand to match beyond the colon boundaries"). How short forms
+    // match: [`crate::arn::pattern_fields`].
+    if (3..6).contains(&fields.len()) && r.contains("::") {
+        p.report(Rank::Legacy, K::ArnFields(r.to_owned()), span);
     }
 }
 
@@ -588,6 +596,64 @@ mod tests {
             PolicyKind::Identity,
         );
         assert_eq!(e.aws_message(), "Syntax errors in policy.");
+    }
+
+    fn identity_with_resource(element: &str, resource: &str) -> Result<Policy, PolicyError> {
+        let text = format!(
+            r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Action":"ecr:*","{element}":"{resource}"}}}}"#
+        );
+        parse(&text, PolicyKind::Identity)
+    }
+
+    #[test]
+    fn trailing_star_arns_are_valid_resources() {
+        // IAM User Guide, "IAM JSON policy elements: Resource", Using wildcards in resource ARNs
+        // (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html):
+        // "If the `*` wildcard is the last character of a resource ARN segment, it can expand to
+        // match beyond the colon boundaries."
+        for element in ["Resource", "NotResource"] {
+            for r in ["arn:aws:ecr:us-east-1:*", "arn:aws:ecr:us-east-1:1111*", "arn:aws:ecr:*", "arn:aws:ecr:us-*"] {
+                assert!(identity_with_resource(element, r).is_ok(), "{element} {r}");
+            }
+            // Short forms without a trailing `*` are accepted too (they match nothing).
+            assert!(identity_with_resource(element, "arn:aws:fdsasf").is_ok());
+        }
+    }
+
+    #[test]
+    fn things_that_are_not_arns_are_still_refused() {
+        let kind = |r: &str| identity_with_resource("Resource", r).unwrap_err().kind().clone();
+        // A short ARN with an empty field fails IAM's legacy parser.
+        for r in ["arn:aws:s3::example_bucket", "arn:aws:iam::1111*", "arn:aws:ecr::*"] {
+            assert_eq!(kind(r), K::ArnFields(r.into()), "{r}");
+            assert_eq!(
+                identity_with_resource("Resource", r).unwrap_err().aws_message(),
+                "The policy failed legacy parsing"
+            );
+        }
+        assert_eq!(kind("arn:aws"), K::ArnVendor("arn:aws".into()));
+        assert_eq!(kind("bucket"), K::ResourceFormat("bucket".into()));
+        assert_eq!(kind("urn:aws:ecr:us-east-1:*"), K::ResourceFormat("urn:aws:ecr:us-east-1:*".into()));
+        assert_eq!(
+            kind("arn:awz:ecr:us-east-1:*"),
+            K::Partition { partition: "awz".into(), resource: "arn:awz:ecr:us-east-1:*".into() }
+        );
+        // An unknown partition is reported as such, not as legacy parsing (MOTO skips its legacy
+        // check when a resource has a format error).
+        assert!(matches!(kind("arn:awz:s3::bucket"), K::Partition { .. }));
+    }
+
+    #[test]
+    fn principals_still_take_no_partial_wildcards() {
+        // The trailing-`*` rule is for resource ARNs. IAM User Guide, "AWS JSON policy elements:
+        // Principal" (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html):
+        // a wildcard cannot match part of a principal name or ARN; only `"*"` is a wildcard there.
+        for value in ["arn:aws:iam::111122223333:*", "arn:aws:iam::1111*", "arn:aws:iam::111122223333:role/*"] {
+            let text = format!(
+                r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Principal":{{"AWS":"{value}"}},"Action":"ecr:*"}}}}"#
+            );
+            assert_eq!(*err(&text, PolicyKind::Repository).kind(), K::Principal(value.into()), "{value}");
+        }
     }
 
     #[test]

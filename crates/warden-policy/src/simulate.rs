@@ -29,7 +29,7 @@ use crate::context::{Context, ContextError, ContextKeyType};
 use crate::decision::{Decision, MatchedStatement, Outcome};
 use crate::error::PolicyError;
 use crate::evaluate::{evaluate, Policies, Request};
-use crate::limits::MAX_ACTION_CHARS;
+use crate::limits::{MAX_ACTION_CHARS, MAX_RESOURCE_ARN_CHARS};
 use crate::policy::PolicyKind;
 use crate::principal::{Principal, PrincipalError};
 use crate::span::Position;
@@ -486,6 +486,11 @@ fn run(
             ));
         }
     }
+    for (field, value) in [("ResourceOwner", &req.resource_owner), ("CallerArn", &req.caller_arn)] {
+        if let Some(v) = value {
+            check_arn_length(field, v)?;
+        }
+    }
     let owner_default = match &req.resource_owner {
         Some(o) => Some(account_of_owner(o).ok_or_else(|| {
             invalid(
@@ -509,6 +514,7 @@ fn run(
     let resources: Vec<&str> =
         if req.resource_arns.is_empty() { vec!["*"] } else { req.resource_arns.iter().map(String::as_str).collect() };
     for (i, r) in resources.iter().enumerate() {
+        check_arn_length(&format!("ResourceArns[{i}]"), r)?;
         if *r != "*" && Arn::parse(r).is_none() {
             return Err(invalid(format!("ResourceArns[{i}]"), format!("`{r}` is not an ARN or `*`")));
         }
@@ -569,6 +575,19 @@ fn compile_list(texts: &[String], field: &str, kind: PolicyKind) -> Result<Vec<C
                 .map_err(|source| SimulateError::Policy { field: format!("{field}[{i}]"), source })
         })
         .collect()
+}
+
+/// `ResourceArns` members, `ResourceOwner` and `CallerArn` are 1 to 2,048 characters in the IAM
+/// API ([`MAX_RESOURCE_ARN_CHARS`]).
+fn check_arn_length(field: &str, value: &str) -> Result<(), SimulateError> {
+    let chars = value.chars().count();
+    if chars == 0 || chars > MAX_RESOURCE_ARN_CHARS {
+        return Err(invalid(
+            field,
+            format!("{chars} characters: it must be 1 to {MAX_RESOURCE_ARN_CHARS} characters long"),
+        ));
+    }
+    Ok(())
 }
 
 fn account_of_owner(owner: &str) -> Option<String> {
@@ -728,6 +747,30 @@ mod tests {
             ..Default::default()
         };
         assert!(simulate_custom_policy(&req).unwrap_err().to_string().starts_with("CallerArn: "));
+    }
+
+    #[test]
+    fn resource_arns_are_at_most_2048_characters() {
+        // IAM API: `ResourceArns` members, `ResourceOwner` and `CallerArn` are `ResourceNameType`,
+        // 1 to 2,048 characters.
+        let arn = |len: usize| format!("arn:aws:s3:::{}", "b".repeat(len - "arn:aws:s3:::".len()));
+        let req = |resource: String| {
+            SimulateCustomPolicyRequest {
+            policy_input_list: vec![r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::b*"}}"#.into()],
+            action_names: vec!["s3:GetObject".into()],
+            resource_arns: vec!["*".into(), resource],
+            resource_owner: Some("111122223333".into()),
+            ..Default::default()
+        }
+        };
+        let r = simulate_custom_policy(&req(arn(2_048))).unwrap();
+        assert_eq!(r.evaluation_results[1].eval_decision, Outcome::Allowed);
+        let e = simulate_custom_policy(&req(arn(2_049))).unwrap_err();
+        assert_eq!((e.aws_code(), e.to_string().split(':').next()), ("InvalidInput", Some("ResourceArns[1]")));
+        let e = simulate_custom_policy(&req(String::new())).unwrap_err();
+        assert_eq!(e.to_string().split(':').next(), Some("ResourceArns[1]"));
+        let long_caller = SimulateCustomPolicyRequest { caller_arn: Some(arn(2_049)), ..req(arn(100)) };
+        assert_eq!(simulate_custom_policy(&long_caller).unwrap_err().to_string().split(':').next(), Some("CallerArn"));
     }
 
     #[test]

@@ -107,6 +107,15 @@ fn variable_token(inner: &str) -> Option<Token> {
     Some(Token::Var(Variable { key: key.to_ascii_lowercase().into(), default }))
 }
 
+/// The length in bytes of the variable `rest` starts with (`${…}`, including the escapes), or
+/// `None` when it does not start with one that [`tokenize`] would read as a variable.
+pub(crate) fn variable_len(rest: &str) -> Option<usize> {
+    let after = rest.strip_prefix("${")?;
+    let close = after.find('}')?;
+    variable_token(after.get(..close)?)?;
+    Some(close + 3)
+}
+
 /// True when `text` holds at least one variable that [`tokenize`] would expand.
 pub fn has_variable(text: &str) -> bool {
     tokenize(text, false, true).iter().any(|t| matches!(t, Token::Var(_)))
@@ -151,6 +160,10 @@ mod tests {
         assert_eq!(tokenize("${$}{x}", false, true), vec![Token::Lit("${x}".into())]);
         assert_eq!(tokenize("${k, 'a b'}", false, true), vec![var("k", Some("a b"))]);
         assert!(has_variable("x/${aws:userid}"));
+        assert_eq!(variable_len("${aws:userid}:x"), Some(13));
+        assert_eq!(variable_len("${*}"), Some(4));
+        assert_eq!(variable_len("${a b}:x"), None);
+        assert_eq!(variable_len("${aws:userid"), None);
         assert!(!has_variable("x/${*}"));
     }
 }
