@@ -19,9 +19,8 @@ use serde::Serialize;
 
 use crate::compile::{lowercase_action, CompiledStatement};
 use crate::decision::{PolicyRole, Reason};
-use crate::evaluate::{trace, Policies, Request, StatementOutcome};
-use crate::policy::{Effect, PrincipalValue};
-use crate::principal::MatchClass;
+use crate::evaluate::{all_misses, trace, Asked, Miss, Policies, Request, StatementOutcome};
+use crate::policy::PrincipalValue;
 use crate::span::Position;
 
 /// What a statement lacks to match the request.
@@ -133,49 +132,34 @@ fn rule_words(reason: Reason) -> String {
 }
 
 /// Every way `stmt` fails to match (no short-circuit), for "what would make it match".
-fn lacks(
-    stmt: &CompiledStatement,
-    s: &crate::Statement,
-    role: PolicyRole,
-    req: &Request<'_>,
-    has_boundary: bool,
-) -> Vec<Lack> {
-    let mut out = Vec::new();
-    if !stmt.action_matches(req.action) {
-        out.push(Lack::Action { patterns: s.action.values.values.clone(), negated: s.action.negated });
-    }
-    if !stmt.resource_matches(req.resource, req.context) {
-        if let Some(r) = &s.resource {
-            out.push(Lack::Resource { patterns: r.values.values.clone(), negated: r.negated });
-        }
-    }
-    let named = match (&stmt.principal, role) {
-        (Some(p), _) => p.class(req.principal, stmt.effect == Effect::Deny, has_boundary) != MatchClass::None,
-        (None, PolicyRole::Resource) => false,
-        (None, _) => true,
-    };
-    if !named {
-        let principal = match s.principal.as_ref().map(|p| &p.value) {
-            Some(PrincipalValue::Any) => "\"*\"".to_owned(),
-            Some(PrincipalValue::Map(m)) => {
-                m.iter().map(|(t, v)| format!("{}: {}", t.as_str(), v.values.join(", "))).collect::<Vec<_>>().join("; ")
+fn lacks(stmt: &CompiledStatement, s: &crate::Statement, role: PolicyRole, asked: &Asked<'_>) -> Vec<Lack> {
+    all_misses(stmt, role, asked)
+        .into_iter()
+        .filter_map(|m| match m {
+            Miss::Action => Some(Lack::Action { patterns: s.action.values.values.clone(), negated: s.action.negated }),
+            Miss::Resource => {
+                s.resource.as_ref().map(|r| Lack::Resource { patterns: r.values.values.clone(), negated: r.negated })
             }
-            None => "(none)".to_owned(),
-        };
-        out.push(Lack::Principal { principal });
-    }
-    for c in stmt.conditions.iter() {
-        let o = c.evaluate(req.context);
-        if !o.holds {
-            out.push(Lack::Condition {
+            Miss::Principal => {
+                let principal = match s.principal.as_ref().map(|p| &p.value) {
+                    Some(PrincipalValue::Any) => "\"*\"".to_owned(),
+                    Some(PrincipalValue::Map(m)) => m
+                        .iter()
+                        .map(|(t, v)| format!("{}: {}", t.as_str(), v.values.join(", ")))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    None => "(none)".to_owned(),
+                };
+                Some(Lack::Principal { principal })
+            }
+            Miss::Condition { index, missing } => stmt.conditions.get(index).map(|c| Lack::Condition {
                 operator: c.operator_name.to_string(),
                 key: c.key.to_string(),
                 values: c.raw_values.to_vec(),
-                missing: o.missing,
-            });
-        }
-    }
-    out
+                missing,
+            }),
+        })
+        .collect()
 }
 
 /// A lack in words, for the request it was found for.
@@ -205,8 +189,7 @@ pub fn explain(policies: &Policies<'_>, req: &Request<'_>) -> Explanation {
     let d = &t.decision;
     let mut buf = [0u8; 128];
     let action = lowercase_action(req.action, &mut buf);
-    let lower_req = Request { action: &action, ..*req };
-    let has_boundary = policies.boundary.is_some();
+    let asked = Asked::new(req, &action, policies.boundary.is_some());
     let mut statements = Vec::with_capacity(t.statements.len());
     for e in &t.statements {
         let m = &e.statement;
@@ -214,7 +197,7 @@ pub fn explain(policies: &Policies<'_>, req: &Request<'_>) -> Explanation {
         let compiled = m.policy.compiled_statements().get(m.index);
         let not_applicable = e.outcome == StatementOutcome::NotApplicable;
         let l = match (compiled, not_applicable) {
-            (Some(c), false) => lacks(c, s, m.role, &lower_req, has_boundary),
+            (Some(c), false) => lacks(c, s, m.role, &asked),
             _ => Vec::new(),
         };
         statements.push(StatementExplanation {

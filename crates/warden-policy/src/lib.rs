@@ -28,7 +28,7 @@ pub use compile::{CompiledPolicy, PolicySet};
 pub use context::{Context, ContextError, ContextKeyType};
 pub use decision::{Decision, MatchedStatement, Outcome, PolicyRole, Reason, SideDetails};
 pub use error::{PolicyError, PolicyErrorKind};
-pub use evaluate::{evaluate, trace, Policies, Request, StatementOutcome, Trace, TraceEntry};
+pub use evaluate::{evaluate, evaluate_all, trace, Policies, Request, StatementOutcome, Trace, TraceEntry};
 pub use policy::{
     Clause, ConditionBlock, ConditionEntry, Effect, Loc, OneOrMany, Policy, PolicyKind, PrincipalClause, PrincipalType,
     PrincipalValue, Statement, Version,

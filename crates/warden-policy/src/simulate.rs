@@ -28,7 +28,7 @@ use crate::compile::{CompiledPolicy, PolicySet};
 use crate::context::{Context, ContextError, ContextKeyType};
 use crate::decision::{Decision, MatchedStatement, Outcome};
 use crate::error::PolicyError;
-use crate::evaluate::{evaluate, Policies, Request};
+use crate::evaluate::{evaluate_all, Policies, Request};
 use crate::limits::{MAX_ACTION_CHARS, MAX_RESOURCE_ARN_CHARS};
 use crate::policy::PolicyKind;
 use crate::principal::{Principal, PrincipalError};
@@ -545,7 +545,7 @@ fn run(
                 resource_account: &resource_account,
                 context: &context,
             };
-            let decision = evaluate(&policies, &request);
+            let decision = evaluate_all(&policies, &request);
             let listed = if *resource == "*" { 1 } else { 2 };
             answer_items = answer_items
                 .saturating_add(decision.matched.len().saturating_mul(listed))

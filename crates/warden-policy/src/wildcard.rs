@@ -18,7 +18,8 @@
 //! A pattern may also hold policy variables (see [`crate::variables`]); they are resolved from the
 //! request context at match time into borrowed text.
 //!
-//! Cost. `*`, `literal`, `literal*` and `*literal` are one comparison. Any other pattern is cut at
+//! Cost. Each pattern is compiled to the cheapest matcher exact for it: `*` is none, `literal`,
+//! `literal*` and `*literal` one comparison, `literal*literal` two. Any other pattern is cut at
 //! its stars into segments, and each segment is placed at its earliest position after the one
 //! before: the first is anchored at the start of the text, the last at its end, and a segment in
 //! between is searched for (`str::find`, or Knuth–Morris–Pratt when case is ignored). Placing each
@@ -75,6 +76,9 @@ enum Kind {
     Prefix(Box<str>),
     /// `*literal`
     Suffix(Box<str>),
+    /// `literal*literal`: the text starts with the first, ends with the second, and is long enough
+    /// for both.
+    PrefixSuffix(Box<str>, Box<str>),
     /// Anything else.
     General(Box<[Token]>),
 }
@@ -100,6 +104,7 @@ impl Pattern {
             [Token::Lit(s)] => Kind::Exact(s.clone()),
             [Token::Lit(s), Token::Star] => Kind::Prefix(s.clone()),
             [Token::Star, Token::Lit(s)] => Kind::Suffix(s.clone()),
+            [Token::Lit(a), Token::Star, Token::Lit(b)] => Kind::PrefixSuffix(a.clone(), b.clone()),
             _ => Kind::General(tokens.into_boxed_slice()),
         };
         Pattern { kind, case }
@@ -123,7 +128,7 @@ impl Pattern {
     pub fn literal_prefix(&self) -> &str {
         match &self.kind {
             Kind::Any | Kind::Suffix(_) => "",
-            Kind::Exact(s) | Kind::Prefix(s) => s,
+            Kind::Exact(s) | Kind::Prefix(s) | Kind::PrefixSuffix(s, _) => s,
             Kind::General(tokens) => match tokens.first() {
                 Some(Token::Lit(s)) => s,
                 _ => "",
@@ -145,6 +150,12 @@ impl Pattern {
             Kind::Exact(s) => yes(if ci { starts_with_folded(text, s) == Some(text.len()) } else { **s == *text }),
             Kind::Prefix(s) => yes(if ci { starts_with_folded(text, s).is_some() } else { text.starts_with(&**s) }),
             Kind::Suffix(s) => yes(if ci { ends_with_folded(text, s).is_some() } else { text.ends_with(&**s) }),
+            Kind::PrefixSuffix(a, b) => yes(if ci {
+                // The two must not overlap: the prefix ends at or before the suffix starts.
+                matches!((starts_with_folded(text, a), ends_with_folded(text, b)), (Some(end), Some(start)) if end <= start)
+            } else {
+                text.len() >= a.len() + b.len() && text.starts_with(&**a) && text.ends_with(&**b)
+            }),
             Kind::General(tokens) => {
                 let mut pieces: SmallVec<[Piece<'_>; 8]> = SmallVec::with_capacity(tokens.len());
                 for t in tokens.iter() {
@@ -713,6 +724,7 @@ mod tests {
             Kind::Exact(s) => vec![Token::Lit(s.clone())],
             Kind::Prefix(s) => vec![Token::Lit(s.clone()), Token::Star],
             Kind::Suffix(s) => vec![Token::Star, Token::Lit(s.clone())],
+            Kind::PrefixSuffix(a, b) => vec![Token::Lit(a.clone()), Token::Star, Token::Lit(b.clone())],
         };
         let pieces: Vec<Piece<'_>> = tokens
             .iter()

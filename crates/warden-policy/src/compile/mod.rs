@@ -1,17 +1,13 @@
-//! Compiled policies: every pattern pre-split, every condition value pre-parsed, statements indexed
-//! by resource so that unrelated statements cost nothing.
-//!
-//! The index keys each statement by the longest literal text that every request resource it can
-//! match must start with, taken from the resource part of its ARNs (after the fifth colon):
-//! `arn:aws:ecr:*:111122223333:repository/team/*` is filed under `repository/team/`. A lookup
-//! probes the request's resource part at each distinct key length, so its cost depends on the
-//! number of distinct key lengths, not on the number of statements. Statements that could match
-//! anything (`"*"`, `NotResource`, resource policies without `Resource`) are always candidates.
+//! Compiled policies: every pattern pre-split to the cheapest exact matcher, every condition
+//! value pre-parsed. [`PolicySet`] (in [`set`]) indexes the statements of several policies by
+//! action and resource.
 
-use std::hash::Hasher;
+mod set;
+
+pub use set::PolicySet;
+pub(crate) use set::{Candidates, Memo};
+
 use std::sync::Arc;
-
-use rustc_hash::FxHashMap;
 
 use crate::arn::Arn;
 use crate::condition::{Condition, Operator};
@@ -20,9 +16,6 @@ use crate::error::PolicyError;
 use crate::policy::{Effect, Policy, PolicyKind, Statement};
 use crate::principal::PrincipalMatcher;
 use crate::wildcard::{Case, Match, Pattern};
-
-/// Below this many statements a set is scanned whole; the index would cost more than it saves.
-const INDEX_THRESHOLD: usize = 24;
 
 /// A policy compiled for evaluation; cheap to clone (shared).
 #[derive(Debug, Clone)]
@@ -113,10 +106,7 @@ pub(crate) struct CompiledStatement {
 #[derive(Debug, Clone)]
 struct ActionList {
     negated: bool,
-    /// The [`action_hash`] of each name in `exact`, in the same order, sorted: a lookup compares
-    /// integers and then at most the names that share the hash.
-    hashes: Box<[u64]>,
-    /// Lower-cased action names.
+    /// Lower-cased action names, sorted.
     exact: Box<[Box<str>]>,
     wildcards: Box<[Pattern]>,
 }
@@ -149,19 +139,12 @@ impl CompiledStatement {
         let variables = policy.version().expands_variables();
         let (wild, exact): (Vec<&String>, Vec<&String>) =
             s.action.values.values.iter().partition(|a| a.contains(['*', '?']));
-        let mut exact: Vec<(u64, Box<str>)> = exact
-            .into_iter()
-            .map(|a| {
-                let lower = a.to_lowercase();
-                (action_hash(&lower), lower.into_boxed_str())
-            })
-            .collect();
+        let mut exact: Vec<Box<str>> = exact.into_iter().map(|a| a.to_lowercase().into_boxed_str()).collect();
         exact.sort_unstable();
         exact.dedup();
         let actions = ActionList {
             negated: s.action.negated,
-            hashes: exact.iter().map(|(h, _)| *h).collect(),
-            exact: exact.into_iter().map(|(_, a)| a).collect(),
+            exact: exact.into_boxed_slice(),
             wildcards: wild.into_iter().map(|a| Pattern::new(a, Case::Insensitive, true, false)).collect(),
         };
         let resources = s.resource.as_ref().map(|r| ResourceList {
@@ -187,48 +170,36 @@ impl CompiledStatement {
 
     /// `Action` / `NotAction` against a concrete action name, already lower-cased
     /// ([`lowercase_action`]): actions are case-insensitive.
-    /// One bit per exact action name (bit [`action_bit`] of its hash); all bits when the
-    /// statement has `NotAction` or wildcard actions, which can match names not listed.
-    fn action_mask(&self) -> u64 {
-        let list = &self.actions;
-        if list.negated || !list.wildcards.is_empty() {
-            return u64::MAX;
-        }
-        list.hashes.iter().fold(0, |mask, h| mask | action_bit(*h))
-    }
-
     pub(crate) fn action_matches(&self, action_lower: &str) -> bool {
-        self.action_matches_hashed(action_lower, action_hash(action_lower))
+        let list = &self.actions;
+        let any = list.exact.binary_search_by(|a| (**a).cmp(action_lower)).is_ok()
+            || list.wildcards.iter().any(|p| p.matches_plain(action_lower));
+        any != list.negated
     }
 
-    /// [`CompiledStatement::action_matches`] with the action's [`action_hash`] computed once per
-    /// request rather than once per statement.
-    pub(crate) fn action_matches_hashed(&self, action_lower: &str, hash: u64) -> bool {
-        let list = &self.actions;
-        // Short lists (nearly all) are scanned: contiguous integers, no dependent loads.
-        let first = if list.hashes.len() <= 16 {
-            list.hashes.iter().position(|h| *h == hash).unwrap_or(list.hashes.len())
-        } else {
-            list.hashes.partition_point(|h| *h < hash)
-        };
-        let same_hash = list.hashes.get(first..).unwrap_or_default().iter().take_while(|h| **h == hash).count();
-        let names = list.exact.get(first..first + same_hash).unwrap_or_default();
-        let any =
-            names.iter().any(|a| **a == *action_lower) || list.wildcards.iter().any(|p| p.matches_plain(action_lower));
-        any != list.negated
+    /// True when the action clause can match names it does not list (a wildcard or `NotAction`).
+    pub(crate) fn action_is_open(&self) -> bool {
+        self.actions.negated || !self.actions.wildcards.is_empty()
+    }
+
+    /// The lower-cased names the action clause lists literally.
+    pub(crate) fn listed_actions(&self) -> &[Box<str>] {
+        &self.actions.exact
     }
 
     /// `Resource` / `NotResource` against the request resource. A statement without either (a
     /// resource policy) applies to the resource it is attached to. An entry whose variable does not
     /// resolve matches nothing — so it excludes nothing under `NotResource`.
-    pub(crate) fn resource_matches(&self, resource: &str, ctx: &Context) -> bool {
+    ///
+    /// `arn` is `resource` parsed once per request ([`Arn::parse`]).
+    pub(crate) fn resource_matches(&self, resource: &str, arn: Option<&Arn<'_>>, ctx: &Context) -> bool {
         let Some(list) = &self.resources else { return true };
-        let any = list.patterns.iter().any(|p| p.matches(resource, ctx) == Match::Yes);
+        let any = list.patterns.iter().any(|p| p.matches(resource, arn, ctx) == Match::Yes);
         any != list.negated
     }
 
     /// The index key: literal text every matching resource part starts with ("" = any).
-    fn index_key(&self) -> &str {
+    pub(crate) fn index_key(&self) -> &str {
         let Some(list) = &self.resources else { return "" };
         if list.negated {
             return "";
@@ -248,18 +219,6 @@ impl CompiledStatement {
         }
         key.unwrap_or("")
     }
-}
-
-/// The hash exact action lists are indexed by, of a lower-cased action name.
-pub(crate) fn action_hash(action_lower: &str) -> u64 {
-    let mut h = rustc_hash::FxHasher::default();
-    h.write(action_lower.as_bytes());
-    h.finish()
-}
-
-/// The bit of an action's [`action_hash`] in a statement's action mask.
-fn action_bit(hash: u64) -> u64 {
-    1 << (hash % 64)
 }
 
 /// Lower-cases an action name into `buf` without allocating when it is ASCII and fits (every
@@ -309,13 +268,13 @@ fn resource_pattern(text: &str, variables: bool) -> ResourcePattern {
 }
 
 impl ResourcePattern {
-    fn matches(&self, resource: &str, ctx: &Context) -> Match {
+    fn matches(&self, resource: &str, arn: Option<&Arn<'_>>, ctx: &Context) -> Match {
         match self {
             ResourcePattern::Any => Match::Yes,
             ResourcePattern::Never => Match::No,
             ResourcePattern::Whole(p) => p.matches(resource, ctx),
             ResourcePattern::Arn { head, resource: rp } => {
-                let Some(arn) = Arn::parse(resource) else { return Match::No };
+                let Some(arn) = arn else { return Match::No };
                 let fields = [arn.partition, arn.service, arn.region, arn.account];
                 if head.iter().zip(fields).all(|(p, f)| p.matches_plain(f)) {
                     rp.matches(arn.resource, ctx)
@@ -324,113 +283,6 @@ impl ResourcePattern {
                 }
             }
         }
-    }
-}
-
-/// Where a statement lives in a [`PolicySet`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Slot {
-    pub(crate) policy: u32,
-    pub(crate) statement: u32,
-    /// The statement's [`CompiledStatement::action_mask`], kept beside its address: a request
-    /// whose action cannot match is passed over without reading the statement.
-    pub(crate) actions: u64,
-}
-
-/// A set of compiled policies evaluated together (a principal's identity policies, a boundary, a
-/// repository policy), with one statement index over all of them. Build it once and share it:
-/// clones are cheap (shared).
-#[derive(Debug, Clone, Default)]
-pub struct PolicySet(Arc<SetData>);
-
-#[derive(Debug, Default)]
-struct SetData {
-    policies: Vec<CompiledPolicy>,
-    always: Vec<Slot>,
-    buckets: FxHashMap<Box<str>, Vec<Slot>>,
-    /// Distinct key lengths present in `buckets`, ascending.
-    lengths: Vec<usize>,
-}
-
-impl PolicySet {
-    /// A set of `policies` with its index.
-    pub fn new(policies: Vec<CompiledPolicy>) -> PolicySet {
-        let total: usize = policies.iter().map(|p| p.compiled_statements().len()).sum();
-        let mut set = SetData { policies, ..SetData::default() };
-        for (pi, policy) in set.policies.iter().enumerate() {
-            for (si, stmt) in policy.compiled_statements().iter().enumerate() {
-                let slot = Slot { policy: pi as u32, statement: si as u32, actions: stmt.action_mask() };
-                let key = if total < INDEX_THRESHOLD { "" } else { stmt.index_key() };
-                if key.is_empty() {
-                    set.always.push(slot);
-                } else {
-                    set.buckets.entry(key.into()).or_default().push(slot);
-                }
-            }
-        }
-        let mut lengths: Vec<usize> = set.buckets.keys().map(|k| k.len()).collect();
-        lengths.sort_unstable();
-        lengths.dedup();
-        set.lengths = lengths;
-        PolicySet(Arc::new(set))
-    }
-
-    /// The policies, in the order given.
-    pub fn policies(&self) -> &[CompiledPolicy] {
-        &self.0.policies
-    }
-
-    /// True when the set holds no policy.
-    pub fn is_empty(&self) -> bool {
-        self.0.policies.is_empty()
-    }
-
-    /// Number of statements across all policies.
-    pub fn statement_count(&self) -> usize {
-        self.0.policies.iter().map(|p| p.compiled_statements().len()).sum()
-    }
-
-    /// Calls `f` with every statement that could match `resource` and the action of
-    /// [`action_hash`] `action` (every action when `None`), each once.
-    pub(crate) fn for_each_candidate<'s>(
-        &'s self,
-        resource: &str,
-        action: Option<u64>,
-        mut f: impl FnMut(&'s CompiledPolicy, u32, &'s CompiledStatement),
-    ) {
-        let set = &*self.0;
-        let bit = action.map_or(u64::MAX, action_bit);
-        let mut visit = |slot: &Slot| {
-            if slot.actions & bit == 0 {
-                return;
-            }
-            if let Some(policy) = set.policies.get(slot.policy as usize) {
-                if let Some(stmt) = policy.compiled_statements().get(slot.statement as usize) {
-                    f(policy, slot.statement, stmt);
-                }
-            }
-        };
-        set.always.iter().for_each(&mut visit);
-        if set.lengths.is_empty() {
-            return;
-        }
-        let Some(arn) = Arn::parse(resource) else { return };
-        let part = arn.resource;
-        for &len in &set.lengths {
-            if len > part.len() {
-                break;
-            }
-            let Some(prefix) = part.get(..len) else { continue };
-            if let Some(slots) = set.buckets.get(prefix) {
-                slots.iter().for_each(&mut visit);
-            }
-        }
-    }
-}
-
-impl From<CompiledPolicy> for PolicySet {
-    fn from(p: CompiledPolicy) -> PolicySet {
-        PolicySet::new(vec![p])
     }
 }
 
@@ -457,68 +309,10 @@ mod tests {
         assert_eq!(keys, ["repository/team/", "repository/t", "", "", "repository/"]);
     }
 
-    #[test]
-    fn statements_whose_actions_cannot_match_are_passed_over_unread() {
-        let set = PolicySet::from(identity(&[
-            r#"{"Effect":"Allow","Action":["ecr:ListImages","ECR:BatchGetImage"],"Resource":"*"}"#,
-            r#"{"Effect":"Deny","Action":["ecr:DeleteRepository"],"Resource":"*"}"#,
-            r#"{"Effect":"Allow","Action":"ecr:Describe*","Resource":"*"}"#,
-            r#"{"Effect":"Allow","NotAction":"ecr:PutImage","Resource":"*"}"#,
-        ]));
-        let visited = |action: &str| {
-            let mut seen = Vec::new();
-            set.for_each_candidate("*", Some(action_hash(action)), |_, i, _| seen.push(i));
-            seen
-        };
-        // Statement 0 lists the action (whatever its case in the policy); statements 2 and 3 can
-        // match names they do not list, so they are always read.
-        assert_eq!(visited("ecr:batchgetimage"), [0, 2, 3]);
-        assert_eq!(visited("ecr:listimages"), [0, 2, 3]);
-        // An action none of the exact lists holds: statements 0 and 1 are skipped unless the
-        // action's bit happens to be one of theirs (then they are read and do not match).
-        let other = "ecr:putimage";
-        let bit = action_bit(action_hash(other));
-        let expected: Vec<u32> =
-            [(0u32, ["ecr:listimages", "ecr:batchgetimage"].as_slice()), (1, &["ecr:deleterepository"])]
-                .into_iter()
-                .filter(|(_, names)| names.iter().any(|n| action_bit(action_hash(n)) == bit))
-                .map(|(i, _)| i)
-                .chain([2, 3])
-                .collect();
-        assert_eq!(visited(other), expected);
-        assert_eq!(set.0.always.iter().map(|s| s.actions.count_ones()).collect::<Vec<_>>()[2..], [64, 64]);
-        // Without an action, everything that could match the resource.
-        let mut all = Vec::new();
-        set.for_each_candidate("*", None, |_, i, _| all.push(i));
-        assert_eq!(all, [0, 1, 2, 3]);
-    }
-
-    #[test]
-    fn indexed_lookup_finds_exactly_the_related_statements() {
-        let mut stmts = Vec::new();
-        for i in 0..100 {
-            stmts.push(format!(
-                r#"{{"Effect":"Allow","Action":"ecr:BatchGetImage","Resource":"arn:aws:ecr:us-east-1:111122223333:repository/repo-{i}"}}"#
-            ));
-        }
-        stmts.push(r#"{"Effect":"Allow","Action":"ecr:GetAuthorizationToken","Resource":"*"}"#.to_owned());
-        let refs: Vec<&str> = stmts.iter().map(String::as_str).collect();
-        let set = PolicySet::from(identity(&refs));
-        let mut seen = Vec::new();
-        set.for_each_candidate("arn:aws:ecr:us-east-1:111122223333:repository/repo-7", None, |_, i, _| seen.push(i));
-        seen.sort_unstable();
-        assert_eq!(seen, [7, 100]);
-        let mut seen = Vec::new();
-        set.for_each_candidate("*", None, |_, i, _| seen.push(i));
-        assert_eq!(seen, [100]);
-    }
-
-    /// Whether statement 0 of a one-statement identity policy with `element: pattern` applies
-    /// to each resource.
     fn applies(element: &str, pattern: &str, resources: &[&str]) -> Vec<bool> {
         let p = identity(&[&format!(r#"{{"Effect":"Allow","Action":"ecr:*","{element}":"{pattern}"}}"#)]);
         let s = &p.compiled_statements()[0];
-        resources.iter().map(|r| s.resource_matches(r, &Context::new())).collect()
+        resources.iter().map(|r| s.resource_matches(r, Arn::parse(r).as_ref(), &Context::new())).collect()
     }
 
     const A_EAST: &str = "arn:aws:ecr:us-east-1:111122223333:repository/team/app";
@@ -582,8 +376,16 @@ mod tests {
             identity(&[r#"{"Effect":"Allow","Action":"ecr:*","Resource":"arn:aws:ecr:*:111122223333:repository/*"}"#]);
         let s = &p.compiled_statements()[0];
         let ctx = Context::new();
-        assert!(s.resource_matches("arn:aws:ecr:eu-west-1:111122223333:repository/a/b", &ctx));
-        assert!(!s.resource_matches("arn:aws:ecr:eu-west-1:444455556666:repository/a", &ctx));
-        assert!(!s.resource_matches("*", &ctx));
+        assert!(s.resource_matches(
+            "arn:aws:ecr:eu-west-1:111122223333:repository/a/b",
+            Arn::parse("arn:aws:ecr:eu-west-1:111122223333:repository/a/b").as_ref(),
+            &ctx
+        ));
+        assert!(!s.resource_matches(
+            "arn:aws:ecr:eu-west-1:444455556666:repository/a",
+            Arn::parse("arn:aws:ecr:eu-west-1:444455556666:repository/a").as_ref(),
+            &ctx
+        ));
+        assert!(!s.resource_matches("*", Arn::parse("*").as_ref(), &ctx));
     }
 }

@@ -23,11 +23,20 @@
 
 use smallvec::SmallVec;
 
-use crate::compile::{action_hash, lowercase_action, CompiledPolicy, CompiledStatement, PolicySet};
+mod matcher;
+#[cfg(test)]
+mod reference;
+mod trace;
+
+pub(crate) use matcher::{all_misses, first_miss, Asked, Miss};
+pub use trace::{trace, StatementOutcome, Trace, TraceEntry};
+
+use crate::compile::{lowercase_action, Candidates, Memo, PolicySet};
 use crate::context::Context;
 use crate::decision::{Decision, MatchedStatement, Outcome, PolicyRole, Reason, SideDetails};
 use crate::policy::Effect;
 use crate::principal::{MatchClass, Principal, PrincipalKind};
+use matcher::{Event, Flow};
 
 /// What is asked.
 #[derive(Debug, Clone, Copy)]
@@ -77,7 +86,27 @@ struct Scan<'p> {
     missing: SmallVec<[&'p str; 4]>,
 }
 
-/// Evaluates `request` against `policies`.
+/// The sets a request reads, in the order they are scanned and a deny is reported: resource,
+/// identity, boundary, session. A resource-based policy is attached to a resource: a request for
+/// no resource (`*`, the wildcard-only actions such as ecr:GetAuthorizationToken) never reaches it
+/// (ECR User Guide, repository policies; iam-semantics.md §2.5).
+fn groups<'p>(policies: &Policies<'p>, req: &Request<'_>) -> [(Option<&'p PolicySet>, PolicyRole); 4] {
+    [
+        (policies.resource.filter(|_| req.resource != "*"), PolicyRole::Resource),
+        (Some(policies.identity), PolicyRole::Identity),
+        (policies.boundary, PolicyRole::Boundary),
+        (policies.session, PolicyRole::Session),
+    ]
+}
+
+/// Evaluates `request` against `policies`: the decision path.
+///
+/// Reads only the statements the index offers for the request's action and resource, each
+/// distinct condition at most once, and stops as soon as the outcome is settled: at the first
+/// applicable Deny, and otherwise at the first applicable Allow of each policy type (the
+/// strongest, for a resource policy). So [`Decision::matched`] holds the statements that settled
+/// the decision, not every statement that matches, `missing_context` is empty and `sides` is
+/// `None`; [`evaluate_all`] reports all of them, with the same outcome and reason.
 ///
 /// ```
 /// use warden_policy::{evaluate, CompiledPolicy, Context, Outcome, Policies, PolicyKind, PolicySet, Principal, Request};
@@ -94,101 +123,191 @@ struct Scan<'p> {
 pub fn evaluate<'p>(policies: &Policies<'p>, req: &Request<'_>) -> Decision<'p> {
     let mut buf = [0u8; 128];
     let action = lowercase_action(req.action, &mut buf);
-    let req = &Request { action: &action, ..*req };
-    let asked = Asked { req, action_hash: action_hash(&action), has_boundary: policies.boundary.is_some() };
+    let asked = Asked::new(req, &action, policies.boundary.is_some());
+    let part = asked.arn.map(|a| a.resource);
+    let mut read: SmallVec<[(&'p PolicySet, PolicyRole, Candidates<'p>, Memo); 4]> = SmallVec::new();
+    for (set, role) in groups(policies, req) {
+        if let Some(set) = set {
+            read.push((set, role, set.candidates(&action, part), Memo::new(set)));
+        }
+    }
     let mut scan = Scan::default();
-    // A resource-based policy is attached to a resource: a request for no resource (`*`, the
-    // wildcard-only actions such as ecr:GetAuthorizationToken) never reaches it (ECR User Guide,
-    // repository policies; iam-semantics.md §2.5).
-    if let Some(resource) = policies.resource.filter(|_| req.resource != "*") {
-        scan_set(resource, PolicyRole::Resource, &asked, &mut scan);
+    // An applicable Deny anywhere settles it.
+    for (set, role, candidates, memo) in read.iter_mut() {
+        for id in candidates.rules(Effect::Deny) {
+            if let Some((stmt, _)) = first_match(set, id, *role, &asked, candidates.open, memo) {
+                scan.denies.push(stmt);
+                return decide(policies, req, scan, false);
+            }
+        }
     }
-    scan_set(policies.identity, PolicyRole::Identity, &asked, &mut scan);
-    if let Some(b) = policies.boundary {
-        scan_set(b, PolicyRole::Boundary, &asked, &mut scan);
+    // Then one Allow per policy type, the strongest for the resource policy.
+    let caller = req.principal.kind();
+    for (set, role, candidates, memo) in read.iter_mut() {
+        if *role == PolicyRole::Resource {
+            // Same account, the principal's side can decide alone; the resource policy is read
+            // after it (below) when it could still matter.
+            continue;
+        }
+        for id in candidates.rules(Effect::Allow) {
+            if let Some((stmt, _)) = first_match(set, id, *role, &asked, candidates.open, memo) {
+                match role {
+                    PolicyRole::Identity => {
+                        scan.identity_allow = true;
+                        scan.allows.push(stmt);
+                    }
+                    PolicyRole::Boundary => scan.boundary_allow = true,
+                    PolicyRole::Session => scan.session_allow = true,
+                    PolicyRole::Resource => {}
+                }
+                break;
+            }
+        }
     }
-    if let Some(s) = policies.session {
-        scan_set(s, PolicyRole::Session, &asked, &mut scan);
+    let principal_side_alone = !cross_account(req)
+        && caller != PrincipalKind::Service
+        && (scan.identity_allow || caller == PrincipalKind::Root)
+        && (policies.boundary.is_none() || scan.boundary_allow)
+        && (policies.session.map_or(caller != PrincipalKind::FederatedUser, |_| scan.session_allow));
+    if !principal_side_alone {
+        if let Some((set, role, candidates, memo)) = read.iter_mut().find(|r| r.1 == PolicyRole::Resource) {
+            for id in candidates.rules(Effect::Allow) {
+                if let Some((stmt, class)) = first_match(set, id, *role, &asked, candidates.open, memo) {
+                    if Some(class) > scan.resource_class {
+                        scan.resource_class = Some(class);
+                        scan.allows.push(stmt);
+                    }
+                    if class == MatchClass::Direct {
+                        break;
+                    }
+                }
+            }
+        }
     }
-    decide(policies, req, scan)
+    decide(policies, req, scan, false)
 }
 
-/// The request as the scan sees it: lower-cased action with its hash, and whether the caller has
-/// a permissions boundary.
-struct Asked<'r, 'a> {
-    req: &'r Request<'a>,
-    action_hash: u64,
-    has_boundary: bool,
-}
-
-fn scan_set<'p>(set: &'p PolicySet, role: PolicyRole, asked: &Asked<'_, '_>, scan: &mut Scan<'p>) {
-    set.for_each_candidate(asked.req.resource, Some(asked.action_hash), |policy, index, stmt| {
-        visit(policy, index, stmt, role, asked, scan);
-    });
-}
-
-fn visit<'p>(
-    policy: &'p CompiledPolicy,
-    index: u32,
-    stmt: &'p CompiledStatement,
+/// Rule `id` of `set` against `asked`, stopping at the first failure; when it applies, the first
+/// of its statements with the request's action, and the class it names the caller with.
+fn first_match<'p>(
+    set: &'p PolicySet,
+    id: u32,
     role: PolicyRole,
-    asked: &Asked<'_, '_>,
-    scan: &mut Scan<'p>,
-) {
-    let (req, has_boundary) = (asked.req, asked.has_boundary);
-    if !stmt.action_matches_hashed(req.action, asked.action_hash) || !stmt.resource_matches(req.resource, req.context) {
-        return;
+    asked: &Asked<'_>,
+    open: bool,
+    memo: &mut Memo,
+) -> Option<(MatchedStatement<'p>, MatchClass)> {
+    let rule = set.rule(id)?;
+    // An action the index does not know: the rule applies only through a statement whose action
+    // clause matches it, so look for one before reading the rest.
+    if open {
+        set.rule_statements(rule, asked.action).next()?;
     }
-    let deny = stmt.effect == Effect::Deny;
-    let class = match (&stmt.principal, role) {
-        (Some(p), _) => p.class(req.principal, deny, has_boundary),
-        // A resource policy statement without Principal cannot match anyone.
-        (None, PolicyRole::Resource) => MatchClass::None,
-        (None, _) => MatchClass::Direct,
-    };
-    if class == MatchClass::None {
-        return;
-    }
-    // Every condition is evaluated (no short-circuit) so that all missing keys are reported.
-    let mut holds = true;
-    for c in stmt.conditions.iter() {
-        let outcome = c.evaluate(req.context);
-        holds &= outcome.holds;
-        if outcome.missing && !scan.missing.iter().any(|k| k.eq_ignore_ascii_case(&c.key)) {
-            scan.missing.push(&c.key);
-        }
-    }
-    if !holds {
-        return;
-    }
-    let matched = MatchedStatement { policy, role, index: index as usize };
-    if deny {
-        if role != PolicyRole::Resource {
-            scan.principal_side_deny = true;
-        }
-        scan.denies.push(matched);
-        return;
-    }
-    match role {
-        PolicyRole::Identity => {
-            scan.identity_allow = true;
-            scan.allows.push(matched);
-        }
-        PolicyRole::Boundary => scan.boundary_allow = true,
-        PolicyRole::Session => scan.session_allow = true,
-        PolicyRole::Resource => {
-            scan.resource_class = scan.resource_class.max(Some(class));
-            scan.allows.push(matched);
-        }
-    }
+    let (_, _, stmt) = set.representative(rule)?;
+    let class = matcher::check(
+        stmt,
+        role,
+        asked,
+        false,
+        |i, c| memo.evaluate(PolicySet::condition_id(rule, i), c, asked.context),
+        |e| match e {
+            Event::Miss(_) => Flow::Stop,
+            Event::MissingKey(_) => Flow::Continue,
+        },
+    )?;
+    // The statement to report: the first of the rule with this action (found through the index
+    // for a known action, some statement of the rule has it).
+    let (at, policy, _) = set.rule_statements(rule, asked.action).next()?;
+    Some((MatchedStatement { policy, role, index: at.1 as usize }, class))
 }
 
-fn decide<'p>(policies: &Policies<'p>, req: &Request<'_>, scan: Scan<'p>) -> Decision<'p> {
+/// Evaluates `request` against `policies` reading every statement that can apply: the same
+/// outcome and reason as [`evaluate`], with every matching statement in
+/// [`Decision::matched`] (policy order), every missing condition key, and the per-side results
+/// of a cross-account request. The simulator's path.
+pub fn evaluate_all<'p>(policies: &Policies<'p>, req: &Request<'_>) -> Decision<'p> {
+    let mut buf = [0u8; 128];
+    let action = lowercase_action(req.action, &mut buf);
+    let asked = Asked::new(req, &action, policies.boundary.is_some());
+    let part = asked.arn.map(|a| a.resource);
+    let mut scan = Scan::default();
+    for (set, role) in groups(policies, req) {
+        let Some(set) = set else { continue };
+        let candidates = set.candidates(&action, part);
+        let mut memo = Memo::new(set);
+        let mut found: SmallVec<[Found<'p>; 8]> = SmallVec::new();
+        for id in candidates.rules(Effect::Deny).chain(candidates.rules(Effect::Allow)) {
+            let Some(rule) = set.rule(id) else { continue };
+            if candidates.open && set.rule_statements(rule, &action).next().is_none() {
+                continue;
+            }
+            let Some((_, _, stmt)) = set.representative(rule) else { continue };
+            // Every condition is read (no short-circuit) so that all missing keys are reported.
+            let class = matcher::check(
+                stmt,
+                role,
+                &asked,
+                false,
+                |i, c| memo.evaluate(PolicySet::condition_id(rule, i), c, asked.context),
+                |e| match e {
+                    Event::Miss(Miss::Condition { .. }) => Flow::Continue,
+                    Event::Miss(_) => Flow::Stop,
+                    Event::MissingKey(key) => {
+                        if !scan.missing.iter().any(|k| k.eq_ignore_ascii_case(key)) {
+                            scan.missing.push(key);
+                        }
+                        Flow::Continue
+                    }
+                },
+            );
+            let Some(class) = class else { continue };
+            for (at, policy, _) in set.rule_statements(rule, &action) {
+                found.push((at, MatchedStatement { policy, role, index: at.1 as usize }, rule.effect, class));
+            }
+        }
+        found.sort_by_key(|(order, ..)| *order);
+        for (_, matched, effect, class) in found {
+            if effect == Effect::Deny {
+                if role != PolicyRole::Resource {
+                    scan.principal_side_deny = true;
+                }
+                scan.denies.push(matched);
+                continue;
+            }
+            match role {
+                PolicyRole::Identity => {
+                    scan.identity_allow = true;
+                    scan.allows.push(matched);
+                }
+                PolicyRole::Boundary => scan.boundary_allow = true,
+                PolicyRole::Session => scan.session_allow = true,
+                PolicyRole::Resource => {
+                    scan.resource_class = scan.resource_class.max(Some(class));
+                    scan.allows.push(matched);
+                }
+            }
+        }
+    }
+    decide(policies, req, scan, true)
+}
+
+/// A matching statement of the full scan: its (policy, statement) position for ordering, the
+/// statement, its effect and how it names the caller.
+type Found<'p> = ((u32, u32), MatchedStatement<'p>, Effect, MatchClass);
+
+/// True when the caller's account differs from the resource owner's. A simulation without a
+/// caller is evaluated in the resource's account.
+fn cross_account(req: &Request<'_>) -> bool {
+    !req.resource_account.is_empty()
+        && !matches!(req.principal.kind(), PrincipalKind::Service | PrincipalKind::Unspecified)
+        && req.principal.account() != req.resource_account
+}
+
+/// The outcome and reason from what the scan found; with `sides`, the per-side results of a
+/// cross-account request too (only a full scan knows them).
+fn decide<'p>(policies: &Policies<'p>, req: &Request<'_>, scan: Scan<'p>, sides: bool) -> Decision<'p> {
     let caller = req.principal;
-    // A simulation without a caller is evaluated in the resource's account.
-    let cross_account = !req.resource_account.is_empty()
-        && !matches!(caller.kind(), PrincipalKind::Service | PrincipalKind::Unspecified)
-        && caller.account() != req.resource_account;
+    let cross_account = cross_account(req);
     let boundary_allowed = policies.boundary.map(|_| scan.boundary_allow);
     let root = caller.kind() == PrincipalKind::Root;
     let id_ok = root || scan.identity_allow;
@@ -211,7 +330,7 @@ fn decide<'p>(policies: &Policies<'p>, req: &Request<'_>, scan: Scan<'p>) -> Dec
         sides: None,
         boundary_allowed,
     };
-    if cross_account {
+    if cross_account && sides {
         let resource_deny = scan.denies.iter().any(|d| d.role == PolicyRole::Resource);
         let side = |deny: bool, ok: bool| match (deny, ok) {
             (true, _) => Outcome::ExplicitDeny,
@@ -265,144 +384,11 @@ fn decide<'p>(policies: &Policies<'p>, req: &Request<'_>, scan: Scan<'p>) -> Dec
     decision
 }
 
-/// What became of one statement during a traced evaluation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StatementOutcome<'p> {
-    /// A resource-based policy does not take part in a request for no resource (`*`).
-    NotApplicable,
-    /// `Action`/`NotAction` did not match.
-    ActionNotMatched,
-    /// `Resource`/`NotResource` did not match.
-    ResourceNotMatched,
-    /// `Principal`/`NotPrincipal` did not name the caller.
-    PrincipalNotMatched,
-    /// The first condition that did not hold.
-    ConditionFailed {
-        /// Operator as written.
-        operator: &'p str,
-        /// Key as written.
-        key: &'p str,
-        /// The policy values.
-        values: &'p [String],
-        /// The key was absent from the request.
-        missing: bool,
-    },
-    /// Everything matched; the statement takes part with its effect.
-    Matched(Effect),
-}
-
-/// One statement of a traced evaluation.
-#[derive(Debug, Clone, Copy)]
-pub struct TraceEntry<'p> {
-    /// The statement.
-    pub statement: MatchedStatement<'p>,
-    /// What became of it.
-    pub outcome: StatementOutcome<'p>,
-}
-
-/// A decision with the fate of every statement considered: the slow, explaining path.
-#[derive(Debug, Clone)]
-pub struct Trace<'p> {
-    /// The decision (identical to [`evaluate`]'s).
-    pub decision: Decision<'p>,
-    /// Every statement of every policy, in policy order.
-    pub statements: Vec<TraceEntry<'p>>,
-}
-
-/// Evaluates like [`evaluate`] and records, for every statement, whether it matched and if not
-/// why. Allocates; meant for explanations, not for the request path.
-pub fn trace<'p>(policies: &Policies<'p>, req: &Request<'_>) -> Trace<'p> {
-    let decision = evaluate(policies, req);
-    let mut buf = [0u8; 128];
-    let action = lowercase_action(req.action, &mut buf);
-    let req = &Request { action: &action, ..*req };
-    let has_boundary = policies.boundary.is_some();
-    let mut statements = Vec::new();
-    let groups = [
-        (Some(policies.identity), PolicyRole::Identity),
-        (policies.resource, PolicyRole::Resource),
-        (policies.boundary, PolicyRole::Boundary),
-        (policies.session, PolicyRole::Session),
-    ];
-    for (set, role) in groups {
-        let Some(set) = set else { continue };
-        for policy in set.policies() {
-            for (index, stmt) in policy.compiled_statements().iter().enumerate() {
-                let outcome = if role == PolicyRole::Resource && req.resource == "*" {
-                    StatementOutcome::NotApplicable
-                } else {
-                    statement_outcome(stmt, role, req, has_boundary)
-                };
-                statements.push(TraceEntry { statement: MatchedStatement { policy, role, index }, outcome });
-            }
-        }
-    }
-    Trace { decision, statements }
-}
-
-fn statement_outcome<'p>(
-    stmt: &'p CompiledStatement,
-    role: PolicyRole,
-    req: &Request<'_>,
-    has_boundary: bool,
-) -> StatementOutcome<'p> {
-    if !stmt.action_matches(req.action) {
-        return StatementOutcome::ActionNotMatched;
-    }
-    if !stmt.resource_matches(req.resource, req.context) {
-        return StatementOutcome::ResourceNotMatched;
-    }
-    let deny = stmt.effect == Effect::Deny;
-    let named = match (&stmt.principal, role) {
-        (Some(p), _) => p.class(req.principal, deny, has_boundary) != MatchClass::None,
-        (None, PolicyRole::Resource) => false,
-        (None, _) => true,
-    };
-    if !named {
-        return StatementOutcome::PrincipalNotMatched;
-    }
-    for c in stmt.conditions.iter() {
-        let outcome = c.evaluate(req.context);
-        if !outcome.holds {
-            return StatementOutcome::ConditionFailed {
-                operator: &c.operator_name,
-                key: &c.key,
-                values: &c.raw_values,
-                missing: outcome.missing,
-            };
-        }
-    }
-    StatementOutcome::Matched(stmt.effect)
-}
-
-impl std::fmt::Display for Trace<'_> {
-    /// One line per statement, then the decision.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for e in &self.statements {
-            let s = &e.statement;
-            let sid = s.sid().map(|x| format!(" ({x})")).unwrap_or_default();
-            let at = s.positions().map(|(p, _)| format!(" at {}:{}", p.line, p.column)).unwrap_or_default();
-            write!(f, "{:?} policy `{}` statement {}{sid}{at}: ", s.role, s.policy.id(), s.index)?;
-            match e.outcome {
-                StatementOutcome::NotApplicable => writeln!(f, "not applicable (the request names no resource)")?,
-                StatementOutcome::ActionNotMatched => writeln!(f, "action does not match")?,
-                StatementOutcome::ResourceNotMatched => writeln!(f, "resource does not match")?,
-                StatementOutcome::PrincipalNotMatched => writeln!(f, "principal does not name the caller")?,
-                StatementOutcome::ConditionFailed { operator, key, values, missing } => {
-                    let why = if missing { "key absent from the request" } else { "value does not satisfy it" };
-                    writeln!(f, "condition `{operator}` on `{key}` {values:?} fails: {why}")?
-                }
-                StatementOutcome::Matched(effect) => writeln!(f, "matches ({})", effect.as_str())?,
-            }
-        }
-        write!(f, "decision: {} ({:?})", self.decision.outcome.as_str(), self.decision.reason)
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
+    use crate::compile::CompiledPolicy;
     use crate::policy::PolicyKind;
 
     const R: &str = "arn:aws:ecr:us-east-1:111122223333:repository/team/app";
