@@ -30,16 +30,30 @@ pub struct Arn<'a> {
 impl<'a> Arn<'a> {
     /// Splits `text` into its fields; `None` unless it starts with `arn:` and has all six fields.
     pub fn parse(text: &'a str) -> Option<Arn<'a>> {
-        let mut parts = text.splitn(6, ':');
-        if parts.next()? != "arn" {
+        let rest = text.strip_prefix("arn:")?;
+        // The next four colons, by a byte scan (a request resource is parsed once per decision).
+        let mut cuts = [0usize; 4];
+        let mut found = 0;
+        for (i, b) in rest.bytes().enumerate() {
+            if b == b':' {
+                let Some(cut) = cuts.get_mut(found) else { break };
+                *cut = i;
+                found += 1;
+                if found == cuts.len() {
+                    break;
+                }
+            }
+        }
+        if found < cuts.len() {
             return None;
         }
+        let [a, b, c, d] = cuts;
         Some(Arn {
-            partition: parts.next()?,
-            service: parts.next()?,
-            region: parts.next()?,
-            account: parts.next()?,
-            resource: parts.next()?,
+            partition: rest.get(..a)?,
+            service: rest.get(a + 1..b)?,
+            region: rest.get(b + 1..c)?,
+            account: rest.get(c + 1..d)?,
+            resource: rest.get(d + 1..)?,
         })
     }
 }

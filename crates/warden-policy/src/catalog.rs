@@ -74,6 +74,12 @@ pub fn ecr_actions() -> &'static [ActionInfo] {
     ecr_actions::ECR_ACTIONS
 }
 
+/// Every ECR action's full name, lower-cased (`ecr:batchgetimage`), in catalog order.
+pub fn ecr_actions_lower() -> &'static [String] {
+    static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| ecr_actions().iter().map(|a| format!("ecr:{}", a.name).to_lowercase()).collect())
+}
+
 /// Looks up an action by its full name (`ecr:BatchGetImage`), ignoring case as IAM does.
 pub fn ecr_action(full_name: &str) -> Option<&'static ActionInfo> {
     let (service, name) = full_name.split_once(':')?;

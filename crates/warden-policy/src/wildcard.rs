@@ -88,6 +88,9 @@ impl Pattern {
     /// `StringEquals`); `variables` whether `${…}` is expanded (only under Version 2012-10-17 and
     /// where IAM allows variables).
     pub fn new(text: &str, case: Case, wildcards: bool, variables: bool) -> Pattern {
+        if let Some(kind) = Pattern::simple(text, case, wildcards, variables) {
+            return Pattern { kind, case };
+        }
         let mut tokens = variables::tokenize(text, wildcards, variables);
         // `**` matches what `*` matches.
         tokens.dedup_by(|later, earlier| matches!((earlier, later), (Token::Star, Token::Star)));
@@ -108,6 +111,33 @@ impl Pattern {
             _ => Kind::General(tokens.into_boxed_slice()),
         };
         Pattern { kind, case }
+    }
+
+    /// The kind of a pattern with no variable, no `?` and at most one `*`, without tokenizing
+    /// (most patterns: ARN fields, `repository/team/*`); `None` for any other.
+    fn simple(text: &str, case: Case, wildcards: bool, variables: bool) -> Option<Kind> {
+        let special = |b: u8| (wildcards && b == b'?') || (variables && b == b'$');
+        if text.bytes().any(special) {
+            return None;
+        }
+        let folded = |s: &str| -> Box<str> {
+            match case {
+                Case::Sensitive => s.into(),
+                Case::Insensitive => s.chars().map(fold).collect::<String>().into(),
+            }
+        };
+        let star = if wildcards { text.find('*') } else { None };
+        let Some(at) = star else { return Some(Kind::Exact(folded(text))) };
+        let (head, tail) = (text.get(..at)?, text.get(at + 1..)?);
+        if tail.contains('*') {
+            return None;
+        }
+        Some(match (head.is_empty(), tail.is_empty()) {
+            (true, true) => Kind::Any,
+            (false, true) => Kind::Prefix(folded(head)),
+            (true, false) => Kind::Suffix(folded(tail)),
+            (false, false) => Kind::PrefixSuffix(folded(head), folded(tail)),
+        })
     }
 
     /// True for the pattern `*`, which matches everything.
@@ -139,6 +169,22 @@ impl Pattern {
     /// Matches a pattern without variables (or with variables treated as unresolvable).
     pub fn matches_plain(&self, text: &str) -> bool {
         self.matches(text, &Context::EMPTY) == Match::Yes
+    }
+
+    /// [`Pattern::matches_plain`] for a case-insensitive pattern and a `text` known to be ASCII
+    /// without upper-case letters (so already in the folded form the pattern was compiled to): a
+    /// plain comparison for the literal kinds.
+    pub(crate) fn matches_folded(&self, text: &str) -> bool {
+        match &self.kind {
+            Kind::Any => true,
+            Kind::Exact(s) => **s == *text,
+            Kind::Prefix(s) => text.starts_with(&**s),
+            Kind::Suffix(s) => text.ends_with(&**s),
+            Kind::PrefixSuffix(a, b) => {
+                text.len() >= a.len() + b.len() && text.starts_with(&**a) && text.ends_with(&**b)
+            }
+            Kind::General(_) => self.matches_plain(text),
+        }
     }
 
     /// Matches `text`, resolving variables from `ctx`.

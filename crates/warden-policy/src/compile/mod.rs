@@ -5,7 +5,7 @@
 mod set;
 
 pub use set::PolicySet;
-pub(crate) use set::{Candidates, Memo};
+pub(crate) use set::{Candidates, Entry, Memo};
 
 use std::sync::Arc;
 
@@ -192,7 +192,7 @@ impl CompiledStatement {
     /// resolve matches nothing — so it excludes nothing under `NotResource`.
     ///
     /// `arn` is `resource` parsed once per request ([`Arn::parse`]).
-    pub(crate) fn resource_matches(&self, resource: &str, arn: Option<&Arn<'_>>, ctx: &Context) -> bool {
+    pub(crate) fn resource_matches(&self, resource: &str, arn: Option<&RequestArn<'_>>, ctx: &Context) -> bool {
         let Some(list) = &self.resources else { return true };
         let any = list.patterns.iter().any(|p| p.matches(resource, arn, ctx) == Match::Yes);
         any != list.negated
@@ -218,6 +218,25 @@ impl CompiledStatement {
             });
         }
         key.unwrap_or("")
+    }
+}
+
+/// A request resource parsed as an ARN once per request.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RequestArn<'a> {
+    pub(crate) arn: Arn<'a>,
+    /// Partition, service, region and account are ASCII without upper-case letters — as AWS writes
+    /// them — so the case-insensitive patterns of those fields compare them as they are.
+    folded_head: bool,
+}
+
+impl<'a> RequestArn<'a> {
+    /// `text` as an ARN, or `None`.
+    pub(crate) fn parse(text: &'a str) -> Option<RequestArn<'a>> {
+        let arn = Arn::parse(text)?;
+        let folded = |f: &str| f.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase());
+        let folded_head = [arn.partition, arn.service, arn.region, arn.account].into_iter().all(folded);
+        Some(RequestArn { arn, folded_head })
     }
 }
 
@@ -268,15 +287,20 @@ fn resource_pattern(text: &str, variables: bool) -> ResourcePattern {
 }
 
 impl ResourcePattern {
-    fn matches(&self, resource: &str, arn: Option<&Arn<'_>>, ctx: &Context) -> Match {
+    fn matches(&self, resource: &str, arn: Option<&RequestArn<'_>>, ctx: &Context) -> Match {
         match self {
             ResourcePattern::Any => Match::Yes,
             ResourcePattern::Never => Match::No,
             ResourcePattern::Whole(p) => p.matches(resource, ctx),
             ResourcePattern::Arn { head, resource: rp } => {
-                let Some(arn) = arn else { return Match::No };
+                let Some(RequestArn { arn, folded_head }) = arn else { return Match::No };
                 let fields = [arn.partition, arn.service, arn.region, arn.account];
-                if head.iter().zip(fields).all(|(p, f)| p.matches_plain(f)) {
+                let head_matches = if *folded_head {
+                    head.iter().zip(fields).all(|(p, f)| p.matches_folded(f))
+                } else {
+                    head.iter().zip(fields).all(|(p, f)| p.matches_plain(f))
+                };
+                if head_matches {
                     rp.matches(arn.resource, ctx)
                 } else {
                     Match::No
@@ -312,7 +336,7 @@ mod tests {
     fn applies(element: &str, pattern: &str, resources: &[&str]) -> Vec<bool> {
         let p = identity(&[&format!(r#"{{"Effect":"Allow","Action":"ecr:*","{element}":"{pattern}"}}"#)]);
         let s = &p.compiled_statements()[0];
-        resources.iter().map(|r| s.resource_matches(r, Arn::parse(r).as_ref(), &Context::new())).collect()
+        resources.iter().map(|r| s.resource_matches(r, RequestArn::parse(r).as_ref(), &Context::new())).collect()
     }
 
     const A_EAST: &str = "arn:aws:ecr:us-east-1:111122223333:repository/team/app";
@@ -378,14 +402,14 @@ mod tests {
         let ctx = Context::new();
         assert!(s.resource_matches(
             "arn:aws:ecr:eu-west-1:111122223333:repository/a/b",
-            Arn::parse("arn:aws:ecr:eu-west-1:111122223333:repository/a/b").as_ref(),
+            RequestArn::parse("arn:aws:ecr:eu-west-1:111122223333:repository/a/b").as_ref(),
             &ctx
         ));
         assert!(!s.resource_matches(
             "arn:aws:ecr:eu-west-1:444455556666:repository/a",
-            Arn::parse("arn:aws:ecr:eu-west-1:444455556666:repository/a").as_ref(),
+            RequestArn::parse("arn:aws:ecr:eu-west-1:444455556666:repository/a").as_ref(),
             &ctx
         ));
-        assert!(!s.resource_matches("*", Arn::parse("*").as_ref(), &ctx));
+        assert!(!s.resource_matches("*", RequestArn::parse("*").as_ref(), &ctx));
     }
 }

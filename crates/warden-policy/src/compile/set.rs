@@ -26,6 +26,7 @@
 //! a wrong decision; and one it filtered out wrongly would be a bug the reference-evaluator
 //! property test (`tests/reference.rs`) exists to find.
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
@@ -81,11 +82,21 @@ struct Bucket {
     lengths: Box<[usize]>,
 }
 
-/// Rule ids, Deny rules first.
+/// Rules, Deny rules first.
 #[derive(Debug, Default)]
 struct List {
-    rules: Box<[u32]>,
+    rules: Box<[Entry]>,
     denies: usize,
+}
+
+/// A rule filed under an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Entry {
+    /// The rule's id.
+    pub(crate) rule: u32,
+    /// (policy, statement) of the rule's first statement with the action: the one a decision
+    /// reports. `None` in `open`, where it depends on the action asked.
+    pub(crate) reported: Option<(u32, u32)>,
 }
 
 /// The rules a request must read, from one set.
@@ -100,7 +111,7 @@ pub(crate) struct Candidates<'s> {
 impl<'s> Candidates<'s> {
     /// Deny rules, then (with `allows`) Allow rules; each rule once per list it is filed in
     /// (a rule is filed under one key, so once).
-    pub(crate) fn rules(&self, effect: Effect) -> impl Iterator<Item = u32> + '_ {
+    pub(crate) fn rules(&self, effect: Effect) -> impl Iterator<Item = Entry> + '_ {
         self.lists.iter().flat_map(move |l| {
             let part = match effect {
                 Effect::Deny => l.rules.get(..l.denies),
@@ -230,87 +241,102 @@ impl From<CompiledPolicy> for PolicySet {
 /// Builds a [`PolicySet`].
 #[derive(Default)]
 struct Builder {
-    conditions: FxHashMap<String, u32>,
+    conditions: FxHashMap<Box<str>, u32>,
     condition_at: Vec<(u32, u32, u32)>,
-    bodies: FxHashMap<String, u32>,
+    bodies: FxHashMap<Box<str>, u32>,
     rules: Vec<Rule>,
     statements_of: Vec<Vec<(u32, u32)>>,
     effects: Vec<Effect>,
     /// The index key of each rule.
     keys: Vec<Box<str>>,
+    /// Scratch text for keys.
+    key: String,
 }
 
 impl Builder {
     fn build(mut self, policies: Vec<CompiledPolicy>) -> PolicySet {
         // Every name the set can be asked about that the index resolves: the catalog's actions and
         // every literal name in any statement.
-        let mut known: Vec<Box<str>> =
-            crate::catalog::ecr_actions().iter().map(|a| format!("ecr:{}", a.name).to_lowercase().into()).collect();
+        let mut known: Vec<&str> = crate::catalog::ecr_actions_lower().iter().map(String::as_str).collect();
         let mut statements = 0usize;
-        let mut placements: Vec<(u32, &CompiledStatement, &Statement)> = Vec::new();
+        let mut placements: Vec<(u32, (u32, u32), &CompiledStatement, &Statement)> = Vec::new();
         for (pi, policy) in policies.iter().enumerate() {
             let variables = policy.policy().version().expands_variables();
             let kind = policy.kind();
             for (si, (stmt, ast)) in policy.compiled_statements().iter().zip(policy.policy().statements()).enumerate() {
+                let at = (pi as u32, si as u32);
                 statements += 1;
-                known.extend(stmt.listed_actions().iter().cloned());
+                known.extend(stmt.listed_actions().iter().map(|a| &**a));
                 let conditions: Box<[u32]> = stmt
                     .conditions
                     .iter()
                     .enumerate()
-                    .map(|(ci, c)| self.condition(c, variables, (pi as u32, si as u32, ci as u32)))
+                    .map(|(ci, c)| self.condition(c, variables, (at.0, at.1, ci as u32)))
                     .collect();
-                let mut key = format!("{}|{kind:?}|{variables}|", ast.effect.as_str());
+                let mut key = std::mem::take(&mut self.key);
+                key.clear();
+                let _ = write!(key, "{}|{kind:?}|{variables}|", ast.effect.as_str());
                 body_key(ast, &mut key);
-                let mut sorted = conditions.to_vec();
+                let mut sorted: SmallVec<[u32; 4]> = conditions.iter().copied().collect();
                 sorted.sort_unstable();
                 sorted.dedup();
                 for id in sorted {
-                    key.push_str(&id.to_string());
-                    key.push(',');
+                    let _ = write!(key, "{id},");
                 }
-                let next = self.rules.len() as u32;
-                let rule = *self.bodies.entry(key).or_insert(next);
-                if rule == next {
-                    self.rules.push(Rule { effect: stmt.effect, statements: Box::new([]), conditions });
-                    self.statements_of.push(Vec::new());
-                    self.effects.push(stmt.effect);
-                    self.keys.push(stmt.index_key().into());
-                }
+                let rule = match self.bodies.get(key.as_str()) {
+                    Some(rule) => *rule,
+                    None => {
+                        let rule = self.rules.len() as u32;
+                        self.bodies.insert(key.as_str().into(), rule);
+                        self.rules.push(Rule { effect: stmt.effect, statements: Box::new([]), conditions });
+                        self.statements_of.push(Vec::new());
+                        self.effects.push(stmt.effect);
+                        self.keys.push(stmt.index_key().into());
+                        rule
+                    }
+                };
+                self.key = key;
                 if let Some(list) = self.statements_of.get_mut(rule as usize) {
-                    list.push((pi as u32, si as u32));
+                    list.push(at);
                 }
-                placements.push((rule, stmt, ast));
+                placements.push((rule, at, stmt, ast));
             }
         }
         known.sort_unstable();
         known.dedup();
 
-        // Action → rules; wildcard and NotAction clauses resolved once per distinct clause.
-        // Every known name gets a bucket, empty or not: only a name the set does not know reads
-        // `open`.
-        let mut by_action: FxHashMap<Box<str>, Vec<u32>> = known.iter().map(|n| (n.clone(), Vec::new())).collect();
-        let mut open: Vec<u32> = Vec::new();
-        let mut resolved: FxHashMap<(bool, Vec<String>), Vec<usize>> = FxHashMap::default();
-        for (rule, stmt, ast) in placements {
+        // Action → (rule, statement); wildcard and NotAction clauses resolved once per distinct
+        // clause. Every known name gets a bucket, empty or not: only a name the set does not know
+        // reads `open`. Statements are visited in set order, so a rule's first entry under a name
+        // is the statement a decision reports.
+        let mut by_action: FxHashMap<&str, Vec<Entry>> = known.iter().map(|n| (*n, Vec::new())).collect();
+        let mut open: Vec<Entry> = Vec::new();
+        let mut resolved: FxHashMap<(bool, &[String]), Vec<usize>> = FxHashMap::default();
+        let mut file = |name: &str, entry: Entry| {
+            if let Some(list) = by_action.get_mut(name) {
+                list.push(entry);
+            }
+        };
+        for (rule, at, stmt, ast) in placements {
+            let entry = Entry { rule, reported: Some(at) };
             if stmt.action_is_open() {
-                open.push(rule);
-                let clause = (ast.action.negated, ast.action.values.values.clone());
+                open.push(Entry { rule, reported: None });
+                let clause = (ast.action.negated, ast.action.values.values.as_slice());
                 let names = resolved.entry(clause).or_insert_with(|| {
                     known.iter().enumerate().filter(|(_, n)| stmt.action_matches(n)).map(|(i, _)| i).collect()
                 });
                 for &i in names.iter() {
                     if let Some(name) = known.get(i) {
-                        by_action.entry(name.clone()).or_default().push(rule);
+                        file(name, entry);
                     }
                 }
             } else {
                 for name in stmt.listed_actions() {
-                    by_action.entry(name.clone()).or_default().push(rule);
+                    file(name, entry);
                 }
             }
         }
-        let actions = by_action.into_iter().map(|(name, rules)| (name, self.bucket(rules))).collect();
+        let actions = by_action.into_iter().map(|(name, entries)| (name.into(), self.bucket(entries))).collect();
         let open = self.bucket(open);
         let rules = self
             .rules
@@ -323,28 +349,36 @@ impl Builder {
 
     /// The table entry for condition `c` (compiled under `variables`), added if new.
     fn condition(&mut self, c: &Condition, variables: bool, at: (u32, u32, u32)) -> u32 {
-        let mut key = format!("{}|{}|{variables}|", c.operator_name, c.key_lower);
+        let mut key = std::mem::take(&mut self.key);
+        key.clear();
+        let _ = write!(key, "{}|{}|{variables}|", c.operator_name, c.key_lower);
         for v in c.raw_values.iter() {
             push_value(&mut key, v);
         }
-        let next = self.condition_at.len() as u32;
-        let id = *self.conditions.entry(key).or_insert(next);
-        if id == next {
-            self.condition_at.push(at);
-        }
+        let id = match self.conditions.get(key.as_str()) {
+            Some(id) => *id,
+            None => {
+                let id = self.condition_at.len() as u32;
+                self.conditions.insert(key.as_str().into(), id);
+                self.condition_at.push(at);
+                id
+            }
+        };
+        self.key = key;
         id
     }
 
     /// Files `rules` by index key, Deny rules first in each list.
-    fn bucket(&self, mut rules: Vec<u32>) -> Bucket {
-        rules.sort_unstable();
-        rules.dedup();
+    fn bucket(&self, mut rules: Vec<Entry>) -> Bucket {
+        // One entry per rule: the first, which names the rule's first statement with the action.
+        rules.sort_by_key(|e| e.rule);
+        rules.dedup_by_key(|e| e.rule);
         let mut always = Vec::new();
-        let mut keyed: FxHashMap<Box<str>, Vec<u32>> = FxHashMap::default();
-        for rule in rules {
-            match self.keys.get(rule as usize).filter(|k| !k.is_empty()) {
-                Some(key) => keyed.entry(key.clone()).or_default().push(rule),
-                None => always.push(rule),
+        let mut keyed: FxHashMap<Box<str>, Vec<Entry>> = FxHashMap::default();
+        for entry in rules {
+            match self.keys.get(entry.rule as usize).filter(|k| !k.is_empty()) {
+                Some(key) => keyed.entry(key.clone()).or_default().push(entry),
+                None => always.push(entry),
             }
         }
         let mut lengths: Vec<usize> = keyed.keys().map(|k| k.len()).collect();
@@ -357,8 +391,8 @@ impl Builder {
         }
     }
 
-    fn list(&self, mut rules: Vec<u32>) -> List {
-        let deny = |r: &u32| self.effects.get(*r as usize) == Some(&Effect::Deny);
+    fn list(&self, mut rules: Vec<Entry>) -> List {
+        let deny = |e: &Entry| self.effects.get(e.rule as usize) == Some(&Effect::Deny);
         rules.sort_by_key(|r| !deny(r));
         let denies = rules.iter().filter(|r| deny(r)).count();
         List { rules: rules.into_boxed_slice(), denies }
@@ -401,9 +435,7 @@ fn body_key(s: &Statement, key: &mut String) {
 
 /// Appends `value` length-prefixed, so no two lists of values give the same text.
 fn push_value(key: &mut String, value: &str) {
-    key.push_str(&value.len().to_string());
-    key.push(':');
-    key.push_str(value);
+    let _ = write!(key, "{}:{value}", value.len());
 }
 
 #[cfg(test)]
@@ -424,7 +456,9 @@ mod tests {
         let mut out: Vec<u32> = [Effect::Deny, Effect::Allow]
             .into_iter()
             .flat_map(|e| c.rules(e).collect::<Vec<_>>())
-            .flat_map(|r| set.rule_statements(set.rule(r).unwrap(), action).map(|(at, _, _)| at.1).collect::<Vec<_>>())
+            .flat_map(|e| {
+                set.rule_statements(set.rule(e.rule).unwrap(), action).map(|(at, _, _)| at.1).collect::<Vec<_>>()
+            })
             .collect();
         out.sort_unstable();
         out

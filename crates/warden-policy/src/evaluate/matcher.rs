@@ -11,8 +11,7 @@
 //! | trace | record the first failure, stop | [`super::trace()`] |
 //! | explanation | record every failure | [`crate::explain`] |
 
-use crate::arn::Arn;
-use crate::compile::CompiledStatement;
+use crate::compile::{CompiledStatement, RequestArn};
 use crate::condition::{Condition, Outcome};
 use crate::context::Context;
 use crate::decision::PolicyRole;
@@ -28,7 +27,7 @@ pub(crate) struct Asked<'r> {
     pub(crate) action: &'r str,
     pub(crate) resource: &'r str,
     /// `resource` as an ARN; `None` for `*` and other non-ARNs.
-    pub(crate) arn: Option<Arn<'r>>,
+    pub(crate) arn: Option<RequestArn<'r>>,
     pub(crate) context: &'r Context,
     /// The caller has a permissions boundary (see [`crate::principal`]: Deny + NotPrincipal).
     pub(crate) has_boundary: bool,
@@ -41,7 +40,7 @@ impl<'r> Asked<'r> {
             principal: req.principal,
             action,
             resource: req.resource,
-            arn: Arn::parse(req.resource),
+            arn: RequestArn::parse(req.resource),
             context: req.context,
             has_boundary,
         }

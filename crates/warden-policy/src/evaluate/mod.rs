@@ -31,7 +31,7 @@ mod trace;
 pub(crate) use matcher::{all_misses, first_miss, Asked, Miss};
 pub use trace::{trace, StatementOutcome, Trace, TraceEntry};
 
-use crate::compile::{lowercase_action, Candidates, Memo, PolicySet};
+use crate::compile::{lowercase_action, Candidates, Entry, Memo, PolicySet};
 use crate::context::Context;
 use crate::decision::{Decision, MatchedStatement, Outcome, PolicyRole, Reason, SideDetails};
 use crate::policy::Effect;
@@ -124,7 +124,7 @@ pub fn evaluate<'p>(policies: &Policies<'p>, req: &Request<'_>) -> Decision<'p> 
     let mut buf = [0u8; 128];
     let action = lowercase_action(req.action, &mut buf);
     let asked = Asked::new(req, &action, policies.boundary.is_some());
-    let part = asked.arn.map(|a| a.resource);
+    let part = asked.arn.map(|a| a.arn.resource);
     let mut read: SmallVec<[(&'p PolicySet, PolicyRole, Candidates<'p>, Memo); 4]> = SmallVec::new();
     for (set, role) in groups(policies, req) {
         if let Some(set) = set {
@@ -134,8 +134,8 @@ pub fn evaluate<'p>(policies: &Policies<'p>, req: &Request<'_>) -> Decision<'p> 
     let mut scan = Scan::default();
     // An applicable Deny anywhere settles it.
     for (set, role, candidates, memo) in read.iter_mut() {
-        for id in candidates.rules(Effect::Deny) {
-            if let Some((stmt, _)) = first_match(set, id, *role, &asked, candidates.open, memo) {
+        for entry in candidates.rules(Effect::Deny) {
+            if let Some((stmt, _)) = first_match(set, entry, *role, &asked, memo) {
                 scan.denies.push(stmt);
                 return decide(policies, req, scan, false);
             }
@@ -149,8 +149,8 @@ pub fn evaluate<'p>(policies: &Policies<'p>, req: &Request<'_>) -> Decision<'p> 
             // after it (below) when it could still matter.
             continue;
         }
-        for id in candidates.rules(Effect::Allow) {
-            if let Some((stmt, _)) = first_match(set, id, *role, &asked, candidates.open, memo) {
+        for entry in candidates.rules(Effect::Allow) {
+            if let Some((stmt, _)) = first_match(set, entry, *role, &asked, memo) {
                 match role {
                     PolicyRole::Identity => {
                         scan.identity_allow = true;
@@ -171,8 +171,8 @@ pub fn evaluate<'p>(policies: &Policies<'p>, req: &Request<'_>) -> Decision<'p> 
         && (policies.session.map_or(caller != PrincipalKind::FederatedUser, |_| scan.session_allow));
     if !principal_side_alone {
         if let Some((set, role, candidates, memo)) = read.iter_mut().find(|r| r.1 == PolicyRole::Resource) {
-            for id in candidates.rules(Effect::Allow) {
-                if let Some((stmt, class)) = first_match(set, id, *role, &asked, candidates.open, memo) {
+            for entry in candidates.rules(Effect::Allow) {
+                if let Some((stmt, class)) = first_match(set, entry, *role, &asked, memo) {
                     if Some(class) > scan.resource_class {
                         scan.resource_class = Some(class);
                         scan.allows.push(stmt);
@@ -191,18 +191,19 @@ pub fn evaluate<'p>(policies: &Policies<'p>, req: &Request<'_>) -> Decision<'p> 
 /// of its statements with the request's action, and the class it names the caller with.
 fn first_match<'p>(
     set: &'p PolicySet,
-    id: u32,
+    entry: Entry,
     role: PolicyRole,
     asked: &Asked<'_>,
-    open: bool,
     memo: &mut Memo,
 ) -> Option<(MatchedStatement<'p>, MatchClass)> {
-    let rule = set.rule(id)?;
-    // An action the index does not know: the rule applies only through a statement whose action
-    // clause matches it, so look for one before reading the rest.
-    if open {
-        set.rule_statements(rule, asked.action).next()?;
-    }
+    let rule = set.rule(entry.rule)?;
+    // The statement to report: filed with the entry for an action the index knows; otherwise the
+    // rule applies only through a statement whose action clause matches, so look for one before
+    // reading the rest.
+    let (at, policy) = match entry.reported {
+        Some(at) => (at, set.statement(at)?.0),
+        None => set.rule_statements(rule, asked.action).next().map(|(at, p, _)| (at, p))?,
+    };
     let (_, _, stmt) = set.representative(rule)?;
     let class = matcher::check(
         stmt,
@@ -215,9 +216,6 @@ fn first_match<'p>(
             Event::MissingKey(_) => Flow::Continue,
         },
     )?;
-    // The statement to report: the first of the rule with this action (found through the index
-    // for a known action, some statement of the rule has it).
-    let (at, policy, _) = set.rule_statements(rule, asked.action).next()?;
     Some((MatchedStatement { policy, role, index: at.1 as usize }, class))
 }
 
@@ -229,15 +227,15 @@ pub fn evaluate_all<'p>(policies: &Policies<'p>, req: &Request<'_>) -> Decision<
     let mut buf = [0u8; 128];
     let action = lowercase_action(req.action, &mut buf);
     let asked = Asked::new(req, &action, policies.boundary.is_some());
-    let part = asked.arn.map(|a| a.resource);
+    let part = asked.arn.map(|a| a.arn.resource);
     let mut scan = Scan::default();
     for (set, role) in groups(policies, req) {
         let Some(set) = set else { continue };
         let candidates = set.candidates(&action, part);
         let mut memo = Memo::new(set);
         let mut found: SmallVec<[Found<'p>; 8]> = SmallVec::new();
-        for id in candidates.rules(Effect::Deny).chain(candidates.rules(Effect::Allow)) {
-            let Some(rule) = set.rule(id) else { continue };
+        for entry in candidates.rules(Effect::Deny).chain(candidates.rules(Effect::Allow)) {
+            let Some(rule) = set.rule(entry.rule) else { continue };
             if candidates.open && set.rule_statements(rule, &action).next().is_none() {
                 continue;
             }
