@@ -173,11 +173,6 @@ impl BaseOp {
                 | ArnNotLike
         )
     }
-
-    /// The operator's name.
-    pub fn name(self) -> &'static str {
-        BASE_OPS.iter().find(|(_, op)| *op == self).map_or("", |(n, _)| n)
-    }
 }
 
 /// `ForAnyValue:` / `ForAllValues:`.

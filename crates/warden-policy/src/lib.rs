@@ -4,7 +4,7 @@
 pub mod arn;
 pub mod catalog;
 mod compile;
-pub mod condition;
+mod condition;
 pub mod context;
 pub mod date;
 mod decision;
@@ -12,15 +12,15 @@ mod error;
 mod evaluate;
 pub mod explain;
 pub mod findings;
-pub mod json;
+mod json;
 pub mod limits;
-pub mod number;
+mod number;
 mod parse;
 mod policy;
 pub mod principal;
 pub mod request;
 pub mod simulate;
-pub mod span;
+mod span;
 pub mod variables;
 pub mod wildcard;
 
@@ -34,3 +34,4 @@ pub use policy::{
     PrincipalValue, Statement, Version,
 };
 pub use principal::{Principal, PrincipalError, PrincipalKind};
+pub use span::{Position, Span};

@@ -89,21 +89,33 @@ impl Effect {
     }
 }
 
-/// Where an element stood in the source. Locations never take part in equality: two policies
-/// that say the same are equal wherever they were written.
-#[derive(Debug, Clone, Copy, Default)]
+/// Where an element stood in the source. Two locations are equal when they are the same place;
+/// the elements that carry one (clauses, values, condition blocks) compare what they say and
+/// ignore where it was written, so two policies that say the same are equal wherever they were
+/// written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Loc(pub Span);
 
-impl PartialEq for Loc {
-    fn eq(&self, _: &Loc) -> bool {
-        true
-    }
+/// Equality of what an element says, not where: `$ty`'s fields `$($f),*`.
+macro_rules! same_meaning {
+    ($ty:ty: $($f:ident),*) => {
+        impl PartialEq for $ty {
+            fn eq(&self, other: &Self) -> bool {
+                $(self.$f == other.$f)&&*
+            }
+        }
+        impl Eq for $ty {}
+    };
 }
 
-impl Eq for Loc {}
+same_meaning!(OneOrMany: values, single);
+same_meaning!(Clause: negated, values);
+same_meaning!(PrincipalClause: negated, value);
+same_meaning!(ConditionBlock: operator, entries);
+same_meaning!(ConditionEntry: key, values);
 
 /// A list element that may be written as one string or an array.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct OneOrMany {
     /// The values.
     pub values: Vec<String>,
@@ -123,7 +135,7 @@ impl OneOrMany {
 }
 
 /// `Action`/`NotAction` or `Resource`/`NotResource`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Clause {
     /// True for the `Not…` form.
     pub negated: bool,
@@ -134,7 +146,7 @@ pub struct Clause {
 }
 
 /// `Principal`/`NotPrincipal`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct PrincipalClause {
     /// True for `NotPrincipal`.
     pub negated: bool,
@@ -179,7 +191,7 @@ impl PrincipalType {
 }
 
 /// One `"Operator": {"key": values}` block of a `Condition`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ConditionBlock {
     /// Operator as written (`ForAnyValue:StringLikeIfExists`).
     pub operator: String,
@@ -190,7 +202,7 @@ pub struct ConditionBlock {
 }
 
 /// One key of a condition block.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ConditionEntry {
     /// Key as written.
     pub key: String,
@@ -351,4 +363,36 @@ fn statement_json(s: &Statement) -> Json {
         m.insert("Condition".into(), Json::Object(blocks));
     }
     Json::Object(m)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_compare_honestly_and_policies_by_what_they_say() {
+        let a = Policy::parse(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:*","Resource":"*"}]}"#,
+            PolicyKind::Identity,
+        )
+        .unwrap();
+        let b = Policy::parse(
+            r#"{ "Version": "2012-10-17",
+                 "Statement": [ { "Effect": "Allow", "Action": "ecr:*", "Resource": "*" } ] }"#,
+            PolicyKind::Identity,
+        )
+        .unwrap();
+        let (sa, sb) = (&a.statements()[0], &b.statements()[0]);
+        assert_ne!(sa.action.key, sb.action.key, "written in different places");
+        assert_eq!(sa.action.key, sa.action.key);
+        assert_eq!(sa.action, sb.action);
+        assert_eq!(a, b);
+        let c = Policy::parse(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:Get*","Resource":"*"}]}"#,
+            PolicyKind::Identity,
+        )
+        .unwrap();
+        assert_ne!(a, c);
+    }
 }

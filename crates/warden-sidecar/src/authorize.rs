@@ -14,7 +14,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use warden_policy::arn::{is_account_id, Arn};
 use warden_policy::limits::MAX_ACTION_CHARS;
-use warden_policy::{evaluate, Context, ContextKeyType, Decision, Outcome, Policies, PolicySet, Request};
+use warden_policy::{evaluate_all, Context, ContextKeyType, Decision, Outcome, Policies, PolicySet, Request};
 
 use crate::decision_log::{now_millis, LogEntry};
 use crate::error::ApiError;
@@ -188,7 +188,8 @@ pub fn authorize(
         resource_account: &resource_account,
         context: &context,
     };
-    let decision = evaluate(&policies, &request);
+    // The answer names every matching statement and every missing key: the full evaluation.
+    let decision = evaluate_all(&policies, &request);
     let mut response = response_of(&decision, caller.principal.arn(), &req.action, &req.resource);
     if req.explain {
         response.explanation = serde_json::to_value(warden_policy::explain::explain(&policies, &request)).ok();
