@@ -7,8 +7,8 @@
 
 use std::sync::Arc;
 
-use crate::policy::PolicyKind;
-use crate::span::{self, Position, Span};
+use crate::ast::span::{self, Position, Span};
+use crate::ast::PolicyKind;
 
 /// A policy document that cannot be used, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

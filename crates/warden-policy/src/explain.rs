@@ -17,11 +17,11 @@
 
 use serde::Serialize;
 
+use crate::ast::span::Position;
+use crate::ast::PrincipalValue;
 use crate::compile::{lowercase_action, CompiledStatement};
-use crate::decision::{PolicyRole, Reason};
 use crate::evaluate::{all_misses, trace, Asked, Miss, Policies, Request, StatementOutcome};
-use crate::policy::PrincipalValue;
-use crate::span::Position;
+use crate::evaluate::{PolicyRole, Reason};
 
 /// What a statement lacks to match the request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -13,7 +13,7 @@ pub const MAX_JSON_DEPTH: usize = 64;
 /// its own in AWS: the policy's size quota bounds it (IAM User Guide, "IAM and AWS STS quotas":
 /// 6,144 characters for a managed policy, 10,240 for a role's inline policies; 10,240 for an ECR
 /// repository policy). Matching costs no more than the pattern and the text together (see
-/// [`crate::wildcard`]), so nothing here needs a tighter bound.
+/// [`crate::compile::wildcard`]), so nothing here needs a tighter bound.
 pub const MAX_POLICY_CHARS: usize = 131_072;
 
 /// Largest ECR repository policy, in characters (ECR API `SetRepositoryPolicy.policyText`;

@@ -16,7 +16,7 @@
 use std::sync::Arc;
 
 use crate::arn::{is_account_id, Arn};
-use crate::policy::{PrincipalClause, PrincipalType, PrincipalValue};
+use crate::ast::{PrincipalClause, PrincipalType, PrincipalValue};
 
 /// The kinds of caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -315,7 +315,7 @@ fn exempts(e: &Entry, caller: &Principal) -> bool {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
-    use crate::policy::OneOrMany;
+    use crate::ast::OneOrMany;
 
     fn aws(values: &[&str]) -> PrincipalClause {
         PrincipalClause {

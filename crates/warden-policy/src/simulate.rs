@@ -24,15 +24,15 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::arn::{is_account_id, Arn};
+use crate::ast::span::Position;
+use crate::ast::PolicyKind;
 use crate::compile::{CompiledPolicy, PolicySet};
 use crate::context::{Context, ContextError, ContextKeyType};
-use crate::decision::{Decision, MatchedStatement, Outcome};
 use crate::error::PolicyError;
 use crate::evaluate::{evaluate_all, Policies, Request};
+use crate::evaluate::{Decision, MatchedStatement, Outcome};
 use crate::limits::{MAX_ACTION_CHARS, MAX_RESOURCE_ARN_CHARS};
-use crate::policy::PolicyKind;
 use crate::principal::{Principal, PrincipalError};
-use crate::span::Position;
 
 /// The request of `SimulateCustomPolicy`, as `--cli-input-json` takes it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -5,7 +5,7 @@
 
 use std::process::ExitCode;
 
-use warden_policy::findings::{kind_from_name, validate, Finding, FindingType};
+use warden_policy::validate::{kind_from_name, validate, Finding, FindingType};
 
 /// Arguments of `warden validate`.
 #[derive(Debug, clap::Args)]

@@ -2,7 +2,9 @@
 //! value pre-parsed. [`PolicySet`] (in [`set`]) indexes the statements of several policies by
 //! action and resource.
 
+pub(crate) mod condition;
 mod set;
+pub mod wildcard;
 
 pub use set::PolicySet;
 pub(crate) use set::{Candidates, Entry, Memo};
@@ -10,12 +12,13 @@ pub(crate) use set::{Candidates, Entry, Memo};
 use std::sync::Arc;
 
 use crate::arn::Arn;
-use crate::condition::{Condition, Operator};
+use crate::ast::operator::Operator;
+use crate::ast::{Effect, Policy, PolicyKind, Statement};
+use crate::compile::condition::Condition;
+use crate::compile::wildcard::{Case, Match, Pattern};
 use crate::context::Context;
 use crate::error::PolicyError;
-use crate::policy::{Effect, Policy, PolicyKind, Statement};
 use crate::principal::PrincipalMatcher;
-use crate::wildcard::{Case, Match, Pattern};
 
 /// A policy compiled for evaluation; cheap to clone (shared).
 #[derive(Debug, Clone)]

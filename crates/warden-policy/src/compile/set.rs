@@ -33,9 +33,9 @@ use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
 use super::{CompiledPolicy, CompiledStatement};
-use crate::condition::{Condition, Outcome};
+use crate::ast::{Effect, PrincipalValue, Statement};
+use crate::compile::condition::{Condition, Outcome};
 use crate::context::Context;
-use crate::policy::{Effect, PrincipalValue, Statement};
 
 /// Conditions tables larger than this are not memoized per request (the memo would cost more to
 /// clear than it saves).
@@ -442,7 +442,7 @@ fn push_value(key: &mut String, value: &str) {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
-    use crate::policy::PolicyKind;
+    use crate::ast::PolicyKind;
 
     fn identity(stmts: &[&str]) -> CompiledPolicy {
         let text = format!(r#"{{"Version":"2012-10-17","Statement":[{}]}}"#, stmts.join(","));

@@ -11,12 +11,12 @@
 //! | trace | record the first failure, stop | [`super::trace()`] |
 //! | explanation | record every failure | [`crate::explain`] |
 
+use crate::ast::Effect;
+use crate::compile::condition::{Condition, Outcome};
 use crate::compile::{CompiledStatement, RequestArn};
-use crate::condition::{Condition, Outcome};
 use crate::context::Context;
-use crate::decision::PolicyRole;
+use crate::evaluate::PolicyRole;
 use crate::evaluate::Request;
-use crate::policy::Effect;
 use crate::principal::{MatchClass, Principal};
 
 /// The request as every view matches it: action lower-cased and the resource ARN parsed, once.

@@ -23,6 +23,7 @@
 
 use smallvec::SmallVec;
 
+mod decision;
 mod matcher;
 #[cfg(test)]
 mod reference;
@@ -31,11 +32,11 @@ mod trace;
 pub(crate) use matcher::{all_misses, first_miss, Asked, Miss};
 pub use trace::{trace, StatementOutcome, Trace, TraceEntry};
 
+use crate::ast::Effect;
 use crate::compile::{lowercase_action, Candidates, Entry, Memo, PolicySet};
 use crate::context::Context;
-use crate::decision::{Decision, MatchedStatement, Outcome, PolicyRole, Reason, SideDetails};
-use crate::policy::Effect;
 use crate::principal::{MatchClass, Principal, PrincipalKind};
+pub use decision::{Decision, MatchedStatement, Outcome, PolicyRole, Reason, SideDetails};
 use matcher::{Event, Flow};
 
 /// What is asked.
@@ -386,8 +387,8 @@ fn decide<'p>(policies: &Policies<'p>, req: &Request<'_>, scan: Scan<'p>, sides:
 #[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
+    use crate::ast::PolicyKind;
     use crate::compile::CompiledPolicy;
-    use crate::policy::PolicyKind;
 
     const R: &str = "arn:aws:ecr:us-east-1:111122223333:repository/team/app";
 

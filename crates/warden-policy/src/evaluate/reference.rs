@@ -14,9 +14,9 @@ use std::collections::BTreeSet;
 use proptest::prelude::*;
 
 use super::*;
+use crate::ast::PolicyKind;
 use crate::compile::CompiledPolicy;
 use crate::context::ContextKeyType;
-use crate::policy::PolicyKind;
 
 struct Reference {
     outcome: Outcome,

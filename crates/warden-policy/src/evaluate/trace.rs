@@ -1,9 +1,9 @@
 //! [`trace`]: a decision with the fate of every statement, for explanations.
 
 use super::{evaluate_all, first_miss, Asked, Miss, Policies, Request};
+use crate::ast::Effect;
 use crate::compile::lowercase_action;
-use crate::decision::{Decision, MatchedStatement, PolicyRole};
-use crate::policy::Effect;
+use crate::evaluate::{Decision, MatchedStatement, PolicyRole};
 
 /// What became of one statement during a traced evaluation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

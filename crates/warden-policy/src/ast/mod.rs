@@ -12,12 +12,15 @@
 //! assert_eq!(p, again);
 //! ```
 
+pub(crate) mod operator;
+pub(crate) mod span;
+
+pub use span::{Position, Span};
+
 use std::sync::Arc;
 
 use serde_json::{json, Map, Value as Json};
 
-use crate::error::PolicyError;
-use crate::span::{self, Position, Span};
 
 /// Which kind of policy a document is; it decides which elements are required or forbidden.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -267,11 +270,6 @@ impl PartialEq for Policy {
 }
 
 impl Policy {
-    /// Parses and validates `text` as a policy of `kind`.
-    pub fn parse(text: &str, kind: PolicyKind) -> Result<Policy, PolicyError> {
-        crate::parse::parse(text, kind)
-    }
-
     /// The policy kind it was validated as.
     pub fn kind(&self) -> PolicyKind {
         self.kind

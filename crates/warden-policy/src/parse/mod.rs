@@ -6,18 +6,20 @@
 //! collects every problem with its rank and returns the first of the highest-precedence rank, so
 //! the error matches what AWS would say while still pointing at the exact element.
 
+pub(crate) mod json;
+
 use std::sync::Arc;
 
 use crate::arn::{is_account_id, PARTITIONS};
-use crate::condition::{Operator, ValueType};
-use crate::error::{PolicyError, PolicyErrorKind as K};
-use crate::json::{self, Kind, Member, Value};
-use crate::limits::{MAX_POLICY_CHARS, MAX_REPOSITORY_POLICY_CHARS, MAX_STATEMENTS};
-use crate::policy::{
+use crate::ast::operator::{parse_cidr, Operator, ValueType};
+use crate::ast::span::Span;
+use crate::ast::{
     Clause, ConditionBlock, ConditionEntry, Effect, Loc, OneOrMany, Policy, PolicyKind, PrincipalClause, PrincipalType,
     PrincipalValue, Statement, Version,
 };
-use crate::span::Span;
+use crate::error::{PolicyError, PolicyErrorKind as K};
+use crate::limits::{MAX_POLICY_CHARS, MAX_REPOSITORY_POLICY_CHARS, MAX_STATEMENTS};
+use json::{Kind, Member, Value};
 
 /// Precedence of a check, lowest first (IAM reports the lowest).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -55,6 +57,13 @@ impl Parser {
         self.problems.push((rank, e));
     }
 }
+impl Policy {
+    /// Parses and validates `text` as a policy of `kind`.
+    pub fn parse(text: &str, kind: PolicyKind) -> Result<Policy, PolicyError> {
+        parse(text, kind)
+    }
+}
+
 
 pub(crate) fn parse(text: &str, kind: PolicyKind) -> Result<Policy, PolicyError> {
     let source: Arc<str> = Arc::from(text);
@@ -486,7 +495,7 @@ impl ValueType {
         match self {
             ValueType::Number => crate::number::Decimal::parse(value).is_some(),
             ValueType::Date => crate::date::parse(value).is_some(),
-            ValueType::Ip => crate::condition::parse_cidr(value).is_some(),
+            ValueType::Ip => parse_cidr(value).is_some(),
             ValueType::Binary => {
                 use base64::Engine as _;
                 base64::engine::general_purpose::STANDARD.decode(value).is_ok()

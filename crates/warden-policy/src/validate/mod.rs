@@ -3,7 +3,7 @@
 //! it is about.
 //!
 //! ```
-//! use warden_policy::findings::{validate, FindingType};
+//! use warden_policy::validate::{validate, FindingType};
 //! use warden_policy::PolicyKind;
 //! let findings = validate(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"ecr:GetImage","Resource":"*"}}"#,
 //!                         PolicyKind::Identity);
@@ -15,12 +15,12 @@
 
 use serde::Serialize;
 
+use crate::ast::operator::{BaseOp, Operator, SetQualifier, ValueType};
+use crate::ast::span::{self, Position, Span};
+use crate::ast::{Effect, Loc, Policy, PolicyKind, PrincipalType, PrincipalValue, Statement, Version};
 use crate::catalog::{self, ResourceScope};
-use crate::condition::{Operator, SetQualifier, ValueType};
+use crate::compile::wildcard::{Case, Pattern};
 use crate::error::PolicyErrorKind as K;
-use crate::policy::{Effect, Loc, Policy, PolicyKind, PrincipalType, PrincipalValue, Statement, Version};
-use crate::span::{self, Position, Span};
-use crate::wildcard::{Case, Pattern};
 
 /// How serious a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -481,7 +481,7 @@ fn check_conditions(policy: &Policy, i: usize, s: &Statement, out: &mut Vec<Find
                     at,
                 ));
             }
-            if matches!(op.base, crate::condition::BaseOp::StringEquals | crate::condition::BaseOp::StringNotEquals)
+            if matches!(op.base, BaseOp::StringEquals | BaseOp::StringNotEquals)
                 && entry.values.values.iter().any(|v| v.contains(['*', '?']))
             {
                 out.push(finding(

@@ -2,9 +2,9 @@
 
 use smallvec::SmallVec;
 
+use crate::ast::span::Position;
+use crate::ast::{Effect, Statement};
 use crate::compile::CompiledPolicy;
-use crate::policy::{Effect, Statement};
-use crate::span::Position;
 
 /// The three outcomes, spelled as the IAM simulator spells them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

@@ -11,8 +11,8 @@
 //! {"Statement": [ ... ]} ⇒ Object[("Statement", span 1..12) => Array(...)]
 //! ```
 
+use crate::ast::span::Span;
 use crate::limits::MAX_JSON_DEPTH;
-use crate::span::Span;
 
 /// A JSON value with the byte span it was read from.
 #[derive(Debug, Clone, PartialEq)]
