@@ -370,6 +370,6 @@ pub fn sid_at(text: &str, kind: PolicyKind, line: usize, column: usize) -> Optio
         if start.line != line || start.column != column {
             return None;
         }
-        Some(policy.statements().get(i)?.sid.clone().unwrap_or_else(|| "<no sid>".to_owned()))
+        Some(policy.statements().get(i)?.sid().unwrap_or("<no sid>").to_owned())
     })
 }

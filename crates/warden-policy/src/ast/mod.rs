@@ -21,7 +21,6 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value as Json};
 
-
 /// Which kind of policy a document is; it decides which elements are required or forbidden.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PolicyKind {
@@ -121,11 +120,11 @@ same_meaning!(ConditionEntry: key, values);
 #[derive(Debug, Clone)]
 pub struct OneOrMany {
     /// The values.
-    pub values: Vec<String>,
+    pub(crate) values: Vec<String>,
     /// Written as a bare string.
-    pub single: bool,
+    pub(crate) single: bool,
     /// Where each value stands.
-    pub spans: Vec<Loc>,
+    pub(crate) spans: Vec<Loc>,
 }
 
 impl OneOrMany {
@@ -141,22 +140,22 @@ impl OneOrMany {
 #[derive(Debug, Clone)]
 pub struct Clause {
     /// True for the `Not…` form.
-    pub negated: bool,
+    pub(crate) negated: bool,
     /// The patterns.
-    pub values: OneOrMany,
+    pub(crate) values: OneOrMany,
     /// Where the element's key (`"Action"`, `"NotResource"`) stands.
-    pub key: Loc,
+    pub(crate) key: Loc,
 }
 
 /// `Principal`/`NotPrincipal`.
 #[derive(Debug, Clone)]
 pub struct PrincipalClause {
     /// True for `NotPrincipal`.
-    pub negated: bool,
+    pub(crate) negated: bool,
     /// The value.
-    pub value: PrincipalValue,
+    pub(crate) value: PrincipalValue,
     /// Where the value stands.
-    pub span: Loc,
+    pub(crate) span: Loc,
 }
 
 /// The value of a `Principal` element.
@@ -197,43 +196,43 @@ impl PrincipalType {
 #[derive(Debug, Clone)]
 pub struct ConditionBlock {
     /// Operator as written (`ForAnyValue:StringLikeIfExists`).
-    pub operator: String,
+    pub(crate) operator: String,
     /// Where the operator stands.
-    pub operator_span: Loc,
+    pub(crate) operator_span: Loc,
     /// Keys with their values, in source order.
-    pub entries: Vec<ConditionEntry>,
+    pub(crate) entries: Vec<ConditionEntry>,
 }
 
 /// One key of a condition block.
 #[derive(Debug, Clone)]
 pub struct ConditionEntry {
     /// Key as written.
-    pub key: String,
+    pub(crate) key: String,
     /// Where the key stands.
-    pub key_span: Loc,
+    pub(crate) key_span: Loc,
     /// Values (unquoted numbers and booleans are kept as their text).
-    pub values: OneOrMany,
+    pub(crate) values: OneOrMany,
 }
 
 /// One statement.
 #[derive(Debug, Clone)]
 pub struct Statement {
     /// `Sid`, when given.
-    pub sid: Option<String>,
+    pub(crate) sid: Option<String>,
     /// Where the Sid's value stands.
-    pub sid_span: Option<Loc>,
+    pub(crate) sid_span: Option<Loc>,
     /// `Effect`.
-    pub effect: Effect,
+    pub(crate) effect: Effect,
     /// `Principal`/`NotPrincipal`.
-    pub principal: Option<PrincipalClause>,
+    pub(crate) principal: Option<PrincipalClause>,
     /// `Action`/`NotAction`.
-    pub action: Clause,
+    pub(crate) action: Clause,
     /// `Resource`/`NotResource`.
-    pub resource: Option<Clause>,
+    pub(crate) resource: Option<Clause>,
     /// `Condition` blocks (an absent or empty `Condition` is an empty list).
-    pub condition: Vec<ConditionBlock>,
+    pub(crate) condition: Vec<ConditionBlock>,
     /// Span of the statement object in the source.
-    pub span: Span,
+    pub(crate) span: Span,
 }
 
 impl PartialEq for Statement {
@@ -245,6 +244,118 @@ impl PartialEq for Statement {
             && self.action == other.action
             && self.resource == other.resource
             && self.condition == other.condition
+    }
+}
+
+impl OneOrMany {
+    /// The values, in source order.
+    pub fn values(&self) -> &[String] {
+        &self.values
+    }
+
+    /// True when written as a bare string rather than an array.
+    pub fn is_single(&self) -> bool {
+        self.single
+    }
+}
+
+impl Clause {
+    /// True for `NotAction` / `NotResource`.
+    pub fn is_negated(&self) -> bool {
+        self.negated
+    }
+
+    /// The patterns.
+    pub fn values(&self) -> &[String] {
+        &self.values.values
+    }
+
+    /// Where the element's key (`"Action"`, `"NotResource"`) stands.
+    pub fn key_span(&self) -> Span {
+        self.key.0
+    }
+}
+
+impl PrincipalClause {
+    /// True for `NotPrincipal`.
+    pub fn is_negated(&self) -> bool {
+        self.negated
+    }
+
+    /// The value.
+    pub fn value(&self) -> &PrincipalValue {
+        &self.value
+    }
+}
+
+impl ConditionBlock {
+    /// The operator as written (`ForAnyValue:StringLikeIfExists`).
+    pub fn operator(&self) -> &str {
+        &self.operator
+    }
+
+    /// Its keys with their values, in source order.
+    pub fn entries(&self) -> &[ConditionEntry] {
+        &self.entries
+    }
+
+    /// Where the operator stands.
+    pub fn operator_span(&self) -> Span {
+        self.operator_span.0
+    }
+}
+
+impl ConditionEntry {
+    /// The key as written.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// Its values (unquoted numbers and booleans as their text).
+    pub fn values(&self) -> &[String] {
+        &self.values.values
+    }
+
+    /// Where the key stands.
+    pub fn key_span(&self) -> Span {
+        self.key_span.0
+    }
+}
+
+impl Statement {
+    /// `Sid`, when given.
+    pub fn sid(&self) -> Option<&str> {
+        self.sid.as_deref()
+    }
+
+    /// `Effect`.
+    pub fn effect(&self) -> Effect {
+        self.effect
+    }
+
+    /// `Principal` / `NotPrincipal`, when present.
+    pub fn principal(&self) -> Option<&PrincipalClause> {
+        self.principal.as_ref()
+    }
+
+    /// `Action` / `NotAction`.
+    pub fn action(&self) -> &Clause {
+        &self.action
+    }
+
+    /// `Resource` / `NotResource`, when present.
+    pub fn resource(&self) -> Option<&Clause> {
+        self.resource.as_ref()
+    }
+
+    /// The `Condition` blocks (empty when there is none).
+    pub fn condition(&self) -> &[ConditionBlock] {
+        &self.condition
+    }
+
+    /// Where the statement object stands in the source.
+    pub fn span(&self) -> Span {
+        self.span
     }
 }
 

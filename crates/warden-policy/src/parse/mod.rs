@@ -64,7 +64,6 @@ impl Policy {
     }
 }
 
-
 pub(crate) fn parse(text: &str, kind: PolicyKind) -> Result<Policy, PolicyError> {
     let source: Arc<str> = Arc::from(text);
     let limit = if kind == PolicyKind::Repository { MAX_REPOSITORY_POLICY_CHARS } else { MAX_POLICY_CHARS };
