@@ -61,13 +61,13 @@ pub(crate) enum Miss {
 }
 
 /// What [`check`] reports as it goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Event<'p> {
     /// A part of the statement does not match.
     Miss(Miss),
     /// A condition read a key the request does not carry (reported whether or not the condition
     /// holds: `…IfExists` holds without its key).
-    MissingKey(&'p str),
+    MissingKey(&'p Condition),
 }
 
 /// Whether [`check`] goes on after an event.
@@ -116,7 +116,7 @@ pub(crate) fn check<'p>(
     for (index, c) in stmt.conditions.iter().enumerate() {
         let outcome = condition(index, c);
         if outcome.missing {
-            on(Event::MissingKey(&c.key));
+            on(Event::MissingKey(c));
         }
         if !outcome.holds {
             miss!(Miss::Condition { index, missing: outcome.missing });

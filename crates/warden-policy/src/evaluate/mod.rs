@@ -21,6 +21,7 @@
 //! condition keys are missing (the small vectors spill); patterns, values and the index were all
 //! built at compile time.
 
+use rustc_hash::FxHashSet;
 use smallvec::SmallVec;
 
 mod decision;
@@ -33,6 +34,7 @@ pub(crate) use matcher::{all_misses, first_miss, Asked, Miss};
 pub use trace::{trace, StatementOutcome, Trace, TraceEntry};
 
 use crate::ast::Effect;
+use crate::compile::condition::Condition;
 use crate::compile::{lowercase_action, Candidates, Entry, Memo, PolicySet};
 use crate::context::Context;
 use crate::principal::{MatchClass, Principal, PrincipalKind};
@@ -85,6 +87,17 @@ struct Scan<'p> {
     /// Deny matched on the principal's side (identity, boundary, session).
     principal_side_deny: bool,
     missing: SmallVec<[&'p str; 4]>,
+    /// The lower-cased keys in `missing` (a set, so that noting a key stays O(1)).
+    missing_lower: FxHashSet<&'p str>,
+}
+
+impl<'p> Scan<'p> {
+    /// Records that condition `c` read a key the request lacks, each key once (keys ignore case).
+    fn note_missing(&mut self, c: &'p Condition) {
+        if self.missing_lower.insert(&c.key_lower) {
+            self.missing.push(&c.key);
+        }
+    }
 }
 
 /// The sets a request reads, in the order they are scanned and a deny is reported: resource,
@@ -251,10 +264,8 @@ pub fn evaluate_all<'p>(policies: &Policies<'p>, req: &Request<'_>) -> Decision<
                 |e| match e {
                     Event::Miss(Miss::Condition { .. }) => Flow::Continue,
                     Event::Miss(_) => Flow::Stop,
-                    Event::MissingKey(key) => {
-                        if !scan.missing.iter().any(|k| k.eq_ignore_ascii_case(key)) {
-                            scan.missing.push(key);
-                        }
+                    Event::MissingKey(c) => {
+                        scan.note_missing(c);
                         Flow::Continue
                     }
                 },
