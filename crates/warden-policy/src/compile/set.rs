@@ -168,7 +168,8 @@ impl PolicySet {
         self.0.statements
     }
 
-    /// Number of distinct statement bodies ([`Rule`]s) the statements were merged into.
+    /// Number of distinct statement bodies (rules: statements that differ only in their actions)
+    /// the statements were merged into.
     pub fn rule_count(&self) -> usize {
         self.0.rules.len()
     }
