@@ -44,7 +44,8 @@
 //! is the warm-up of each engine, and its time sets how many passes make one round (about
 //! 200 ms, at least one pass). Then the rounds: warden and cedar alternate, and which goes first
 //! alternates too; the figure is the median round's ns per decision, and the min–max of the
-//! rounds is the noise. `SCALE_ROUNDS` changes the number of rounds (default 7).
+//! rounds is the noise. `SCALE_ROUNDS` changes the number of rounds (default 7);
+//! `SCALE_PRINT_CEDAR=1` prints the cedar translation of the 100 statements instead.
 //!
 //! Parse + compile: warden compiles every identity policy text with `CompiledPolicy::compile` and
 //! builds the `PolicySet`; cedar parses the translated text of the same statements into a
@@ -172,6 +173,8 @@ mod cedar {
         pub context: Context,
         /// The translated identity statements (what the parse timing parses).
         pub identity_text: String,
+        /// The whole translation: identity statements, then the repository policy.
+        pub text: String,
     }
 
     fn uid(ty: &str, id: &str) -> EntityUid {
@@ -269,7 +272,11 @@ mod cedar {
         let a = attr(key);
         let body = match op {
             "IpAddress" => any(&|v| format!("context.{a}.isInRange(ip({}))", lit(v))),
-            "Bool" => any(&|v| format!("context.{a} == {v}")),
+            "Bool" => any(&|v| {
+                let b = v.to_ascii_lowercase();
+                assert!(b == "true" || b == "false", "Bool {v}");
+                format!("context.{a} == {b}")
+            }),
             "DateLessThan" => any(&|v| format!("context.{a} < datetime({})", lit(v))),
             "DateGreaterThan" => any(&|v| format!("context.{a} > datetime({})", lit(v))),
             _ => panic!("no translation for {op}"),
@@ -390,33 +397,30 @@ mod cedar {
                 resources,
                 context,
                 identity_text,
+                text,
             }
+        }
+
+        /// The request of one decision, built from the pieces made once.
+        fn request(&self, action: usize, resource: usize) -> Request {
+            Request::new(
+                self.principal.clone(),
+                self.actions[action].clone(),
+                self.resources[resource].clone(),
+                self.context.clone(),
+                None,
+            )
+            .expect("a request without schema")
         }
 
         /// One decision: the request is built here, per decision.
         pub fn decide(&self, action: usize, resource: usize) -> Decision {
-            let req = Request::new(
-                self.principal.clone(),
-                self.actions[action].clone(),
-                self.resources[resource].clone(),
-                self.context.clone(),
-                None,
-            )
-            .expect("a request without schema");
-            self.authorizer.is_authorized(&req, &self.policies, &self.entities).decision()
+            self.authorizer.is_authorized(&self.request(action, resource), &self.policies, &self.entities).decision()
         }
 
         /// As [`Cedar::decide`], failing on any evaluation error.
         pub fn decide_checked(&self, action: usize, resource: usize) -> Decision {
-            let req = Request::new(
-                self.principal.clone(),
-                self.actions[action].clone(),
-                self.resources[resource].clone(),
-                self.context.clone(),
-                None,
-            )
-            .expect("a request without schema");
-            let resp = self.authorizer.is_authorized(&req, &self.policies, &self.entities);
+            let resp = self.authorizer.is_authorized(&self.request(action, resource), &self.policies, &self.entities);
             let errors: Vec<String> = resp.diagnostics().errors().map(|e| e.to_string()).collect();
             assert!(errors.is_empty(), "cedar evaluation errors: {errors:?}");
             resp.decision()
@@ -588,29 +592,30 @@ fn compile_times(size: &Size, runs: usize) -> ((f64, f64, f64), (f64, f64, f64))
     (stats(w), stats(c))
 }
 
+/// A figure for the table: whole numbers with thousands separators from 1,000 on.
 fn ns(x: f64) -> String {
-    if x >= 10_000.0 {
-        let s = format!("{:.0}", x);
-        // thousands separators
-        let mut out = String::new();
-        for (i, ch) in s.chars().enumerate() {
-            if i > 0 && (s.len() - i) % 3 == 0 {
-                out.push(',');
-            }
-            out.push(ch);
-        }
-        out
-    } else if x >= 100.0 {
-        format!("{x:.0}")
-    } else {
-        format!("{x:.1}")
+    if x < 100.0 {
+        return format!("{x:.1}");
     }
+    let digits = format!("{x:.0}");
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
 }
 
 fn main() {
     // `cargo bench` passes `--bench`; this harness takes no arguments.
     let rounds: usize = std::env::var("SCALE_ROUNDS").ok().map_or(7, |v| v.parse().expect("SCALE_ROUNDS: a number"));
     assert!(rounds >= 1);
+    if std::env::var_os("SCALE_PRINT_CEDAR").is_some() {
+        print!("{}", cedar::Cedar::load(&generate(&["20", "50"])).text);
+        return;
+    }
     let started = Instant::now();
     println!("warden vs cedar-policy {}, {rounds} rounds, one thread", cedar_policy::get_sdk_version());
 
