@@ -30,11 +30,19 @@ pub struct Arn<'a> {
 impl<'a> Arn<'a> {
     /// Splits `text` into its fields; `None` unless it starts with `arn:` and has all six fields.
     pub fn parse(text: &'a str) -> Option<Arn<'a>> {
+        Arn::parse_noting_case(text).map(|(arn, _)| arn)
+    }
+
+    /// [`Arn::parse`], and whether partition, service, region and account are ASCII without
+    /// upper-case letters (as AWS writes them), found in the same pass over the text.
+    pub(crate) fn parse_noting_case(text: &'a str) -> Option<(Arn<'a>, bool)> {
         let rest = text.strip_prefix("arn:")?;
-        // The next four colons, by a byte scan (a request resource is parsed once per decision).
+        // The next four colons, by one byte scan (a request resource is parsed once per decision).
         let mut cuts = [0usize; 4];
         let mut found = 0;
+        let mut unusual = 0u8;
         for (i, b) in rest.bytes().enumerate() {
+            unusual |= u8::from(b.is_ascii_uppercase()) | (b >> 7);
             if b == b':' {
                 let Some(cut) = cuts.get_mut(found) else { break };
                 *cut = i;
@@ -48,13 +56,14 @@ impl<'a> Arn<'a> {
             return None;
         }
         let [a, b, c, d] = cuts;
-        Some(Arn {
+        let arn = Arn {
             partition: rest.get(..a)?,
             service: rest.get(a + 1..b)?,
             region: rest.get(b + 1..c)?,
             account: rest.get(c + 1..d)?,
             resource: rest.get(d + 1..)?,
-        })
+        };
+        Some((arn, unusual == 0))
     }
 }
 

@@ -80,6 +80,14 @@ pub fn ecr_actions_lower() -> &'static [String] {
     NAMES.get_or_init(|| ecr_actions().iter().map(|a| format!("ecr:{}", a.name).to_lowercase()).collect())
 }
 
+/// The index in [`ecr_actions_lower`] of a lower-cased full action name.
+pub fn ecr_action_index(lower: &str) -> Option<usize> {
+    static INDEX: std::sync::OnceLock<std::collections::HashMap<&'static str, usize, rustc_hash::FxBuildHasher>> =
+        std::sync::OnceLock::new();
+    let index = INDEX.get_or_init(|| ecr_actions_lower().iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect());
+    index.get(lower).copied()
+}
+
 /// Looks up an action by its full name (`ecr:BatchGetImage`), ignoring case as IAM does.
 pub fn ecr_action(full_name: &str) -> Option<&'static ActionInfo> {
     let (service, name) = full_name.split_once(':')?;

@@ -7,7 +7,7 @@ mod set;
 pub mod wildcard;
 
 pub use set::PolicySet;
-pub(crate) use set::{Candidates, Entry, Memo};
+pub(crate) use set::{ActionKey, Candidates, Entry, Memo};
 
 use std::sync::Arc;
 
@@ -236,9 +236,7 @@ pub(crate) struct RequestArn<'a> {
 impl<'a> RequestArn<'a> {
     /// `text` as an ARN, or `None`.
     pub(crate) fn parse(text: &'a str) -> Option<RequestArn<'a>> {
-        let arn = Arn::parse(text)?;
-        let folded = |f: &str| f.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase());
-        let folded_head = [arn.partition, arn.service, arn.region, arn.account].into_iter().all(folded);
+        let (arn, folded_head) = Arn::parse_noting_case(text)?;
         Some(RequestArn { arn, folded_head })
     }
 }

@@ -53,7 +53,9 @@ struct SetData {
     /// Distinct conditions, each as (policy, statement, condition) of its first occurrence.
     conditions: Vec<(u32, u32, u32)>,
     rules: Vec<Rule>,
-    /// Lower-cased action name → the rules with a statement that matches it.
+    /// The rules with a statement that matches each catalog action, by catalog index.
+    catalog: Box<[Bucket]>,
+    /// The same for every other name a statement lists (lower-cased).
     actions: FxHashMap<Box<str>, Bucket>,
     /// The rules with a wildcard or `NotAction` statement: the candidates for an action not in
     /// `actions`.
@@ -77,10 +79,31 @@ pub(crate) struct Rule {
 #[derive(Debug, Default)]
 struct Bucket {
     always: List,
-    keyed: FxHashMap<Box<str>, List>,
-    /// Distinct key lengths in `keyed`, ascending.
-    lengths: Box<[usize]>,
+    keyed: Keyed,
 }
+
+/// Lists filed under index keys.
+#[derive(Debug)]
+enum Keyed {
+    /// Up to [`FEW_KEYS`] keys, compared in turn with the start of the resource part (cheaper
+    /// than hashing at these sizes).
+    Few(Box<[(Box<str>, List)]>),
+    /// More: the resource part's prefix of each distinct key length is looked up.
+    Many {
+        map: FxHashMap<Box<str>, List>,
+        /// Distinct key lengths in `map`, ascending.
+        lengths: Box<[usize]>,
+    },
+}
+
+impl Default for Keyed {
+    fn default() -> Keyed {
+        Keyed::Few(Box::new([]))
+    }
+}
+
+/// Most keys a bucket compares one by one.
+const FEW_KEYS: usize = 8;
 
 /// Rules, Deny rules first.
 #[derive(Debug, Default)]
@@ -119,6 +142,21 @@ impl<'s> Candidates<'s> {
             };
             part.unwrap_or_default().iter().copied()
         })
+    }
+}
+
+/// A request's action as the index looks it up: lower-cased, with its catalog index when the
+/// catalog has it (found once per request, then an array index per set).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ActionKey<'a> {
+    lower: &'a str,
+    catalog: Option<usize>,
+}
+
+impl<'a> ActionKey<'a> {
+    /// The key of a lower-cased action name.
+    pub(crate) fn new(lower: &'a str) -> ActionKey<'a> {
+        ActionKey { lower, catalog: crate::catalog::ecr_action_index(lower) }
     }
 }
 
@@ -176,9 +214,13 @@ impl PolicySet {
 
     /// The rules that can match `action_lower` on a resource whose resource part (after the fifth
     /// colon) is `resource_part` (`None`: the resource is not an ARN).
-    pub(crate) fn candidates(&self, action_lower: &str, resource_part: Option<&str>) -> Candidates<'_> {
+    pub(crate) fn candidates(&self, action: ActionKey<'_>, resource_part: Option<&str>) -> Candidates<'_> {
         let set = &*self.0;
-        let (bucket, open) = match set.actions.get(action_lower) {
+        let known = match action.catalog {
+            Some(i) => set.catalog.get(i),
+            None => set.actions.get(action.lower),
+        };
+        let (bucket, open) = match known {
             Some(b) => (b, false),
             None => (&set.open, true),
         };
@@ -187,10 +229,17 @@ impl PolicySet {
             lists.push(&bucket.always);
         }
         if let Some(part) = resource_part {
-            for &len in bucket.lengths.iter() {
-                let Some(prefix) = part.get(..len) else { break };
-                if let Some(list) = bucket.keyed.get(prefix) {
-                    lists.push(list);
+            match &bucket.keyed {
+                Keyed::Few(keys) => {
+                    lists.extend(keys.iter().filter(|(k, _)| part.starts_with(&**k)).map(|(_, l)| l));
+                }
+                Keyed::Many { map, lengths } => {
+                    for &len in lengths.iter() {
+                        let Some(prefix) = part.get(..len) else { break };
+                        if let Some(list) = map.get(prefix) {
+                            lists.push(list);
+                        }
+                    }
                 }
             }
         }
@@ -337,7 +386,18 @@ impl Builder {
                 }
             }
         }
-        let actions = by_action.into_iter().map(|(name, entries)| (name.into(), self.bucket(entries))).collect();
+        let mut catalog: Vec<Bucket> = crate::catalog::ecr_actions_lower().iter().map(|_| Bucket::default()).collect();
+        let mut actions = FxHashMap::default();
+        for (name, entries) in by_action {
+            let bucket = self.bucket(entries);
+            match crate::catalog::ecr_action_index(name).and_then(|i| catalog.get_mut(i)) {
+                Some(slot) => *slot = bucket,
+                None => {
+                    actions.insert(name.into(), bucket);
+                }
+            }
+        }
+        let catalog = catalog.into_boxed_slice();
         let open = self.bucket(open);
         let rules = self
             .rules
@@ -345,7 +405,15 @@ impl Builder {
             .zip(self.statements_of)
             .map(|(rule, statements)| Rule { statements: statements.into_boxed_slice(), ..rule })
             .collect();
-        PolicySet(Arc::new(SetData { policies, conditions: self.condition_at, rules, actions, open, statements }))
+        PolicySet(Arc::new(SetData {
+            policies,
+            conditions: self.condition_at,
+            rules,
+            catalog,
+            actions,
+            open,
+            statements,
+        }))
     }
 
     /// The table entry for condition `c` (compiled under `variables`), added if new.
@@ -382,14 +450,18 @@ impl Builder {
                 None => always.push(entry),
             }
         }
-        let mut lengths: Vec<usize> = keyed.keys().map(|k| k.len()).collect();
-        lengths.sort_unstable();
-        lengths.dedup();
-        Bucket {
-            always: self.list(always),
-            keyed: keyed.into_iter().map(|(k, v)| (k, self.list(v))).collect(),
-            lengths: lengths.into_boxed_slice(),
-        }
+        let keyed = if keyed.len() <= FEW_KEYS {
+            Keyed::Few(keyed.into_iter().map(|(k, v)| (k, self.list(v))).collect())
+        } else {
+            let mut lengths: Vec<usize> = keyed.keys().map(|k| k.len()).collect();
+            lengths.sort_unstable();
+            lengths.dedup();
+            Keyed::Many {
+                map: keyed.into_iter().map(|(k, v)| (k, self.list(v))).collect(),
+                lengths: lengths.into_boxed_slice(),
+            }
+        };
+        Bucket { always: self.list(always), keyed }
     }
 
     fn list(&self, mut rules: Vec<Entry>) -> List {
@@ -453,7 +525,7 @@ mod tests {
     /// The statements (by index in the one policy) of the candidate rules for `action` on
     /// `resource_part` that have the action, sorted.
     fn candidates(set: &PolicySet, action: &str, resource_part: Option<&str>) -> Vec<u32> {
-        let c = set.candidates(action, resource_part);
+        let c = set.candidates(ActionKey::new(action), resource_part);
         let mut out: Vec<u32> = [Effect::Deny, Effect::Allow]
             .into_iter()
             .flat_map(|e| c.rules(e).collect::<Vec<_>>())
@@ -483,7 +555,7 @@ mod tests {
         assert_eq!(candidates(&set, "s3:getobject", None), [3, 4, 5]);
         // A name nobody lists and the catalog lacks: the rules with open statements, whose
         // action clauses are checked at request time.
-        let c = set.candidates("s3:getbucketacl", None);
+        let c = set.candidates(ActionKey::new("s3:getbucketacl"), None);
         assert!(c.open);
         assert_eq!(candidates(&set, "s3:getbucketacl", None), [3, 4]);
         // Five of the six say the same apart from their actions: two rules.
@@ -503,7 +575,7 @@ mod tests {
         let set = PolicySet::from(identity(&refs));
         assert_eq!(candidates(&set, "ecr:batchgetimage", Some("repository/repo-7")), [7, 100]);
         assert_eq!(candidates(&set, "ecr:batchgetimage", None), [100]);
-        let c = set.candidates("ecr:batchgetimage", Some("repository/repo-7"));
+        let c = set.candidates(ActionKey::new("ecr:batchgetimage"), Some("repository/repo-7"));
         assert_eq!(c.rules(Effect::Deny).count(), 1);
         assert_eq!(c.rules(Effect::Allow).count(), 1);
     }

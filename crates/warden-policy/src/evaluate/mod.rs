@@ -35,7 +35,7 @@ pub use trace::{trace, StatementOutcome, Trace, TraceEntry};
 
 use crate::ast::Effect;
 use crate::compile::condition::Condition;
-use crate::compile::{lowercase_action, Candidates, Entry, Memo, PolicySet};
+use crate::compile::{lowercase_action, ActionKey, Candidates, Entry, Memo, PolicySet};
 use crate::context::Context;
 use crate::principal::{MatchClass, Principal, PrincipalKind};
 pub use decision::{Decision, MatchedStatement, Outcome, PolicyRole, Reason, SideDetails};
@@ -139,10 +139,11 @@ pub fn evaluate<'p>(policies: &Policies<'p>, req: &Request<'_>) -> Decision<'p> 
     let action = lowercase_action(req.action, &mut buf);
     let asked = Asked::new(req, &action, policies.boundary.is_some());
     let part = asked.arn.map(|a| a.arn.resource);
+    let key = ActionKey::new(&action);
     let mut read: SmallVec<[(&'p PolicySet, PolicyRole, Candidates<'p>, Memo); 4]> = SmallVec::new();
     for (set, role) in groups(policies, req) {
         if let Some(set) = set {
-            read.push((set, role, set.candidates(&action, part), Memo::new(set)));
+            read.push((set, role, set.candidates(key, part), Memo::new(set)));
         }
     }
     let mut scan = Scan::default();
@@ -242,10 +243,11 @@ pub fn evaluate_all<'p>(policies: &Policies<'p>, req: &Request<'_>) -> Decision<
     let action = lowercase_action(req.action, &mut buf);
     let asked = Asked::new(req, &action, policies.boundary.is_some());
     let part = asked.arn.map(|a| a.arn.resource);
+    let key = ActionKey::new(&action);
     let mut scan = Scan::default();
     for (set, role) in groups(policies, req) {
         let Some(set) = set else { continue };
-        let candidates = set.candidates(&action, part);
+        let candidates = set.candidates(key, part);
         let mut memo = Memo::new(set);
         let mut found: SmallVec<[Found<'p>; 8]> = SmallVec::new();
         for entry in candidates.rules(Effect::Deny).chain(candidates.rules(Effect::Allow)) {
