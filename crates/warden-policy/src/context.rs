@@ -281,6 +281,12 @@ impl Context {
         }
     }
 
+    /// The length of the longest value of any key, in bytes (0 when there is none).
+    pub fn longest_value(&self) -> usize {
+        let own = self.entries.iter().flat_map(|(_, e)| e.values.iter()).map(|v| v.text.len()).max().unwrap_or(0);
+        self.bases.iter().map(|b| b.longest_value()).fold(own, usize::max)
+    }
+
     /// All entries: this layer's, then the base's that this layer does not shadow.
     pub fn entries(&self) -> Vec<&Entry> {
         let mut out: Vec<&Entry> = self.entries.iter().map(|(_, e)| e).collect();

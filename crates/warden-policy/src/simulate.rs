@@ -311,6 +311,13 @@ pub struct SimulateLimits {
     /// ARN's are listed twice, in the result and in its `ResourceSpecificResults`) and missing
     /// context keys. Bounds the answer when many statements match many evaluations.
     pub max_answer_items: usize,
+    /// Most character comparisons the conditions may make over the whole simulation: for every
+    /// distinct condition of the input policies, (its values' characters, a policy variable
+    /// counting as the longest context value) × (the context values' characters of its key),
+    /// summed, times the evaluations. Every policy value meets every request value of its key, so
+    /// without this bound a request of a few hundred kilobytes (thousands of patterns against a
+    /// long context value) takes seconds; AWS documents no size for context values.
+    pub max_condition_work: u64,
 }
 
 impl SimulateLimits {
@@ -323,6 +330,7 @@ impl SimulateLimits {
         max_context_entries: usize::MAX,
         max_context_values: usize::MAX,
         max_answer_items: usize::MAX,
+        max_condition_work: u64::MAX,
     };
 
     /// Checks the list sizes of a `SimulateCustomPolicy` request (cheap: no policy is compiled).
@@ -379,7 +387,8 @@ impl SimulateLimits {
 
 impl Default for SimulateLimits {
     /// 1,000 action names, 1,000 resource ARNs, 10,000 evaluations, 100 policies, 1,000 context
-    /// entries, 1,000 context key values, 100,000 answer items.
+    /// entries, 1,000 context key values, 100,000 answer items, 500 million character comparisons
+    /// in conditions (well under a second).
     fn default() -> SimulateLimits {
         SimulateLimits {
             max_action_names: 1_000,
@@ -389,6 +398,7 @@ impl Default for SimulateLimits {
             max_context_entries: 1_000,
             max_context_values: 1_000,
             max_answer_items: 100_000,
+            max_condition_work: 500_000_000,
         }
     }
 }
@@ -529,6 +539,20 @@ fn run(
     };
     // The limits bound the product; without them, reserve no more than a modest start.
     let evaluations = req.action_names.len().saturating_mul(resources.len());
+    let sets = [Some(&identity), boundary.as_ref(), resource_policy.as_ref()];
+    let per_evaluation =
+        sets.into_iter().flatten().fold(0u64, |sum, set| sum.saturating_add(set.condition_work(&context)));
+    let work = per_evaluation.saturating_mul(evaluations as u64);
+    if work > limits.max_condition_work {
+        return Err(invalid(
+            "ContextEntries",
+            format!(
+                "the conditions would compare up to {work} characters (policy values × context values × {evaluations} \
+                 evaluations); at most {} are allowed: shorten the context values or the condition values",
+                limits.max_condition_work
+            ),
+        ));
+    }
     let mut results = Vec::with_capacity(evaluations.min(limits.max_evaluations).min(1 << 16));
     let mut answer_items = 0usize;
     for action in &req.action_names {
@@ -667,6 +691,44 @@ mod tests {
     use super::*;
 
     /// iam-semantics.md §6.3: identity policy only, same account, specific resource.
+    /// A request of a few hundred kilobytes that would make every one of thousands of distinct
+    /// patterns meet a long context value (found by the `simulate` fuzz target: 3–14 s before
+    /// this bound) is refused before any evaluation; written-twice values count once.
+    #[test]
+    fn condition_work_is_bounded() {
+        let request = |patterns: Vec<String>, value: String| {
+            let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Action": "ecr:*", "Resource": "*",
+                "Condition": {"StringLike": {"aws:username": patterns}}}]});
+            SimulateCustomPolicyRequest {
+                policy_input_list: vec![policy.to_string()],
+                action_names: vec!["ecr:BatchGetImage".into()],
+                context_entries: vec![ContextEntry {
+                    context_key_name: "aws:username".into(),
+                    context_key_values: vec![value],
+                    context_key_type: Some(ContextKeyType::String),
+                }],
+                ..SimulateCustomPolicyRequest::default()
+            }
+        };
+        let long = format!("{}b", "a".repeat(200_000));
+        let distinct: Vec<String> = (0..3_000).map(|i| format!("*c{i}*b")).collect();
+        let started = std::time::Instant::now();
+        let limits = SimulateLimits::default();
+        let err = simulate_custom_policy_within(&request(distinct, long.clone()), &limits).unwrap_err();
+        assert_eq!(err.aws_code(), "InvalidInput");
+        assert!(err.to_string().starts_with("ContextEntries: the conditions would compare up to"), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "refused before matching");
+        // The same pattern 12,000 times is one pattern: allowed, and it matches.
+        let repeated = vec!["*a*b".to_owned(); 12_000];
+        let answer = simulate_custom_policy_within(&request(repeated, long), &limits).unwrap();
+        assert_eq!(answer.evaluation_results[0].eval_decision, Outcome::Allowed);
+        // Within the bound, distinct patterns are evaluated as usual.
+        let small: Vec<String> = (0..30).map(|i| format!("*c{i}*b")).collect();
+        let within = simulate_custom_policy_within(&request(small, "a".repeat(1_000)), &limits);
+        assert_eq!(within.unwrap().evaluation_results[0].eval_decision, Outcome::ImplicitDeny);
+    }
+
     #[test]
     fn worked_example_same_account() {
         let policy = r#"{"Version":"2012-10-17","Statement":[{"Sid":"Pull","Effect":"Allow","Action":["ecr:BatchGetImage","ecr:GetDownloadUrlForLayer"],"Resource":"arn:aws:ecr:us-east-1:111122223333:repository/team/*","Condition":{"IpAddress":{"aws:SourceIp":"203.0.113.0/24"}}},{"Sid":"Token","Effect":"Allow","Action":"ecr:GetAuthorizationToken","Resource":"*"}]}"#;

@@ -188,6 +188,20 @@ pub fn authorize(
         resource_account: &resource_account,
         context: &context,
     };
+    let work = [Some(policies.identity), policies.boundary, policies.resource]
+        .into_iter()
+        .flatten()
+        .fold(0u64, |sum, set| sum.saturating_add(set.condition_work(&context)));
+    if work > state.limits().simulate.max_condition_work {
+        return Err(ApiError::invalid(
+            field("context"),
+            format!(
+                "the policies' conditions would compare up to {work} characters against these context values; \
+                 at most {} are allowed: shorten the context values",
+                state.limits().simulate.max_condition_work
+            ),
+        ));
+    }
     // The answer names every matching statement and every missing key: the full evaluation.
     let decision = evaluate_all(&policies, &request);
     let mut response = response_of(&decision, caller.principal.arn(), &req.action, &req.resource);

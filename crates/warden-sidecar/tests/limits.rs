@@ -112,6 +112,36 @@ async fn authorize_context_is_bounded() {
     s.stop().await;
 }
 
+/// Thousands of distinct patterns (here in the caller's own resource policy) against a long
+/// context value cost every pattern × every character: refused before evaluating, not seconds of
+/// CPU (found by the engine's `simulate` fuzz target).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorize_condition_work_is_bounded() {
+    let s = TestServer::start().await;
+    let patterns: Vec<String> = (0..3_000).map(|i| format!("*c{i}*b")).collect();
+    let policy = |patterns: &[String]| {
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "notes:GetNote",
+               "Condition": {"StringLike": {"notes:label": patterns}}}]})
+    };
+    let with = |patterns: &[String], value: String| {
+        json!({"principal": ALICE, "action": "notes:GetNote", "resource": format!("{NOTE}alice/todo"),
+               "resourcePolicy": policy(patterns), "context": [{"key": "notes:label", "values": [value]}]})
+    };
+    let long = format!("{}b", "a".repeat(200_000));
+    let started = Instant::now();
+    assert_invalid(
+        "patterns × value",
+        &s.post("/v1/authorize", &with(&patterns, long.clone())).await,
+        "context",
+        "would compare up to",
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // A handful of patterns against the same value is evaluated as usual.
+    let (status, body) = s.post("/v1/authorize", &with(&patterns[..3], long)).await;
+    assert_eq!(status, 200, "{body}");
+    s.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn busy_slots_answer_503_after_the_wait() {
     let s = TestServer::start_with(|c| {

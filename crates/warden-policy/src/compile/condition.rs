@@ -71,6 +71,11 @@ pub struct Condition {
     values: Values,
     /// The policy values as written, for explanations.
     pub raw_values: Box<[String]>,
+    /// What matching costs, per character of the request value: the distinct values' characters,
+    /// plus one per value. See [`Condition::work`].
+    value_chars: u64,
+    /// Policy variables in the distinct values (each stands for a request value's characters).
+    variables: u64,
 }
 
 /// The result of one condition.
@@ -86,8 +91,19 @@ impl Condition {
     /// Compiles one entry. `variables` is true under Version 2012-10-17; variables are expanded
     /// only in String and Arn values. Values that do not parse compile to "matches nothing"
     /// (validation has already reported them).
-    pub fn compile(operator: Operator, operator_name: &str, key: &str, raw: &[String], variables: bool) -> Condition {
+    pub fn compile(
+        operator: Operator,
+        operator_name: &str,
+        key: &str,
+        raw_values: &[String],
+        variables: bool,
+    ) -> Condition {
         use BaseOp::*;
+        // A value written twice matches what it matches once (values OR; negated, NOR).
+        let mut seen = rustc_hash::FxHashSet::default();
+        let raw: Vec<&String> = raw_values.iter().filter(|v| seen.insert(v.as_str())).collect();
+        let value_chars = raw.iter().map(|v| v.len() as u64 + 1).sum();
+        let variable_count = if variables { raw.iter().map(|v| v.matches("${").count() as u64).sum() } else { 0 };
         let values = match operator.value_type() {
             ValueType::String => {
                 let wildcards = matches!(operator.base, StringLike | StringNotLike);
@@ -116,8 +132,23 @@ impl Condition {
             key: key.into(),
             key_lower: key.to_lowercase().into(),
             values,
-            raw_values: raw.into(),
+            raw_values: raw_values.into(),
+            value_chars,
+            variables: variable_count,
         }
+    }
+
+    /// A bound on the character comparisons one evaluation of this condition makes against
+    /// `ctx`: (the policy values' characters, each variable counted as the longest request value)
+    /// × (the request values' characters). Matching is linear in pattern and text
+    /// ([`crate::wildcard`]), but every policy value meets every request value of the key.
+    pub(crate) fn work(&self, ctx: &Context) -> u64 {
+        let longest = ctx.longest_value() as u64;
+        let pattern = self.value_chars.saturating_add(self.variables.saturating_mul(longest));
+        let text = ctx
+            .get_lower(&self.key_lower)
+            .map_or(1, |e| e.values.iter().map(|v| v.text.len() as u64 + 1).sum::<u64>().max(1));
+        pattern.saturating_mul(text)
     }
 
     /// Evaluates against the request context.

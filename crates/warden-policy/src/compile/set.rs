@@ -246,6 +246,19 @@ impl PolicySet {
         Candidates { lists, open }
     }
 
+    /// A bound on the character comparisons one evaluation against `ctx` makes in conditions:
+    /// each distinct condition is evaluated at most once per evaluation, and each of its values
+    /// meets each of the context's values for its key (a policy variable counts as the longest
+    /// context value). Servers that take context values from callers check it before
+    /// evaluating: a few hundred kilobytes of context can otherwise cost seconds.
+    pub fn condition_work(&self, ctx: &Context) -> u64 {
+        self.0
+            .conditions
+            .iter()
+            .filter_map(|&(pi, si, ci)| self.statement((pi, si))?.1.conditions.get(ci as usize))
+            .fold(0u64, |sum, c| sum.saturating_add(c.work(ctx)))
+    }
+
     /// Rule `id`.
     pub(crate) fn rule(&self, id: u32) -> Option<&Rule> {
         self.0.rules.get(id as usize)
