@@ -258,7 +258,7 @@ const CONTEXT_TYPES: [ContextKeyType; 12] = [
     ContextKeyType::DateList,
 ];
 
-fn pick<'a, T>(list: &'a [T], i: u16) -> Option<&'a T> {
+fn pick<T>(list: &[T], i: u16) -> Option<&T> {
     if list.is_empty() {
         None
     } else {
@@ -346,6 +346,14 @@ struct ContextSpec {
     values: Vec<Text>,
 }
 
+/// `aws:userid`, `aws:PrincipalTag/*` and `aws:MultiFactorAuthPresent`, from `principal_context`.
+#[derive(Arbitrary, Debug)]
+struct CallerKeys {
+    user_id: Option<Text>,
+    tags: Vec<(Text, Text)>,
+    mfa_present: Option<bool>,
+}
+
 #[derive(Arbitrary, Debug)]
 struct Input {
     identity: Vec<PolicySpec>,
@@ -354,8 +362,7 @@ struct Input {
     /// The resource policy, and whether it is read as an ECR repository policy.
     resource: Option<(bool, PolicySpec)>,
     principal: Text,
-    /// `aws:userid`, `aws:PrincipalTag/*` and `aws:MultiFactorAuthPresent` from `principal_context`.
-    caller_keys: Option<(Option<Text>, Vec<(Text, Text)>, Option<bool>)>,
+    caller_keys: Option<CallerKeys>,
     action: Text,
     resource_arn: Text,
     /// The resource's account: the one in its ARN, or a dictionary / raw one.
@@ -444,7 +451,7 @@ fn compile(spec: &PolicySpec, kind: PolicyKind, id: &str) -> Option<CompiledPoli
 
 fn context_of(input: &Input, principal: &Principal) -> Context {
     let mut ctx = match &input.caller_keys {
-        Some((user_id, tags, mfa)) => {
+        Some(CallerKeys { user_id, tags, mfa_present }) => {
             let tags: Vec<(String, String)> = tags
                 .iter()
                 .take(4)
@@ -454,7 +461,7 @@ fn context_of(input: &Input, principal: &Principal) -> Context {
                 .collect();
             let user_id =
                 user_id.as_ref().map(|u| u.get(&["AIDAEXAMPLE", "AROAEXAMPLE:session-1", "111122223333"], &[]));
-            match principal_context(principal, user_id, &tags, *mfa) {
+            match principal_context(principal, user_id, &tags, *mfa_present) {
                 Ok(base) => Context::layered(Arc::new(base)),
                 Err(_) => Context::new(),
             }
