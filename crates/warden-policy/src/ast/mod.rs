@@ -1,7 +1,8 @@
 //! The validated form of a policy document: what each element says, with the span it came from.
 //!
 //! [`Policy::parse`] reads and validates; [`Policy::to_json`] writes the document back (one-or-many
-//! lists keep their shape, so parse → serialize → parse gives the same policy).
+//! lists keep their shape; an object's keys come back sorted, and equality ignores key order, so
+//! parse → serialize → parse gives an equal policy).
 //!
 //! ```
 //! use warden_policy::{Policy, PolicyKind};
@@ -112,7 +113,24 @@ macro_rules! same_meaning {
 
 same_meaning!(OneOrMany: values, single);
 same_meaning!(Clause: negated, values);
-same_meaning!(PrincipalClause: negated, value);
+impl PartialEq for PrincipalClause {
+    /// What it says, in any order of the principal map's keys.
+    fn eq(&self, other: &Self) -> bool {
+        fn sorted(v: &PrincipalValue) -> Option<Vec<(&'static str, &OneOrMany)>> {
+            match v {
+                PrincipalValue::Any => None,
+                PrincipalValue::Map(m) => {
+                    let mut entries: Vec<_> = m.iter().map(|(t, v)| (t.as_str(), v)).collect();
+                    entries.sort_by_key(|(t, _)| *t);
+                    Some(entries)
+                }
+            }
+        }
+        self.negated == other.negated && sorted(&self.value) == sorted(&other.value)
+    }
+}
+
+impl Eq for PrincipalClause {}
 same_meaning!(ConditionBlock: operator, entries);
 same_meaning!(ConditionEntry: key, values);
 
@@ -236,15 +254,33 @@ pub struct Statement {
 }
 
 impl PartialEq for Statement {
-    /// Two statements are equal when they say the same; where they were written does not matter.
+    /// Two statements are equal when they say the same; where they were written does not matter,
+    /// nor the order of the keys of a JSON object (`Condition`'s operators and keys).
     fn eq(&self, other: &Self) -> bool {
         self.sid == other.sid
             && self.effect == other.effect
             && self.principal == other.principal
             && self.action == other.action
             && self.resource == other.resource
-            && self.condition == other.condition
+            && same_conditions(&self.condition, &other.condition)
     }
+}
+
+/// Condition blocks compared as the JSON objects they are: in any order of operators and keys.
+fn same_conditions(a: &[ConditionBlock], b: &[ConditionBlock]) -> bool {
+    fn sorted(blocks: &[ConditionBlock]) -> Vec<(&str, Vec<(&str, &OneOrMany)>)> {
+        let mut out: Vec<_> = blocks
+            .iter()
+            .map(|b| {
+                let mut entries: Vec<_> = b.entries.iter().map(|e| (e.key.as_str(), &e.values)).collect();
+                entries.sort_by_key(|(k, _)| *k);
+                (b.operator.as_str(), entries)
+            })
+            .collect();
+        out.sort_by(|x, y| x.0.cmp(y.0));
+        out
+    }
+    a.len() == b.len() && sorted(a) == sorted(b)
 }
 
 impl OneOrMany {
@@ -503,5 +539,18 @@ mod tests {
         )
         .unwrap();
         assert_ne!(a, c);
+    }
+
+    /// JSON objects have no key order: a policy written back (keys sorted) is equal to the one
+    /// read (found by the `parse_policy` fuzz target).
+    #[test]
+    fn object_key_order_does_not_matter() {
+        let text = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Service":"ecs.amazonaws.com","AWS":"*"},
+            "Action":"ecr:*","Condition":{"StringLike":{"b":"1","a":"2"},"Bool":{"aws:SecureTransport":"true"}}}}"#;
+        let p = Policy::parse(text, PolicyKind::Repository).unwrap();
+        let again = Policy::parse(&p.to_json().to_string(), PolicyKind::Repository).unwrap();
+        assert_eq!(p, again);
+        let other = text.replace(r#""a":"2""#, r#""a":"3""#);
+        assert_ne!(p, Policy::parse(&other, PolicyKind::Repository).unwrap());
     }
 }
