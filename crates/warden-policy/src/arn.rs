@@ -117,13 +117,14 @@ pub(crate) fn split_fields(text: &str, variables: bool) -> SmallVec<[&str; 6]> {
     let mut start = 0;
     let mut i = 0;
     while fields.len() < 5 && i < text.len() {
-        if variables {
+        let byte = text.as_bytes().get(i).copied();
+        if variables && byte == Some(b'$') {
             if let Some(n) = text.get(i..).and_then(crate::variables::variable_len) {
                 i += n;
                 continue;
             }
         }
-        if text.as_bytes().get(i) == Some(&b':') {
+        if byte == Some(b':') {
             fields.push(text.get(start..i).unwrap_or_default());
             start = i + 1;
         }

@@ -272,7 +272,8 @@ fn resource_pattern(text: &str, variables: bool) -> ResourcePattern {
     if text == "*" {
         return ResourcePattern::Any;
     }
-    if crate::arn::split_fields(text, variables).first() != Some(&"arn") {
+    // The first field is `arn` (no variable can stand there).
+    if !(text == "arn" || text.starts_with("arn:")) {
         return ResourcePattern::Whole(Pattern::new(text, Case::Sensitive, true, variables));
     }
     // Partition, service, region and account ignore case and take no variables (IAM expands them
