@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use warden_policy::simulate::{ContextEntry, SimulateCustomPolicyRequest};
 use warden_policy::{
-    evaluate, CompiledPolicy, Context, ContextKeyType, Outcome, Policies, Policy, PolicyKind, PolicySet, Principal,
-    Request,
+    evaluate, evaluate_all, CompiledPolicy, Context, ContextKeyType, Outcome, Policies, Policy, PolicyKind, PolicySet,
+    Principal, Request,
 };
 
 /// One `policies/cases/<topic>/<name>.json` file.
@@ -321,7 +321,16 @@ impl CaseRunner for EngineRunner {
             session: session.as_ref(),
             resource: resource.as_ref(),
         };
-        let decision = evaluate(&policies, &req);
+        // The cases list every matching statement: the full evaluation. The decision path must
+        // reach the same outcome for the same reason.
+        let decision = evaluate_all(&policies, &req);
+        let fast = evaluate(&policies, &req);
+        if (fast.outcome, fast.reason) != (decision.outcome, decision.reason) {
+            return Err(format!(
+                "evaluate decided {:?} ({:?}), evaluate_all {:?} ({:?})",
+                fast.outcome, fast.reason, decision.outcome, decision.reason
+            ));
+        }
         let mut sids: Vec<String> = decision.matched.iter().map(|m| m.sid().unwrap_or("<no sid>").to_owned()).collect();
         sids.sort();
         Ok(Some(Observed { outcome: decision.outcome, matched_sids: sids }))
