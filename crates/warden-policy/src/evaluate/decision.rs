@@ -129,14 +129,17 @@ pub struct Decision<'p> {
     /// The rule that decided.
     pub reason: Reason,
     /// For `explicitDeny`, the matching Deny statements; for `allowed`, the Allow statements of
-    /// identity and resource policies that matched; empty for `implicitDeny`.
+    /// identity and resource policies that matched; empty for `implicitDeny`. From
+    /// [`crate::evaluate_all`], all of them in policy order; from [`crate::evaluate`], which stops
+    /// once the outcome is settled, the ones that settled it (the first applicable Deny, or the
+    /// first Allow of each policy type).
     pub matched: SmallVec<[MatchedStatement<'p>; 4]>,
     /// Condition keys that applicable statements read and the request did not carry, as written in
-    /// the policy, each once.
+    /// the policy, each once. Filled by [`crate::evaluate_all`]; empty from [`crate::evaluate`].
     pub missing_context: SmallVec<[&'p str; 4]>,
     /// True when the caller's account differs from the resource owner's.
     pub cross_account: bool,
-    /// Per-side results; present for cross-account requests.
+    /// Per-side results; present for cross-account requests from [`crate::evaluate_all`].
     pub sides: Option<SideDetails>,
     /// Whether the permissions boundary allowed; `None` without a boundary.
     pub boundary_allowed: Option<bool>,
