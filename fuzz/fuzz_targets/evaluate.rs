@@ -6,12 +6,13 @@
 //! principal, action, resource ARN, resource account and context entries.
 //!
 //! Invariants (beyond "never panics, never hangs"):
-//! - `trace(..).decision` decides as `evaluate(..)` (outcome, reason, matched statements), and
-//!   `explain(..)` reports the same outcome;
-//! - every statement `evaluate` lists as matched is `Matched` in the trace, with the effect its
+//! - `evaluate(..)` (the decision path, which stops once settled) decides as `evaluate_all(..)`
+//!   (outcome, reason), and lists a subset of its statements; `trace(..).decision` is
+//!   `evaluate_all`'s (outcome, reason, matched statements); `explain(..)` reports the same outcome;
+//! - every statement either lists as matched is `Matched` in the trace, with the effect its
 //!   outcome needs (Deny for `explicitDeny`, Allow for `allowed`); `implicitDeny` lists none;
-//! - duplicating the identity policies (which pushes the set past the size where statements are
-//!   indexed by resource) changes neither outcome nor reason.
+//! - duplicating the identity policies (each statement then merges with its copy into one rule of
+//!   the index) changes neither outcome nor reason.
 #![no_main]
 
 use std::sync::Arc;
@@ -22,8 +23,8 @@ use serde_json::{json, Map, Value};
 use warden_policy::explain::explain;
 use warden_policy::request::principal_context;
 use warden_policy::{
-    evaluate, trace, CompiledPolicy, Context, ContextKeyType, Effect, Outcome, Policies, PolicyKind, PolicySet,
-    Principal, Request, StatementOutcome,
+    evaluate, evaluate_all, trace, CompiledPolicy, Context, ContextKeyType, Effect, Outcome, Policies, PolicyKind,
+    PolicySet, Principal, Request, StatementOutcome,
 };
 
 mod seeds {
@@ -488,17 +489,22 @@ fn context_of(input: &Input, principal: &Principal) -> Context {
 
 fn check(policies: &Policies<'_>, req: &Request<'_>) {
     let decision = evaluate(policies, req);
+    let full = evaluate_all(policies, req);
     let traced = trace(policies, req);
-    assert_eq!(traced.decision.outcome, decision.outcome, "trace and evaluate decide differently");
-    assert_eq!(traced.decision.reason, decision.reason, "trace and evaluate give different reasons");
+    assert_eq!(full.outcome, decision.outcome, "evaluate_all and evaluate decide differently");
+    assert_eq!(full.reason, decision.reason, "evaluate_all and evaluate give different reasons");
     let key = |m: &warden_policy::MatchedStatement<'_>| (m.policy.id().to_owned(), m.role, m.index);
-    let matched: Vec<_> = decision.matched.iter().map(key).collect();
+    let full_matched: Vec<_> = full.matched.iter().map(key).collect();
     let traced_matched: Vec<_> = traced.decision.matched.iter().map(key).collect();
-    assert_eq!(matched, traced_matched, "trace and evaluate match different statements");
-    if decision.outcome == Outcome::ImplicitDeny {
-        assert!(decision.matched.is_empty(), "implicitDeny lists matched statements");
-    }
+    assert_eq!(full_matched, traced_matched, "trace and evaluate_all match different statements");
+    assert_eq!(traced.decision.outcome, full.outcome);
     for m in &decision.matched {
+        assert!(full_matched.contains(&key(m)), "evaluate lists {:?}, which evaluate_all does not", key(m));
+    }
+    if decision.outcome == Outcome::ImplicitDeny {
+        assert!(decision.matched.is_empty() && full.matched.is_empty(), "implicitDeny lists matched statements");
+    }
+    for m in &full.matched {
         let entry = traced.statements.iter().find(|e| key(&e.statement) == key(m));
         let Some(entry) = entry else { panic!("matched statement {:?} is not in the trace", key(m)) };
         let want = if decision.outcome == Outcome::ExplicitDeny { Effect::Deny } else { Effect::Allow };
@@ -561,8 +567,8 @@ fuzz_target!(|input: Input| {
 
     check(&policies, &req);
 
-    // The same identity policies several times over: the set is now indexed by resource, and
-    // duplicates change nothing.
+    // The same identity policies several times over: each statement merges with its copies into
+    // one rule of the index, and duplicates change nothing.
     let statements = identity_set.statement_count();
     if statements > 0 {
         let copies = 24usize.div_ceil(statements).max(2);
