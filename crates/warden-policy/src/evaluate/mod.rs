@@ -179,11 +179,8 @@ pub fn evaluate<'p>(policies: &Policies<'p>, req: &Request<'_>) -> Decision<'p> 
             }
         }
     }
-    let principal_side_alone = !cross_account(req)
-        && caller != PrincipalKind::Service
-        && (scan.identity_allow || caller == PrincipalKind::Root)
-        && (policies.boundary.is_none() || scan.boundary_allow)
-        && (policies.session.map_or(caller != PrincipalKind::FederatedUser, |_| scan.session_allow));
+    let (id_ok, pb_ok, sp_ok) = principal_side(policies, caller, &scan);
+    let principal_side_alone = !cross_account(req) && caller != PrincipalKind::Service && id_ok && pb_ok && sp_ok;
     if !principal_side_alone {
         if let Some((set, role, candidates, memo)) = read.iter_mut().find(|r| r.1 == PolicyRole::Resource) {
             for entry in candidates.rules(Effect::Allow) {
@@ -315,6 +312,20 @@ fn cross_account(req: &Request<'_>) -> bool {
         && req.principal.account() != req.resource_account
 }
 
+/// The principal's side: (an identity policy allows or the caller is the root user, no boundary
+/// or it allows, no session policy or it allows). A federated-user session created without a
+/// session policy has no permissions (STS GetFederationToken: "If you do not pass a policy to this
+/// operation, the resulting federated user session has no permissions").
+fn principal_side(policies: &Policies<'_>, caller: PrincipalKind, scan: &Scan<'_>) -> (bool, bool, bool) {
+    let id_ok = caller == PrincipalKind::Root || scan.identity_allow;
+    let pb_ok = policies.boundary.is_none() || scan.boundary_allow;
+    let sp_ok = match policies.session {
+        Some(_) => scan.session_allow,
+        None => caller != PrincipalKind::FederatedUser,
+    };
+    (id_ok, pb_ok, sp_ok)
+}
+
 /// The outcome and reason from what the scan found; with `sides`, the per-side results of a
 /// cross-account request too (only a full scan knows them).
 fn decide<'p>(policies: &Policies<'p>, req: &Request<'_>, scan: Scan<'p>, sides: bool) -> Decision<'p> {
@@ -322,15 +333,7 @@ fn decide<'p>(policies: &Policies<'p>, req: &Request<'_>, scan: Scan<'p>, sides:
     let cross_account = cross_account(req);
     let boundary_allowed = policies.boundary.map(|_| scan.boundary_allow);
     let root = caller.kind() == PrincipalKind::Root;
-    let id_ok = root || scan.identity_allow;
-    let pb_ok = boundary_allowed.unwrap_or(true);
-    // A federated-user session created without a session policy has no permissions (STS
-    // GetFederationToken: "If you do not pass a policy to this operation, the resulting federated
-    // user session has no permissions").
-    let sp_ok = match policies.session {
-        Some(_) => scan.session_allow,
-        None => caller.kind() != PrincipalKind::FederatedUser,
-    };
+    let (id_ok, pb_ok, sp_ok) = principal_side(policies, caller.kind(), &scan);
     let rp = scan.resource_class.unwrap_or(MatchClass::None);
     let principal_side = id_ok && pb_ok && sp_ok;
     let mut decision = Decision {
