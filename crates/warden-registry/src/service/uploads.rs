@@ -73,7 +73,8 @@ pub async fn append(
         }
         written += data.len() as u64;
     }
-    if let Err(e) = file.flush().await {
+    // Shut down, not just flushed: an object-store writer completes its object only then.
+    if let Err(e) = file.shutdown().await {
         failure.get_or_insert(storage(e));
     }
     drop(file);

@@ -164,6 +164,10 @@ pub enum PutRefusal {
     TooManyTags,
 }
 
+/// A lock or lease held across every instance sharing a metadata store; released when dropped.
+/// Single-process backends hand out a unit value: the registry's in-process locks suffice there.
+pub type FleetGuard = Box<dyn std::any::Any + Send>;
+
 /// The SQLite metadata store.
 #[derive(Debug)]
 pub struct SqliteMeta {
@@ -326,6 +330,31 @@ pub trait MetadataStore: Send + Sync + 'static {
 
     /// Ends an upload session.
     fn end_upload(&self, id: &str) -> Result<()>;
+
+    /// Takes the fleet-wide lock on the bytes of blob `digest`, waiting for it. Completing an
+    /// upload (bytes made visible, then linked) and garbage collection (unreferenced, then bytes
+    /// removed) each hold it, so a collector on one instance never removes bytes that a push on
+    /// another is about to link. The caller holds the registry's in-process blob lock first, so
+    /// at most one task per instance waits here. The default (one process) takes nothing.
+    fn lock_blob(&self, digest: &str) -> Result<FleetGuard> {
+        let _ = digest;
+        Ok(Box::new(()))
+    }
+
+    /// Tries to take the fleet-wide lease `name` (the lifecycle scheduler's round); `None` while
+    /// another instance holds it. The default (one process) always grants it.
+    fn try_lease(&self, name: &str) -> Result<Option<FleetGuard>> {
+        let _ = name;
+        Ok(Some(Box::new(())))
+    }
+
+    /// The registry-wide secret `name`: the first caller's `candidate` is stored and every caller
+    /// (on any instance) gets the stored value. `None` where the backend keeps no secrets (the
+    /// default: the data directory's key file is used).
+    fn shared_secret(&self, name: &str, candidate: &[u8]) -> Result<Option<Vec<u8>>> {
+        let _ = (name, candidate);
+        Ok(None)
+    }
 }
 
 const SCHEMA: &str = r#"
