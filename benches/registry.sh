@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Push and pull throughput with skopeo: `warden serve` (auth on: admin's password from
 # `warden get-login-password`) against CNCF Distribution (Debian's `docker-registry`, no auth) as
-# the baseline, in the same run, on loopback. Measures
+# the baseline, in the same run, on loopback — on the default storage (filesystem + SQLite), and
+# with --scale-out also on Garage (S3) + PostgreSQL (`warden-s3pg`), next to Distribution on the
+# same Garage through its S3 driver (`dist-s3`). Measures
 #   (a) one big image (one layer of random data, BIG_MIB MiB): MB/s, push and pull;
 #   (b) SMALL_COUNT small images (each one layer of SMALL_KIB KiB of random data): images/s,
 #       push and pull, PAR skopeo processes at a time.
@@ -9,17 +11,19 @@
 # and the ratios warden/baseline, stops both servers, and stays within TIME_LIMIT seconds.
 # See benches/REGISTRY.md.
 #
-# Usage: bash benches/registry.sh [--baseline-only]
+# Usage: bash benches/registry.sh [--baseline-only | --scale-out]
 #   env: BIG_MIB=512 SMALL_COUNT=200 SMALL_KIB=16 REPEAT=3 PAR=4 TIME_LIMIT=1800 CMD_TIMEOUT=600
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 baseline_only=0
+scale_out=0
 for arg in "$@"; do
   case "$arg" in
     --baseline-only) baseline_only=1 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
-    *) echo "unknown argument: $arg (usage: bash benches/registry.sh [--baseline-only])" >&2; exit 2 ;;
+    --scale-out) scale_out=1 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    *) echo "unknown argument: $arg (usage: bash benches/registry.sh [--baseline-only | --scale-out])" >&2; exit 2 ;;
   esac
 done
 
@@ -180,10 +184,119 @@ start_warden() {
   warden_data="$dir/data"
 }
 
+# The scale-out engines, private to this run: Garage (S3 API on a free port, one node, one bucket,
+# one key) and PostgreSQL (initdb in the work dir, as the `postgres` user when run as root).
+start_garage() {
+  local dir="$work/garage" rpc s3 admin node key g
+  mkdir -p "$dir"
+  rpc=$(free_port); s3=$(free_port); admin=$(free_port)
+  cat >"$dir/garage.toml" <<TOML
+metadata_dir = "$dir/meta"
+data_dir = "$dir/data"
+db_engine = "sqlite"
+replication_factor = 1
+rpc_bind_addr = "127.0.0.1:$rpc"
+rpc_public_addr = "127.0.0.1:$rpc"
+rpc_secret = "$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')"
+[s3_api]
+s3_region = "garage"
+api_bind_addr = "127.0.0.1:$s3"
+root_domain = ".s3.garage.localhost"
+[admin]
+api_bind_addr = "127.0.0.1:$admin"
+TOML
+  g=(garage -c "$dir/garage.toml")
+  "${pin_server[@]}" "${g[@]}" server >"$dir/log" 2>&1 &
+  pids+=($!)
+  node=
+  for _ in $(seq 100); do node=$("${g[@]}" node id -q 2>/dev/null | cut -d@ -f1) && [ -n "$node" ] && break; sleep 0.2; done
+  [ -n "$node" ] || { echo "garage did not start:" >&2; tail -20 "$dir/log" >&2; exit 1; }
+  "${g[@]}" layout assign -z dc1 -c 1G "$node" >/dev/null
+  "${g[@]}" layout apply --version 1 >/dev/null
+  "${g[@]}" bucket create bench >/dev/null
+  key=$("${g[@]}" key create bench-key)
+  "${g[@]}" bucket allow --read --write --owner bench --key bench-key >/dev/null
+  s3_key=$(printf '%s\n' "$key" | awk '/Key ID/ {print $NF}')
+  s3_secret=$(printf '%s\n' "$key" | awk '/Secret key/ {print $NF}')
+  s3_endpoint=http://127.0.0.1:$s3
+}
+
+start_postgres() {
+  local dir="$work/postgres" bin as=() port
+  bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  mkdir -p "$dir"
+  printf 'bench-password\n' >"$dir/pwfile"
+  if [ "$(id -u)" = 0 ]; then chown -R postgres:postgres "$dir"; as=(runuser -u postgres --); fi
+  "${as[@]}" "$bin/initdb" -D "$dir/data" -U warden --auth=scram-sha-256 --pwfile="$dir/pwfile" >"$dir/initdb.log" 2>&1
+  port=$(free_port)
+  "${pin_server[@]}" "${as[@]}" "$bin/postgres" -D "$dir/data" -p "$port" -k "$dir" -c listen_addresses=127.0.0.1 >"$dir/log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do "$bin/pg_isready" -q -h 127.0.0.1 -p "$port" && break; sleep 0.2; done
+  PGPASSWORD=bench-password "$bin/psql" -q -h 127.0.0.1 -p "$port" -U warden -d postgres -c 'CREATE DATABASE registry'
+  pg_url="postgres://warden:bench-password@127.0.0.1:$port/registry"
+}
+
+# The environment of every `warden` command of the scale-out instance.
+s3pg_env() {
+  env AWS_ACCESS_KEY_ID="$s3_key" AWS_SECRET_ACCESS_KEY="$s3_secret" WARDEN_BLOB_STORE=s3://bench/warden \
+    WARDEN_S3_ENDPOINT="$s3_endpoint" WARDEN_S3_REGION=garage WARDEN_METADATA="$pg_url" "$@"
+}
+
+start_warden_s3pg() {
+  local dir="$work/warden-s3pg" port
+  mkdir -p "$dir/data"
+  port=$(free_port)
+  s3pg_env "${pin_server[@]}" ./target/release/warden serve --listen "127.0.0.1:$port" --data-dir "$dir/data" \
+    --policies policies --account-id 111122223333 --region us-east-1 >"$dir/log" 2>&1 &
+  pids+=($!)
+  host_of[warden-s3pg]=127.0.0.1:$port
+  wait_ready "${host_of[warden-s3pg]}" "${pids[-1]}" "$dir/log"
+  creds_of[warden-s3pg]="AWS:$(s3pg_env timeout 60 ./target/release/warden get-login-password --user admin --data-dir "$dir/data" --policies policies)"
+  warden_s3pg_data="$dir/data"
+}
+
+# Distribution on the same Garage, through its S3 driver (its own root directory in the bucket).
+start_distribution_s3() {
+  local dir="$work/dist-s3" port
+  mkdir -p "$dir"
+  port=$(free_port)
+  cat >"$dir/config.yml" <<YAML
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  s3:
+    accesskey: $s3_key
+    secretkey: $s3_secret
+    region: garage
+    regionendpoint: $s3_endpoint
+    bucket: bench
+    rootdirectory: /distribution
+    forcepathstyle: true
+    secure: false
+    v4auth: true
+  delete:
+    enabled: true
+  cache:
+    blobdescriptor: inmemory
+http:
+  addr: 127.0.0.1:$port
+YAML
+  "${pin_server[@]}" docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
+  pids+=($!)
+  host_of[dist-s3]=127.0.0.1:$port
+  wait_ready "${host_of[dist-s3]}" "${pids[-1]}" "$dir/log"
+  creds_of[dist-s3]=
+}
+
 # Distribution creates repositories on push; ECR (and warden) do not.
 create_repo() { # server repository
-  [ "$1" = warden ] || return 0
-  timeout 60 ./target/release/warden create-repository --repository-name "$2" --data-dir "$warden_data" >/dev/null
+  case "$1" in
+    warden) timeout 60 ./target/release/warden create-repository --repository-name "$2" --data-dir "$warden_data" >/dev/null ;;
+    warden-s3pg) s3pg_env timeout 60 ./target/release/warden create-repository --repository-name "$2" --data-dir "$warden_s3pg_data" >/dev/null ;;
+  esac
 }
 
 now() { date +%s.%N; }
@@ -241,12 +354,25 @@ if [ "$baseline_only" = 0 ]; then
   echo "== warden on ${host_of[warden]}"
   servers+=(warden)
 fi
+if [ "$scale_out" = 1 ]; then
+  need garage "cargo install garage --locked"
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { echo "PostgreSQL is required: apt-get install -y postgresql" >&2; exit 1; }
+  start_garage
+  start_postgres
+  start_warden_s3pg
+  echo "== warden-s3pg on ${host_of[warden-s3pg]} (Garage $s3_endpoint, PostgreSQL)"
+  servers+=(warden-s3pg)
+  start_distribution_s3
+  echo "== dist-s3 on ${host_of[dist-s3]} (Distribution on the same Garage, S3 driver)"
+  servers+=(dist-s3)
+fi
 
 # Runs alternate between the servers (and which goes first), so drift on the machine (a shared
 # VM: the same server's big pull has moved between 200 and 390 MB/s within minutes) hits both alike.
 for r in $(seq "$REPEAT"); do
   order=("${servers[@]}")
-  if [ $((r % 2)) = 0 ] && [ ${#servers[@]} = 2 ]; then order=(warden distribution); fi
+  # Even runs go in reverse order.
+  if [ $((r % 2)) = 0 ]; then order=(); for ((i = ${#servers[@]} - 1; i >= 0; i--)); do order+=("${servers[$i]}"); done; fi
   for name in "${order[@]}"; do run_once "$name" "$r"; done
 done
 
@@ -266,10 +392,10 @@ done
 if [ "$baseline_only" = 0 ]; then
   # Run r of one server and run r of the other ran back to back: the median of those per-run
   # ratios is the figure least moved by the machine's drift.
-  paired() { # figure
+  paired() { # figure [server baseline]
     local -n fig=$1
     local w d ratios=() i
-    read -r -a w <<<"${fig[warden]}"; read -r -a d <<<"${fig[distribution]}"
+    read -r -a w <<<"${fig[${2:-warden}]}"; read -r -a d <<<"${fig[${3:-distribution}]}"
     for i in "${!w[@]}"; do ratios+=("$(ratio "${w[$i]}" "${d[$i]}")"); done
     median "${ratios[@]}"
   }
@@ -279,4 +405,10 @@ if [ "$baseline_only" = 0 ]; then
     "$(ratio "${med[warden.big_pull]}" "${med[distribution.big_pull]}")" \
     "$(ratio "${med[warden.small_push]}" "${med[distribution.small_push]}")" \
     "$(ratio "${med[warden.small_pull]}" "${med[distribution.small_pull]}")"
+fi
+if [ "$scale_out" = 1 ] && [ "$baseline_only" = 0 ]; then
+  printf '%-14s %16s %16s %20s %20s\n' "s3pg/dist-s3" "$(paired big_push warden-s3pg dist-s3)" "$(paired big_pull warden-s3pg dist-s3)" \
+    "$(paired small_push warden-s3pg dist-s3)" "$(paired small_pull warden-s3pg dist-s3)"
+  printf '%-14s %16s %16s %20s %20s\n' "s3pg/warden" "$(paired big_push warden-s3pg warden)" "$(paired big_pull warden-s3pg warden)" \
+    "$(paired small_push warden-s3pg warden)" "$(paired small_pull warden-s3pg warden)"
 fi

@@ -67,6 +67,7 @@ fn ecr_api(c: &mut Criterion) {
         account_id: "111122223333".into(),
         region: "us-east-1".into(),
         limits: Limits::default(),
+        storage: Default::default(),
     };
     let registry = rt.block_on(async {
         let registry = Arc::new(Registry::open(config).await.unwrap_or_else(|e| panic!("{e}")));

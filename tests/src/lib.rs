@@ -9,6 +9,7 @@
 //! [`nginx`] runs a private nginx for the tests that put one in front of a warden server.
 
 pub mod nginx;
+pub mod scale_out;
 
 use std::path::{Path, PathBuf};
 

@@ -31,11 +31,12 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn serve(data: &Path, port: u16) -> Child {
+fn serve(data: &Path, port: u16, env: &[(String, String)]) -> Child {
     let child = Command::new(env!("CARGO_BIN_EXE_warden"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--policies", POLICIES])
         .arg("--data-dir")
         .arg(data)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -72,25 +73,29 @@ fn sigkill_during_concurrent_pushes_loses_nothing_acknowledged() {
     let layout = root.join("layout");
     let count = 24;
     images(&layout, count);
+    // The defaults, or Garage and PostgreSQL under WARDEN_TEST_STORAGE=s3-postgres.
+    let env = warden_testkit::scale_out::backend_env("crash");
     let create = |name: &str| {
         run(Command::new(env!("CARGO_BIN_EXE_warden"))
             .args(["create-repository", "--repository-name", name, "--policies", POLICIES])
             .arg("--data-dir")
-            .arg(&data));
+            .arg(&data)
+            .envs(env.iter().map(|(k, v)| (k, v))));
     };
     create("crash/app");
     let password = String::from_utf8(
         run(Command::new(env!("CARGO_BIN_EXE_warden"))
             .args(["get-login-password", "--user", "admin", "--policies", POLICIES])
             .arg("--data-dir")
-            .arg(&data))
+            .arg(&data)
+            .envs(env.iter().map(|(k, v)| (k, v))))
         .stdout,
     )
     .unwrap()
     .trim()
     .to_owned();
     let port = free_port();
-    let mut server = serve(&data, port);
+    let mut server = serve(&data, port, &env);
 
     // Four pushers, three images each; the server dies while they run.
     let acknowledged = Arc::new(Mutex::new(Vec::new()));
@@ -129,7 +134,7 @@ fn sigkill_during_concurrent_pushes_loses_nothing_acknowledged() {
 
     // Restart on the same data; every acknowledged image pulls back whole.
     let port = free_port();
-    let mut server = serve(&data, port);
+    let mut server = serve(&data, port, &env);
     for i in &acknowledged {
         let back = root.join(format!("back{i}"));
         run(Command::new("skopeo")

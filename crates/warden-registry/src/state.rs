@@ -16,8 +16,8 @@ use warden_tower::{Caller, Check, ClientAddr};
 
 use crate::error::RegistryError;
 use crate::names::RepoName;
-use crate::storage::blobs::{BlobStore, FsBlobStore};
-use crate::storage::meta::{MetadataStore, Repository, SqliteMeta};
+use crate::storage::blobs::BlobStore;
+use crate::storage::meta::{MetadataStore, Repository};
 
 /// How a registry is set up.
 #[derive(Debug, Clone)]
@@ -32,6 +32,8 @@ pub struct Config {
     pub region: String,
     /// Quotas (the user guide's defaults unless configured).
     pub limits: Limits,
+    /// Where blobs and metadata live (the data directory unless configured).
+    pub storage: crate::storage::Backends,
 }
 
 /// The registry's quotas; [`Limits::default`] is the user guide's.
@@ -70,6 +72,9 @@ pub enum OpenError {
     /// The identity files.
     #[error(transparent)]
     Identities(#[from] warden_identity::StoreError),
+    /// A storage backend.
+    #[error(transparent)]
+    Backend(#[from] crate::storage::BackendError),
 }
 
 /// Everything handlers share.
@@ -85,8 +90,9 @@ pub struct Registry {
     /// Registry tokens.
     pub issuer: Arc<TokenIssuer>,
     /// Held while a blob is linked to a repository and while unreferenced bytes are removed, so
-    /// garbage collection never removes bytes a concurrent push is linking.
-    pub blob_lock: tokio::sync::Mutex<()>,
+    /// garbage collection never removes bytes a concurrent push is linking; take it with
+    /// [`Registry::lock_blob`], which also takes the fleet-wide lock of a shared metadata store.
+    blob_lock: tokio::sync::Mutex<()>,
     /// Metadata operations in flight at once (each a blocking-pool task; SQLite serializes them
     /// anyway), so a burst of requests cannot grow the blocking pool.
     meta_slots: tokio::sync::Semaphore,
@@ -101,6 +107,13 @@ impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Registry").field("config", &self.config).finish_non_exhaustive()
     }
+}
+
+/// The lock of a blob's bytes ([`Registry::lock_blob`]). The fleet-wide part is released first
+/// (fields drop in declaration order), then the in-process one.
+pub struct BlobGuard<'a> {
+    _fleet: crate::storage::meta::FleetGuard,
+    _local: tokio::sync::MutexGuard<'a, ()>,
 }
 
 /// The registry's token key, created (32 random bytes, owner-only) on first use. Every process
@@ -132,6 +145,22 @@ pub fn token_key(data_dir: &Path) -> Result<Vec<u8>, OpenError> {
     std::fs::read(&path).map_err(io)
 }
 
+/// The registry's token key as every instance sharing `meta` uses it: a shared metadata store
+/// keeps one (the first instance's key file's becomes everyone's), so tokens minted by one
+/// instance are accepted by the others; a store that keeps none leaves the key file's.
+pub async fn shared_token_key(data_dir: &Path, meta: &Arc<dyn MetadataStore>) -> Result<Vec<u8>, OpenError> {
+    let local = token_key(data_dir)?;
+    let meta = Arc::clone(meta);
+    let candidate = local.clone();
+    let shared = tokio::task::spawn_blocking(move || meta.shared_secret(TOKEN_KEY_SECRET, &candidate))
+        .await
+        .map_err(|e| crate::storage::meta::MetaError::Other(Box::new(e)))??;
+    Ok(shared.unwrap_or(local))
+}
+
+/// The name of the token key among a metadata store's shared secrets.
+const TOKEN_KEY_SECRET: &str = "registry-token-key";
+
 /// Metadata operations in flight at once.
 const META_SLOTS: usize = 4;
 
@@ -147,24 +176,24 @@ impl Registry {
         Registry::open_with(config, store).await
     }
 
-    /// Opens with an identity store handle built elsewhere, on the default storage: blobs in
-    /// [`FsBlobStore`] and metadata in [`SqliteMeta`] under the data directory.
+    /// Opens with an identity store handle built elsewhere, on the storage the configuration
+    /// names ([`Config::storage`]: by default blobs in
+    /// [`FsBlobStore`](crate::storage::blobs::FsBlobStore) and metadata in
+    /// [`SqliteMeta`](crate::storage::meta::SqliteMeta) under the data directory).
     pub async fn open_with(config: Config, store: Arc<StoreHandle>) -> Result<Registry, OpenError> {
-        let io = |source| OpenError::Io { path: config.data_dir.clone(), source };
-        let blobs: Arc<dyn BlobStore> = Arc::new(FsBlobStore::open(&config.data_dir).await.map_err(io)?);
-        let meta: Arc<dyn MetadataStore> = Arc::new(SqliteMeta::open(&config.data_dir.join("registry.db"))?);
-        Registry::open_with_stores(config, store, blobs, meta)
+        let blobs = config.storage.open_blobs(&config.data_dir).await?;
+        let meta = config.storage.open_metadata(&config.data_dir).await?;
+        Registry::open_with_stores(config, store, blobs, meta).await
     }
 
-    /// Opens on storage built elsewhere (another blob or metadata backend). The data directory
-    /// still holds the token key.
-    pub fn open_with_stores(
+    /// Opens on storage built elsewhere (another blob or metadata backend).
+    pub async fn open_with_stores(
         config: Config,
         store: Arc<StoreHandle>,
         blobs: Arc<dyn BlobStore>,
         meta: Arc<dyn MetadataStore>,
     ) -> Result<Registry, OpenError> {
-        let key = token_key(&config.data_dir)?;
+        let key = shared_token_key(&config.data_dir, &meta).await?;
         let issuer = Arc::new(TokenIssuer::new(&key, &config.account_id, &config.region));
         // A separate key for presigned layer URLs, so a URL signature can never pass as a token.
         let url_key = [key.as_slice(), b"/presigned-urls"].concat();
@@ -207,6 +236,17 @@ impl Registry {
             Ok(Err(e)) => Err(RegistryError::internal("metadata store", e)),
             Err(e) => Err(RegistryError::internal("metadata store", e)),
         }
+    }
+
+    /// Locks the bytes of blob `digest` against garbage collection while they are linked (or
+    /// removed), in this process and — when the metadata store is shared — on every instance:
+    /// first the in-process lock, so at most one task per instance waits for the fleet lock,
+    /// then the store's [`MetadataStore::lock_blob`]. Released when the guard drops.
+    pub async fn lock_blob(&self, digest: &str) -> Result<BlobGuard<'_>, RegistryError> {
+        let local = self.blob_lock.lock().await;
+        let d = digest.to_owned();
+        let fleet = self.meta(move |m| m.lock_blob(&d)).await?;
+        Ok(BlobGuard { _fleet: fleet, _local: local })
     }
 
     /// A repository, or NAME_INVALID / NAME_UNKNOWN.

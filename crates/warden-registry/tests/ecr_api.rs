@@ -7,6 +7,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests fail loudly
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
@@ -69,6 +71,7 @@ async fn start_with(name: &str, limits: warden_registry::Limits) -> Server {
         account_id: ACCOUNT.into(),
         region: "us-east-1".into(),
         limits,
+        storage: common::storage(name),
     };
     let registry = Arc::new(Registry::open(config).await.unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests fail loudly
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -61,6 +63,7 @@ async fn start(name: &str) -> Server {
         account_id: "111122223333".into(),
         region: "us-east-1".into(),
         limits: warden_registry::Limits::default(),
+        storage: common::storage(name),
     };
     let registry = Arc::new(Registry::open(config).await.unwrap());
     for repo in ["team/app", "team/other", "tools/ci"] {

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use warden_identity::{ReloadEvent, Store, StoreHandle};
+use warden_registry::storage::s3::S3Config;
+use warden_registry::storage::{BlobBackend, Backends, MetaBackend};
 use warden_registry::{Config, Registry};
 
 /// Where the registry keeps its state and identities.
@@ -34,11 +36,27 @@ pub struct Common {
     /// Quota: tags per image (ECR's: 100).
     #[arg(long, default_value_t = 100)]
     max_tags_per_image: usize,
+    /// Where blobs live: `fs` (under the data directory, the default) or `s3://BUCKET/PREFIX` on
+    /// any S3-compatible object store (credentials from the usual AWS environment variables).
+    #[arg(long, env = "WARDEN_BLOB_STORE", default_value = "fs", value_name = "fs|s3://BUCKET/PREFIX")]
+    blob_store: String,
+    /// The object store's endpoint (`http://127.0.0.1:3900` for a local Garage or MinIO); AWS S3
+    /// when absent.
+    #[arg(long, env = "WARDEN_S3_ENDPOINT", value_name = "URL")]
+    s3_endpoint: Option<String>,
+    /// The object store's region (default: `AWS_REGION`, else `us-east-1`).
+    #[arg(long, env = "WARDEN_S3_REGION", value_name = "REGION")]
+    s3_region: Option<String>,
+    /// Where metadata lives: `sqlite` (under the data directory, the default) or
+    /// `postgres://USER:PASSWORD@HOST:PORT/DATABASE`; prefer the environment variable for a URL
+    /// with a password.
+    #[arg(long, env = "WARDEN_METADATA", default_value = "sqlite", value_name = "sqlite|postgres://…", hide_env_values = true)]
+    metadata: String,
 }
 
 impl Common {
-    fn config(&self) -> Config {
-        Config {
+    fn config(&self) -> Result<Config, String> {
+        Ok(Config {
             data_dir: self.data_dir.clone(),
             policies_dir: self.policies.clone(),
             account_id: self.account_id.clone(),
@@ -48,7 +66,28 @@ impl Common {
                 images_per_repository: self.max_images_per_repository,
                 tags_per_image: self.max_tags_per_image,
             },
+            storage: self.backends()?,
+        })
+    }
+
+    fn backends(&self) -> Result<Backends, String> {
+        let blobs = match self.blob_store.as_str() {
+            "fs" => BlobBackend::Filesystem,
+            url => {
+                let region = self
+                    .s3_region
+                    .clone()
+                    .or_else(|| std::env::var("AWS_REGION").ok())
+                    .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+                    .unwrap_or_else(|| "us-east-1".to_owned());
+                BlobBackend::S3(S3Config::from_url(url, self.s3_endpoint.as_deref(), &region).map_err(|e| format!("--blob-store: {e}"))?)
+            }
+        };
+        if matches!(blobs, BlobBackend::Filesystem) && (self.s3_endpoint.is_some() || self.s3_region.is_some()) {
+            return Err("--s3-endpoint and --s3-region need --blob-store s3://BUCKET/PREFIX".into());
         }
+        let metadata = MetaBackend::parse(&self.metadata).map_err(|e| format!("--metadata: {e}"))?;
+        Ok(Backends { blobs, metadata })
     }
 }
 
@@ -151,7 +190,7 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
 
 async fn run_serve(args: &ServeArgs) -> Result<(), String> {
     init_logging();
-    let config = args.common.config();
+    let config = args.common.config()?;
     let store = Arc::new(StoreHandle::load(&config.policies_dir).map_err(|e| e.to_string())?);
     store.current().check_listen(&args.listen, args.allow_demo_keys).map_err(|e| e.to_string())?;
     let _watcher = store
@@ -192,18 +231,22 @@ async fn run_serve(args: &ServeArgs) -> Result<(), String> {
 
 /// Runs `warden get-login-password`.
 pub fn get_login_password(args: &LoginArgs) -> ExitCode {
-    let result = (|| {
-        let config = args.common.config();
-        let store = Store::load(&config.policies_dir).map_err(|e| e.to_string())?;
-        let user = store
-            .user(&config.account_id, &args.user)
-            .ok_or_else(|| format!("no user `{}` in account {}", args.user, config.account_id))?;
-        let key = warden_registry::state::token_key(&config.data_dir).map_err(|e| e.to_string())?;
-        let issuer = warden_auth::TokenIssuer::new(&key, &config.account_id, &config.region);
-        let (password, _) = issuer.mint(&user.arn, SystemTime::now());
-        println!("{password}");
-        Ok(())
-    })();
+    let result = runtime().and_then(|rt| {
+        rt.block_on(async {
+            let config = args.common.config()?;
+            let store = Store::load(&config.policies_dir).map_err(|e| e.to_string())?;
+            let user = store
+                .user(&config.account_id, &args.user)
+                .ok_or_else(|| format!("no user `{}` in account {}", args.user, config.account_id))?;
+            // The key every instance of this registry verifies with: a shared metadata store's.
+            let meta = config.storage.open_metadata(&config.data_dir).await.map_err(|e| e.to_string())?;
+            let key = warden_registry::state::shared_token_key(&config.data_dir, &meta).await.map_err(|e| e.to_string())?;
+            let issuer = warden_auth::TokenIssuer::new(&key, &config.account_id, &config.region);
+            let (password, _) = issuer.mint(&user.arn, SystemTime::now());
+            println!("{password}");
+            Ok(())
+        })
+    });
     finish(result, "get-login-password")
 }
 
@@ -217,7 +260,7 @@ pub fn create_repository(args: &CreateArgs) -> ExitCode {
                 .map(|t| t.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())).ok_or_else(|| format!("tag `{t}` is not key=value")))
                 .collect::<Result<Vec<_>, _>>()?;
             // An operator command on the local store: it needs no identities.
-            let config = args.common.config();
+            let config = args.common.config()?;
             let store = Arc::new(StoreHandle::from_store(&config.policies_dir, Store::default()));
             let registry = Registry::open_with(config, store).await.map_err(|e| e.to_string())?;
             let created = registry.create_repository(&args.repository_name, tags).await.map_err(|e| e.to_string())?;

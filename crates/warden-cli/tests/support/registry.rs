@@ -36,6 +36,9 @@ pub struct Registry {
     pub host: String,
     pub data_dir: PathBuf,
     pub policies: PathBuf,
+    /// The backends' environment every `warden` command of this registry gets (empty on the
+    /// defaults; see `warden_testkit::scale_out`).
+    pub env: Vec<(String, String)>,
     child: Child,
     log: PathBuf,
     _dir: TempDir,
@@ -96,15 +99,32 @@ impl Registry {
         Registry::start(Flavor::DistributionAuth, &demo_policies(), &[])
     }
 
+    /// `warden serve` with the demo users, `extra` arguments and exactly `env` as its backends'
+    /// environment (an instance of the registry those backends hold: see
+    /// `warden_testkit::scale_out::scale_out_env`).
+    pub fn warden_env(env: &[(String, String)], extra: &[&str]) -> Registry {
+        Registry::start_with(Flavor::Warden, &demo_policies(), extra, None, Some(env))
+    }
+
     fn start(flavor: Flavor, policies: &Path, extra: &[&str]) -> Registry {
         Registry::start_limited(flavor, policies, extra, None)
     }
 
     fn start_limited(flavor: Flavor, policies: &Path, extra: &[&str], nofile: Option<u64>) -> Registry {
+        Registry::start_with(flavor, policies, extra, nofile, None)
+    }
+
+    fn start_with(
+        flavor: Flavor,
+        policies: &Path,
+        extra: &[&str],
+        nofile: Option<u64>,
+        env: Option<&[(String, String)]>,
+    ) -> Registry {
         let mut last = String::new();
         // A port found free can be taken before the server binds it: try a few.
         for _ in 0..3 {
-            match Registry::try_start(flavor, policies, extra, nofile) {
+            match Registry::try_start(flavor, policies, extra, nofile, env) {
                 Ok(r) => return r,
                 Err(e) => last = e,
             }
@@ -112,13 +132,24 @@ impl Registry {
         panic!("{flavor:?} registry did not start: {last}");
     }
 
-    fn try_start(flavor: Flavor, policies: &Path, extra: &[&str], nofile: Option<u64>) -> Result<Registry, String> {
+    fn try_start(
+        flavor: Flavor,
+        policies: &Path,
+        extra: &[&str],
+        nofile: Option<u64>,
+        env: Option<&[(String, String)]>,
+    ) -> Result<Registry, String> {
         let dir = TempDir::new("warden-reg");
         let port = super::free_port();
         let host = format!("127.0.0.1:{port}");
         let data_dir = dir.join("data");
         std::fs::create_dir_all(&data_dir).map_err(|e| e.to_string())?;
         let log = dir.join("server.log");
+        let env = match (flavor, env) {
+            (Flavor::Warden, Some(env)) => env.to_vec(),
+            (Flavor::Warden, None) => warden_testkit::scale_out::backend_env("cli"),
+            _ => Vec::new(),
+        };
         let log_file = std::fs::File::create(&log).map_err(|e| e.to_string())?;
         let log_err = log_file.try_clone().map_err(|e| e.to_string())?;
         let mut cmd = match flavor {
@@ -139,6 +170,7 @@ impl Registry {
                     .arg("--policies")
                     .arg(policies);
                 c.args(["--account-id", ACCOUNT, "--region", REGION]).args(extra);
+                c.envs(env.iter().map(|(k, v)| (k, v)));
                 c
             }
             Flavor::Distribution | Flavor::DistributionAuth => {
@@ -181,7 +213,7 @@ impl Registry {
             let _ = child.wait();
             return Err(format!("{cmd:?}: GET /v2/ not answered within 30 s:\n{}", tail(&log, 40)));
         }
-        Ok(Registry { flavor, host, data_dir, policies: policies.to_path_buf(), child, log, _dir: dir })
+        Ok(Registry { flavor, host, data_dir, policies: policies.to_path_buf(), env, child, log, _dir: dir })
     }
 
     /// The server's process id (for `/proc/<pid>/status`).
@@ -207,6 +239,7 @@ impl Registry {
         }
         let mut cmd = Command::new(warden_bin());
         cmd.args(["create-repository", "--repository-name", name]).arg("--data-dir").arg(&self.data_dir);
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         if !tags.is_empty() {
             cmd.arg("--tags");
             for (k, v) in tags {
@@ -221,6 +254,7 @@ impl Registry {
     pub fn password(&self, user: &str) -> String {
         let mut cmd = Command::new(warden_bin());
         cmd.args(["get-login-password", "--user", user]).arg("--data-dir").arg(&self.data_dir);
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd.arg("--policies").arg(&self.policies);
         let r = run(&mut cmd, None, Duration::from_secs(30));
         assert!(r.success(), "get-login-password --user {user}: {r}");

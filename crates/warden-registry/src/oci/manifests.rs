@@ -105,7 +105,7 @@ async fn to_schema1(
     if unsigned.uses_empty_layer {
         // The empty layer must be pullable from this repository like any other.
         let empty = Digest::parse(crate::schema1::EMPTY_LAYER_DIGEST)?;
-        let _guard = reg.blob_lock.lock().await;
+        let _guard = reg.lock_blob(crate::schema1::EMPTY_LAYER_DIGEST).await?;
         if reg.blobs.size(&empty).await.map_err(storage)?.is_none() {
             reg.blobs.put(&empty, Bytes::from_static(crate::schema1::EMPTY_LAYER)).await.map_err(storage)?;
         }

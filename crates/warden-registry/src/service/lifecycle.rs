@@ -95,14 +95,31 @@ pub async fn purge_stale_uploads(reg: &Registry, before: i64) -> Result<usize, R
     Ok(stale.len())
 }
 
+/// The fleet-wide lease ([`crate::storage::meta::MetadataStore::try_lease`]) a scheduler round holds.
+pub const LEASE: &str = "lifecycle-scheduler";
+
 /// Applies lifecycle policies now and then every `every`, for as long as the registry lives; each
-/// round also removes upload sessions left unfinished for [`UPLOAD_TTL_SECS`].
+/// round also removes upload sessions left unfinished for [`UPLOAD_TTL_SECS`]. Of several
+/// instances sharing a metadata store, one runs each round (the one that takes [`LEASE`]).
 pub fn spawn_scheduler(reg: Arc<Registry>, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(every);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
+            // One instance at a time applies policies and removes sessions: the others skip the
+            // round while it holds the lease (instances sharing a metadata store are one fleet).
+            let lease = match reg.meta(|m| m.try_lease(LEASE)).await {
+                Ok(Some(lease)) => lease,
+                Ok(None) => {
+                    tracing::debug!("lifecycle round skipped: another instance holds the lease");
+                    continue;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "lifecycle round skipped: the lease could not be taken");
+                    continue;
+                }
+            };
             if let Err(e) = apply_all(&reg, now()).await {
                 tracing::error!(error = %e, "lifecycle round failed");
             }
@@ -111,6 +128,7 @@ pub fn spawn_scheduler(reg: Arc<Registry>, every: Duration) -> tokio::task::Join
                 Ok(n) => tracing::info!(sessions = n, "removed unfinished upload sessions older than a day"),
                 Err(e) => tracing::error!(error = %e, "removing stale upload sessions failed"),
             }
+            drop(lease);
         }
     })
 }

@@ -117,7 +117,7 @@ pub async fn complete(reg: &Registry, repo: &RepoName, id: &UploadId, digest: &D
         let _ = reg.blobs.cancel(id.as_str()).await;
         return Err(e);
     }
-    let _guard = reg.blob_lock.lock().await;
+    let _guard = reg.lock_blob(digest.as_str()).await?;
     reg.blobs.commit_upload(id.as_str(), digest).await.map_err(storage)?;
     let (name, d) = (repo.clone(), digest.to_string());
     reg.meta(move |m| m.link_blob(name.as_str(), &d, size)).await?;
@@ -127,7 +127,7 @@ pub async fn complete(reg: &Registry, repo: &RepoName, id: &UploadId, digest: &D
 /// Links a blob that `from` holds to `repo` (a cross-repository mount); false when `from` does
 /// not hold it (the caller then starts an ordinary upload).
 pub async fn mount(reg: &Registry, repo: &RepoName, from: &RepoName, digest: &Digest) -> Result<bool, RegistryError> {
-    let _guard = reg.blob_lock.lock().await;
+    let _guard = reg.lock_blob(digest.as_str()).await?;
     let (src, d) = (from.clone(), digest.to_string());
     let Some(size) = reg.meta(move |m| m.blob(src.as_str(), &d)).await? else { return Ok(false) };
     if reg.blobs.size(digest).await.map_err(storage)?.is_none() {

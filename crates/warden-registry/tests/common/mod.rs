@@ -13,28 +13,31 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use warden_registry::names::Digest;
-use warden_registry::storage::blobs::{BlobStore, FsBlobStore};
+use warden_registry::storage::blobs::BlobStore;
 use warden_registry::storage::meta::{
-    ExpiryRecord, ImageIdRow, ImageSummary, Manifest, MetaError, MetadataStore, NewManifest, PutOutcome, Repository,
-    SqliteMeta, TagFilter,
+    ExpiryRecord, FleetGuard, ImageIdRow, ImageSummary, Manifest, MetaError, MetadataStore, NewManifest, PutOutcome,
+    Repository, TagFilter,
 };
+use warden_registry::storage::s3::S3Config;
+use warden_registry::storage::{Backends, BlobBackend, MetaBackend};
 use warden_registry::{Config, Registry};
 
 pub const ACCOUNT: &str = "111122223333";
 pub const REGION: &str = "us-east-1";
 
 /// A [`MetadataStore`] that appends the name of every method called to a log and delegates to
-/// [`SqliteMeta`]; while `fail` is on, every call fails instead (after being logged).
+/// the real store (SQLite, or PostgreSQL under `WARDEN_TEST_STORAGE=s3-postgres`); while `fail`
+/// is on, every call fails instead (after being logged).
 pub struct Recorder {
     /// The real store (tests read and repair state through it without being logged).
-    pub inner: SqliteMeta,
+    pub inner: Arc<dyn MetadataStore>,
     log: Mutex<Vec<&'static str>>,
     /// Every call returns `MetaError::Other` while this is set.
     pub fail: AtomicBool,
 }
 
 impl Recorder {
-    pub fn new(inner: SqliteMeta) -> Recorder {
+    pub fn new(inner: Arc<dyn MetadataStore>) -> Recorder {
         Recorder { inner, log: Mutex::new(Vec::new()), fail: AtomicBool::new(false) }
     }
 
@@ -114,6 +117,39 @@ delegate! {
     expiries(repo: &str) -> Vec<ExpiryRecord>;
     stale_uploads(before: i64) -> Vec<String>;
     end_upload(id: &str) -> ();
+    lock_blob(digest: &str) -> FleetGuard;
+    try_lease(name: &str) -> Option<FleetGuard>;
+    shared_secret(name: &str, candidate: &[u8]) -> Option<Vec<u8>>;
+}
+
+/// Set to `s3-postgres` to run the registry's tests on the scale-out backends: blobs in a fresh
+/// prefix of a private Garage's bucket, metadata in a fresh database of a private PostgreSQL (both
+/// started once per test process by `warden-testkit`). Unset, the defaults (filesystem, SQLite).
+pub const STORAGE_ENV: &str = "WARDEN_TEST_STORAGE";
+
+/// The storage a test registry named `name` runs on ([`STORAGE_ENV`]).
+pub fn storage(name: &str) -> Backends {
+    match std::env::var(STORAGE_ENV).as_deref() {
+        Err(_) | Ok("") | Ok("default") => Backends::default(),
+        Ok("s3-postgres") => scale_out(name),
+        Ok(other) => panic!("{STORAGE_ENV}={other}: use `s3-postgres` or leave it unset"),
+    }
+}
+
+/// Blobs in a fresh prefix of the process's Garage bucket, metadata in a fresh PostgreSQL database.
+pub fn scale_out(name: &str) -> Backends {
+    let garage = warden_testkit::garage::Garage::shared();
+    let postgres = warden_testkit::postgres::Postgres::shared();
+    Backends {
+        blobs: BlobBackend::S3(S3Config {
+            bucket: garage.bucket().to_owned(),
+            prefix: warden_testkit::garage::unique_prefix(name),
+            endpoint: Some(garage.endpoint().to_owned()),
+            region: garage.region().to_owned(),
+            credentials: Some((garage.access_key().to_owned(), garage.secret_key().to_owned())),
+        }),
+        metadata: MetaBackend::Postgres(postgres.fresh_database(&warden_testkit::scale_out::database_prefix(name))),
+    }
 }
 
 /// The access key id of a test user (`AKIA` + the name, upper-cased, padded with zeros).
@@ -165,13 +201,15 @@ pub async fn start(name: &str, users: Value) -> Server {
         account_id: ACCOUNT.into(),
         region: REGION.into(),
         limits: warden_registry::Limits::default(),
+        storage: storage(name),
     };
     let store = Arc::new(warden_identity::StoreHandle::load(&config.policies_dir).unwrap());
-    let blobs: Arc<dyn BlobStore> = Arc::new(FsBlobStore::open(&config.data_dir).await.unwrap());
-    let meta = Arc::new(Recorder::new(SqliteMeta::open(&config.data_dir.join("registry.db")).unwrap()));
+    let blobs = config.storage.open_blobs(&config.data_dir).await.unwrap();
+    let meta = Arc::new(Recorder::new(config.storage.open_metadata(&config.data_dir).await.unwrap()));
     let data_dir = config.data_dir.clone();
     let registry = Arc::new(
         Registry::open_with_stores(config, store, Arc::clone(&blobs), Arc::clone(&meta) as Arc<dyn MetadataStore>)
+            .await
             .unwrap(),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
