@@ -6,9 +6,11 @@
 //! decision AWS gives; see `policies/cases/README.md` for the schema. Parsing is strict
 //! (`deny_unknown_fields`), so a misspelt field fails the suite instead of being ignored.
 //!
-//! [`nginx`] runs a private nginx for the tests that put one in front of a warden server.
+//! [`nginx`] runs a private nginx for the tests that put one in front of a warden server;
+//! [`postgres`] runs a private PostgreSQL cluster for the tests of the PostgreSQL metadata store.
 
 pub mod nginx;
+pub mod postgres;
 
 use std::path::{Path, PathBuf};
 
