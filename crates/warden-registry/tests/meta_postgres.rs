@@ -743,6 +743,23 @@ async fn a_lease_is_exclusive_and_free_again_once_dropped() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_creates_of_one_repository_exactly_one_creates() {
+    let (_, metas) = two_instances("create").await;
+    for round in 0..10 {
+        let repo = format!("c{round}");
+        let r = repo.clone();
+        let created =
+            race(&metas, 6, move |m, i| m.create_repository(&r, &[], "MUTABLE", i64::try_from(i).unwrap()).unwrap())
+                .await;
+        assert_eq!(created.iter().filter(|c| **c).count(), 1, "round {round}: {created:?}");
+        let winner = i64::try_from(created.iter().position(|c| *c).unwrap()).unwrap();
+        let m = Arc::clone(&metas[0]);
+        let stored = blocking(move || m.repository(&repo).unwrap().unwrap().created_at).await;
+        assert_eq!(stored, winner);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_first_secret_stored_is_everyones() {
     let (_, metas) = two_instances("secret").await;
     let results =
@@ -841,6 +858,9 @@ async fn a_server_restart_fails_calls_then_they_succeed_again() {
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(500)).await;
+    // A lease held across the restart: its session ends with the server.
+    let m = Arc::clone(&meta);
+    let held = blocking(move || m.try_lease("held").unwrap()).await.expect("a free lease was refused");
     pg.stop();
     // Down: every call fails with an error, none panics.
     let m = Arc::clone(&meta);
@@ -878,6 +898,18 @@ async fn a_server_restart_fails_calls_then_they_succeed_again() {
         totals = (totals.0 + ok, totals.1 + failed);
     }
     assert!(totals.0 > 0 && totals.1 > 0, "load saw {totals:?} (ok, failed)");
+    // Dropping it unlocks on a dead connection: the connection is discarded, nothing panics,
+    // and the lease can be had again.
+    drop(held);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let m = Arc::clone(&meta);
+        if blocking(move || m.try_lease("held").unwrap().is_some()).await {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the lease held across the restart is still held");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let m = Arc::clone(&meta);
     let (put, v1, lease) = blocking(move || {
         (
