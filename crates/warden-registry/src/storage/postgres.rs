@@ -24,6 +24,10 @@
 //! guard unlocks on the runtime and returns the connection; if unlocking fails, the connection is
 //! closed instead (ending the session releases its locks), never returned still holding the lock.
 //! [`MetadataStore::shared_secret`] keeps the first value inserted in the `secrets` table.
+//! A session that ends (the server restarts, the network fails) loses its advisory locks on the
+//! server's side at once, without the guard's holder being told: a lease is a best effort to
+//! run one round at a time, and the blob lock narrows, but cannot close, the window between a
+//! collector and a push across such a failure.
 //!
 //! # Migrations
 //!
@@ -64,6 +68,9 @@ type Result<T> = std::result::Result<T, MetaError>;
 ///    `COLLATE "C"` on names, digests and tags so listings sort bytewise as in SQLite, whatever
 ///    the database's locale;
 /// 2. `secrets`, the registry-wide secrets of [`MetadataStore::shared_secret`].
+///
+/// As in SQLite, `lifecycle_expiries` has no foreign key: the expiry log of a repository
+/// outlives it.
 pub const MIGRATIONS: &[&str] = &[
     r#"
 CREATE TABLE repositories (
