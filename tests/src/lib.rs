@@ -6,9 +6,12 @@
 //! decision AWS gives; see `policies/cases/README.md` for the schema. Parsing is strict
 //! (`deny_unknown_fields`), so a misspelt field fails the suite instead of being ignored.
 //!
-//! [`nginx`] runs a private nginx for the tests that put one in front of a warden server.
+//! [`nginx`] runs a private nginx for the tests that put one in front of a warden server;
+//! [`postgres`] a private PostgreSQL cluster and [`garage`] a private Garage (S3) for the tests of
+//! the scale-out backends, which [`scale_out`] hands to `warden` processes.
 
 pub mod nginx;
+pub mod postgres;
 pub mod scale_out;
 
 use std::path::{Path, PathBuf};

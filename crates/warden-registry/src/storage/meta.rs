@@ -15,6 +15,20 @@ pub enum MetaError {
     /// SQLite failed.
     #[error("metadata store: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL failed (a statement, or the connection).
+    #[error("metadata store: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// No PostgreSQL connection could be had from the pool.
+    #[error("metadata store: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
+    /// The database was written by a newer warden.
+    #[error("metadata store: the database has schema version {found}; this warden knows versions up to {known}")]
+    SchemaTooNew {
+        /// The database's version.
+        found: i64,
+        /// The newest version this build knows.
+        known: i64,
+    },
     /// Another backend failed.
     #[error("metadata store: {0}")]
     Other(Box<dyn std::error::Error + Send + Sync>),
