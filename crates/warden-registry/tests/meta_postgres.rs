@@ -498,10 +498,18 @@ async fn postgres_gives_the_same_results_as_sqlite() {
     assert!(sqlite_log.len() > 150, "the scenario ran {} steps", sqlite_log.len());
 }
 
+/// A current-thread runtime (as `#[tokio::test]` gives) serves the store through the blocking
+/// pool: its own thread drives the connections while it waits.
 #[tokio::test]
-async fn a_current_thread_runtime_is_refused() {
-    let e = PgMeta::open("postgres://warden:pw@127.0.0.1:1/none").await.unwrap_err();
-    assert!(e.to_string().contains("multi-threaded"), "{e}");
+async fn a_current_thread_runtime_works_through_the_blocking_pool() {
+    let pg = open_pg(&Postgres::shared().fresh_database("current_thread")).await;
+    let created = blocking({
+        let pg = Arc::clone(&pg);
+        move || pg.create_repository("ct/app", &[], "MUTABLE", 1).unwrap()
+    })
+    .await;
+    assert!(created);
+    assert_eq!(blocking(move || pg.repositories().unwrap()).await, vec!["ct/app".to_owned()]);
 }
 
 /// Two instances on one fresh database.

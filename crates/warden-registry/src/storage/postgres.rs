@@ -38,9 +38,11 @@
 //! # Runtime
 //!
 //! The trait's methods are synchronous: each runs its queries with the tokio runtime handle kept
-//! by [`PgMeta::open`] (`Handle::block_on`). Call them from the blocking pool (as
-//! `Registry::meta` does) or from a thread outside the runtime, never from an async task; the
-//! runtime must be multi-threaded, so its workers drive the connections meanwhile. When the
+//! by [`PgMeta::open`] (`Handle::block_on`), while the runtime's other threads drive the
+//! connections. Call them from the blocking pool (as `Registry::meta` does) or from a thread
+//! outside the runtime. Called on an async worker of a multi-threaded runtime, a method first
+//! hands the worker's other tasks off (`block_in_place`); on a current-thread runtime's own thread
+//! it cannot, and panics (as `Handle::block_on` does) rather than deadlock. When the
 //! server goes away, calls in flight fail with [`MetaError::Postgres`] or [`MetaError::Pool`];
 //! broken connections are verified and replaced when taken from the pool, so later calls succeed
 //! once the server is back.
@@ -318,13 +320,10 @@ async fn unlock(conn: HeldConnection, key: i64) {
 
 impl PgMeta {
     /// Connects to the database at `url` (`postgres://user:password@host:port/database`, no
-    /// TLS) and brings its schema to [`PG_SCHEMA_VERSION`]; refuses a newer schema. Must be
-    /// called on a multi-threaded tokio runtime, whose handle the synchronous methods use.
+    /// TLS) and brings its schema to [`PG_SCHEMA_VERSION`]; refuses a newer schema. The
+    /// synchronous methods use the handle of the runtime this is called on (see the module doc).
     pub async fn open(url: &str) -> Result<PgMeta> {
         let handle = Handle::current();
-        if handle.runtime_flavor() == RuntimeFlavor::CurrentThread {
-            return Err(MetaError::Other("PostgreSQL metadata needs a multi-threaded tokio runtime".into()));
-        }
         let mut config = tokio_postgres::Config::from_str(url)?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
@@ -378,7 +377,14 @@ impl PgMeta {
 
     /// Runs `f` to completion on the runtime (see the module doc).
     fn run<T>(&self, f: impl Future<Output = Result<T>>) -> Result<T> {
-        self.handle.block_on(f)
+        match Handle::try_current() {
+            // An async worker of a multi-threaded runtime: its other tasks move to another
+            // thread first. (On the blocking pool, or outside any runtime, this runs `f` as is.)
+            Ok(current) if current.runtime_flavor() == RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(|| self.handle.block_on(f))
+            }
+            _ => self.handle.block_on(f),
+        }
     }
 
     /// A pooled connection.
