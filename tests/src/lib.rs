@@ -6,8 +6,10 @@
 //! decision AWS gives; see `policies/cases/README.md` for the schema. Parsing is strict
 //! (`deny_unknown_fields`), so a misspelt field fails the suite instead of being ignored.
 //!
-//! [`nginx`] runs a private nginx for the tests that put one in front of a warden server.
+//! [`nginx`] runs a private nginx for the tests that put one in front of a warden server;
+//! [`garage`] a private Garage (an S3-compatible object store) for the S3 blob store's tests.
 
+pub mod garage;
 pub mod nginx;
 
 use std::path::{Path, PathBuf};
