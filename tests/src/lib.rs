@@ -10,6 +10,7 @@
 //! [`postgres`] a private PostgreSQL cluster and [`garage`] a private Garage (S3) for the tests of
 //! the scale-out backends, which [`scale_out`] hands to `warden` processes.
 
+pub mod garage;
 pub mod nginx;
 pub mod postgres;
 pub mod scale_out;
