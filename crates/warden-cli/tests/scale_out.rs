@@ -73,8 +73,8 @@ fn two_instances_are_one_registry() {
     // A token minted through A's ECR API (aws ecr get-login-password) opens B, and the other way.
     for (minter, user_of) in [(&a, &b), (&b, &a)] {
         let password = aws(&minter.host, &["get-login-password"]).ok().stdout.trim().to_owned();
-        let r = http(&user_of.host, "GET", "/v2/", &[("Authorization", &basic(&format!("AWS:{password}")))], b"")
-            .unwrap();
+        let r =
+            http(&user_of.host, "GET", "/v2/", &[("Authorization", &basic(&format!("AWS:{password}")))], b"").unwrap();
         assert_eq!(r.status, 200, "a token from {} on {}: {r}", minter.host, user_of.host);
     }
     let creds = a.creds("admin").unwrap();
@@ -83,22 +83,20 @@ fn two_instances_are_one_registry() {
 
     let work = TempDir::new("warden-fleet");
     let layout = OciLayout::init(work.path(), "src");
-    let images: Vec<String> = (0..6).map(|i| layout.add_image(&format!("v{i}"), &[3000 + i, 70_000], "amd64")).collect();
+    let images: Vec<String> =
+        (0..6).map(|i| layout.add_image(&format!("v{i}"), &[3000 + i, 70_000], "amd64")).collect();
     let skopeo = Skopeo::new();
 
     // The same image (so the same layers) pushed through A and through B at once, into one
     // repository and into two; then the others, alternating instances and repositories.
     let shared = &images[0];
-    let pushes = [
-        (&a, "fleet/app", "same-a"),
-        (&b, "fleet/app", "same-b"),
-        (&b, "fleet/tools", "same-tools"),
-    ];
+    let pushes = [(&a, "fleet/app", "same-a"), (&b, "fleet/app", "same-b"), (&b, "fleet/tools", "same-tools")];
     std::thread::scope(|s| {
         for (reg, repo, tag) in pushes {
             let (skopeo, layout, creds) = (&skopeo, &layout, &creds);
             s.spawn(move || {
-                let (r, digest) = skopeo.copy(&layout.reference("v0"), &reg.docker_ref(repo, tag), None, Some(creds), &[]);
+                let (r, digest) =
+                    skopeo.copy(&layout.reference("v0"), &reg.docker_ref(repo, tag), None, Some(creds), &[]);
                 assert!(r.success(), "pushing v0 as {repo}:{tag} through {}: {r}\n{}", reg.host, reg.log());
                 assert_eq!(&digest, shared);
             });
@@ -106,8 +104,13 @@ fn two_instances_are_one_registry() {
     });
     for (i, digest) in images.iter().enumerate().skip(1) {
         let (via, repo) = if i % 2 == 0 { (&a, "fleet/app") } else { (&b, "fleet/tools") };
-        let (r, pushed) =
-            skopeo.copy(&layout.reference(&format!("v{i}")), &via.docker_ref(repo, &format!("v{i}")), None, Some(&creds), &[]);
+        let (r, pushed) = skopeo.copy(
+            &layout.reference(&format!("v{i}")),
+            &via.docker_ref(repo, &format!("v{i}")),
+            None,
+            Some(&creds),
+            &[],
+        );
         assert!(r.success(), "pushing v{i} through {}: {r}\n{}", via.host, via.log());
         assert_eq!(&pushed, digest);
     }
@@ -123,7 +126,8 @@ fn two_instances_are_one_registry() {
     }
     // Both list the same tags.
     for repo in ["fleet/app", "fleet/tools"] {
-        let tags = |reg: &Registry| skopeo.list_tags(&format!("docker://{}/{repo}", reg.host), Some(&creds)).ok().stdout;
+        let tags =
+            |reg: &Registry| skopeo.list_tags(&format!("docker://{}/{repo}", reg.host), Some(&creds)).ok().stdout;
         let (on_a, on_b) = (tags(&a), tags(&b));
         let parsed: serde_json::Value = serde_json::from_str(&on_a).unwrap();
         assert_eq!(parsed, serde_json::from_str::<serde_json::Value>(&on_b).unwrap(), "{repo}: A and B disagree");
@@ -145,7 +149,8 @@ fn a_chunked_upload_moves_between_instances() {
     let started = http(&a.host, "POST", "/v2/fleet/app/blobs/uploads/", &auth, b"").unwrap();
     assert_eq!(started.status, 202, "{started}");
     let location = started.header("Location").unwrap().to_owned();
-    let path = location.split_once("://").map_or(location.as_str(), |(_, rest)| &rest[rest.find('/').unwrap()..]).to_owned();
+    let path =
+        location.split_once("://").map_or(location.as_str(), |(_, rest)| &rest[rest.find('/').unwrap()..]).to_owned();
 
     let range = format!("0-{}", first.len() - 1);
     let headers = [auth[0], ("Content-Type", "application/octet-stream"), ("Content-Range", range.as_str())];
@@ -171,7 +176,8 @@ fn a_chunked_upload_moves_between_instances() {
     assert!(got.body == whole, "the blob A serves is not the bytes sent to A and B");
     let span = (first.len() - 10, first.len() + 10);
     let range = format!("bytes={}-{}", span.0, span.1);
-    let got = http(&a.host, "GET", &format!("/v2/fleet/app/blobs/{digest}"), &[auth[0], ("Range", &range)], b"").unwrap();
+    let got =
+        http(&a.host, "GET", &format!("/v2/fleet/app/blobs/{digest}"), &[auth[0], ("Range", &range)], b"").unwrap();
     assert_eq!(got.status, 206, "{got}");
     assert!(got.body == whole[span.0..=span.1], "a range across the chunks' seam");
 }
@@ -188,7 +194,13 @@ fn lifecycle_expires_on_exactly_one_instance() {
     for i in 0..4 {
         layout.add_image(&format!("v{i}"), &[1000 + i], "amd64");
         let via = if i % 2 == 0 { &a } else { &b };
-        let (r, _) = skopeo.copy(&layout.reference(&format!("v{i}")), &via.docker_ref("fleet/app", &format!("v{i}")), None, Some(&creds), &[]);
+        let (r, _) = skopeo.copy(
+            &layout.reference(&format!("v{i}")),
+            &via.docker_ref("fleet/app", &format!("v{i}")),
+            None,
+            Some(&creds),
+            &[],
+        );
         assert!(r.success(), "{r}");
     }
     let policy = r#"{"rules":[{"rulePriority":1,"description":"keep one","selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":1},"action":{"type":"expire"}}]}"#;
@@ -198,7 +210,13 @@ fn lifecycle_expires_on_exactly_one_instance() {
     assert!(done, "three images should expire:\nA:\n{}\nB:\n{}", a.log(), b.log());
     // A few more rounds on both: nothing is expired twice, and one image stays.
     std::thread::sleep(Duration::from_secs(4));
-    assert_eq!(expired(&a) + expired(&b), 3, "each expiry exactly once across the fleet:\nA:\n{}\nB:\n{}", a.log(), b.log());
+    assert_eq!(
+        expired(&a) + expired(&b),
+        3,
+        "each expiry exactly once across the fleet:\nA:\n{}\nB:\n{}",
+        a.log(),
+        b.log()
+    );
     let listed = aws(&a.host, &["list-images", "--repository-name", "fleet/app"]).ok();
     let ids: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
     assert_eq!(ids["imageIds"].as_array().unwrap().len(), 1, "{listed}");
@@ -212,7 +230,8 @@ fn delete_repository_racing_pushes_leaves_nothing_dangling() {
     let work = TempDir::new("warden-fleet-race");
     let layout = OciLayout::init(work.path(), "src");
     let count = 12;
-    let digests: Vec<String> = (0..count).map(|i| layout.add_image(&format!("v{i}"), &[2000 + i, 50_000], "amd64")).collect();
+    let digests: Vec<String> =
+        (0..count).map(|i| layout.add_image(&format!("v{i}"), &[2000 + i, 50_000], "amd64")).collect();
     let skopeo = Skopeo::new();
 
     // B pushes all the while; A deletes the repository (with its images) and creates it again.
@@ -255,7 +274,14 @@ fn delete_repository_racing_pushes_leaves_nothing_dangling() {
     let acknowledged = acknowledged.into_inner().unwrap();
     let after: Vec<usize> = acknowledged.iter().filter(|(_, t)| *t > recreated).map(|(i, _)| *i).collect();
     for i in &after {
-        pull_and_check(&skopeo, &b.docker_ref("fleet/race", &format!("v{i}")), &creds, &digests[*i], &work, &format!("after-{i}"));
+        pull_and_check(
+            &skopeo,
+            &b.docker_ref("fleet/race", &format!("v{i}")),
+            &creds,
+            &digests[*i],
+            &work,
+            &format!("after-{i}"),
+        );
     }
     assert!(!after.is_empty(), "no push ran after the repository was made again: the race was not exercised");
     // And the registry takes a push of an image whose layers the delete removed.
@@ -282,7 +308,8 @@ fn postgres_restarted_under_load_gives_errors_then_serves_again() {
     let layout = OciLayout::init(work.path(), "src");
     let skopeo = Skopeo::new();
     let before = layout.add_image("before", &[4000], "amd64");
-    let (r, _) = skopeo.copy(&layout.reference("before"), &a.docker_ref("fleet/app", "before"), None, Some(&creds), &[]);
+    let (r, _) =
+        skopeo.copy(&layout.reference("before"), &a.docker_ref("fleet/app", "before"), None, Some(&creds), &[]);
     assert!(r.success(), "{r}");
 
     // Load: tag listings in a loop on two threads, counting answers by status.
@@ -304,7 +331,8 @@ fn postgres_restarted_under_load_gives_errors_then_serves_again() {
         postgres.start_again();
         // The same process serves again once the database is back.
         let back = wait_until(Duration::from_secs(30), || {
-            http(&a.host, "GET", "/v2/fleet/app/tags/list", &[("Authorization", &auth)], b"").is_ok_and(|r| r.status == 200)
+            http(&a.host, "GET", "/v2/fleet/app/tags/list", &[("Authorization", &auth)], b"")
+                .is_ok_and(|r| r.status == 200)
         });
         stop.store(true, std::sync::atomic::Ordering::SeqCst);
         assert!(back, "warden did not recover after PostgreSQL came back:\n{}", a.log());
@@ -362,8 +390,10 @@ fn read_head(stream: &mut TcpStream) -> (u16, Vec<(String, String)>) {
     let text = String::from_utf8_lossy(&head).into_owned();
     let mut lines = text.split("\r\n");
     let status = lines.next().unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
-    let headers =
-        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned())).collect();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
     (status, headers)
 }
 
@@ -377,7 +407,8 @@ fn a_2_gib_layer_through_the_s3_backend_stays_under_100_mib_resident() {
     let started = http(&a.host, "POST", "/v2/fleet/big/blobs/uploads/", &[("Authorization", &auth)], b"").unwrap();
     assert_eq!(started.status, 202, "{started}");
     let location = started.header("Location").unwrap().to_owned();
-    let path = location.split_once("://").map_or(location.as_str(), |(_, rest)| &rest[rest.find('/').unwrap()..]).to_owned();
+    let path =
+        location.split_once("://").map_or(location.as_str(), |(_, rest)| &rest[rest.find('/').unwrap()..]).to_owned();
     let start_hwm = vm_hwm(a.pid());
 
     // Push: one PATCH streaming 2 GiB, hashed as it is sent.
@@ -410,7 +441,10 @@ fn a_2_gib_layer_through_the_s3_backend_stays_under_100_mib_resident() {
     // Pull: the whole blob, hashed as it arrives.
     let clock = Instant::now();
     let mut stream = TcpStream::connect(&a.host).unwrap();
-    let head = format!("GET /v2/fleet/big/blobs/{digest} HTTP/1.1\r\nHost: {}\r\nAuthorization: {auth}\r\nConnection: close\r\n\r\n", a.host);
+    let head = format!(
+        "GET /v2/fleet/big/blobs/{digest} HTTP/1.1\r\nHost: {}\r\nAuthorization: {auth}\r\nConnection: close\r\n\r\n",
+        a.host
+    );
     stream.write_all(head.as_bytes()).unwrap();
     let (status, headers) = read_head(&mut stream);
     assert_eq!(status, 200);

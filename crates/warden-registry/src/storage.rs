@@ -147,6 +147,9 @@ mod tests {
         let err = MetaBackend::parse("mysql://root:hunter2@db/x").err().unwrap_or_default();
         assert!(err.contains("mysql://root:***@db/x") && !err.contains("hunter2"), "{err}");
         assert_eq!(redact_url("postgres://db/x"), "postgres://db/x");
-        assert_eq!(redact_url("postgres://u@db/x?sslmode=disable&password=p"), "postgres://u@db/x?sslmode=disable&password=***");
+        assert_eq!(
+            redact_url("postgres://u@db/x?sslmode=disable&password=p"),
+            "postgres://u@db/x?sslmode=disable&password=***"
+        );
     }
 }

@@ -24,7 +24,6 @@ use std::fmt::Write as _;
 use common::{sha256, Image, Resp, Server};
 use serde_json::json;
 use warden_registry::names::{random_id, Digest};
-use warden_registry::storage::meta::MetadataStore;
 
 const TABLE: &str = include_str!("authz_matrix.tsv");
 

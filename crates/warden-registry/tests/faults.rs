@@ -13,11 +13,11 @@
 mod common;
 
 use std::sync::atomic::Ordering;
+use warden_registry::storage::MetaBackend;
 
 use common::{Image, Server};
 use serde_json::json;
 use warden_registry::names::random_id;
-use warden_registry::storage::meta::MetadataStore;
 
 const APP: &str = "team/app";
 const PROD: &str = "team/prod";
@@ -49,10 +49,27 @@ async fn setup(name: &str) -> (Server, Image) {
 }
 
 /// A second connection to the registry's database, for writing what no API would accept.
-fn db(s: &Server) -> rusqlite::Connection {
-    let conn = rusqlite::Connection::open(s.data_dir.join("registry.db")).unwrap();
-    conn.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
-    conn
+/// Writes `value` into `column` of the repository row `repo`, behind the store's back: with
+/// SQLite directly in the file, with PostgreSQL through `psql`.
+fn corrupt(s: &Server, column: &str, value: &str, repo: &str) {
+    match &s.registry.config.storage.metadata {
+        MetaBackend::Sqlite => {
+            let conn = rusqlite::Connection::open(s.data_dir.join("registry.db")).unwrap();
+            conn.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+            let sql = format!("UPDATE repositories SET {column} = ?1 WHERE name = ?2");
+            assert_eq!(conn.execute(&sql, rusqlite::params![value, repo]).unwrap(), 1);
+        }
+        MetaBackend::Postgres(url) => {
+            let database = url.rsplit('/').next().unwrap();
+            let quote = |v: &str| format!("'{}'", v.replace('\'', "''"));
+            let sql = format!(
+                "UPDATE repositories SET {column} = {} WHERE name = {} RETURNING name",
+                quote(value),
+                quote(repo)
+            );
+            assert_eq!(warden_testkit::postgres::Postgres::shared().psql(database, &sql), repo, "{sql}");
+        }
+    }
 }
 
 /// The pulls (and an upload start) of `repo` as /v2 requests: (method, target).
@@ -151,13 +168,9 @@ async fn a_corrupt_repository_policy_fails_closed() {
         ),
         ("not JSON", "not json".to_owned()),
     ];
-    let conn = db(&s);
     let mut problems = Vec::new();
     for (why, text) in &corruptions {
-        assert_eq!(
-            conn.execute("UPDATE repositories SET policy = ?1 WHERE name = ?2", rusqlite::params![text, APP]).unwrap(),
-            1
-        );
+        corrupt(&s, "policy", text, APP);
         problems.extend(v2_fail_closed(&s, "admin", &pulls(APP, &img), why).await);
         problems.extend(ecr_fail_closed(&s, "admin", &ecr_reads(APP), why).await);
     }
@@ -174,12 +187,8 @@ async fn an_unreadable_tags_row_fails_closed() {
     let denied = s.v2(Some("guarded"), "GET", &format!("/v2/{PROD}/manifests/v1"), &[], b"").await;
     assert_eq!((denied.status, denied.v2_code().as_str()), (403, "DENIED"), "the tag-conditioned Deny applies");
 
-    let conn = db(&s);
     for repo in [APP, PROD] {
-        assert_eq!(
-            conn.execute("UPDATE repositories SET tags = 'not json' WHERE name = ?1", rusqlite::params![repo]).unwrap(),
-            1
-        );
+        corrupt(&s, "tags", "not json", repo);
     }
     let mut problems = Vec::new();
     problems.extend(v2_fail_closed(&s, "admin", &pulls(APP, &img), "unreadable tags").await);

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use warden_identity::{ReloadEvent, Store, StoreHandle};
 use warden_registry::storage::s3::S3Config;
-use warden_registry::storage::{BlobBackend, Backends, MetaBackend};
+use warden_registry::storage::{Backends, BlobBackend, MetaBackend};
 use warden_registry::{Config, Registry};
 
 /// Where the registry keeps its state and identities.
@@ -50,7 +50,13 @@ pub struct Common {
     /// Where metadata lives: `sqlite` (under the data directory, the default) or
     /// `postgres://USER:PASSWORD@HOST:PORT/DATABASE`; prefer the environment variable for a URL
     /// with a password.
-    #[arg(long, env = "WARDEN_METADATA", default_value = "sqlite", value_name = "sqlite|postgres://…", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "WARDEN_METADATA",
+        default_value = "sqlite",
+        value_name = "sqlite|postgres://…",
+        hide_env_values = true
+    )]
     metadata: String,
 }
 
@@ -80,7 +86,10 @@ impl Common {
                     .or_else(|| std::env::var("AWS_REGION").ok())
                     .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
                     .unwrap_or_else(|| "us-east-1".to_owned());
-                BlobBackend::S3(S3Config::from_url(url, self.s3_endpoint.as_deref(), &region).map_err(|e| format!("--blob-store: {e}"))?)
+                BlobBackend::S3(
+                    S3Config::from_url(url, self.s3_endpoint.as_deref(), &region)
+                        .map_err(|e| format!("--blob-store: {e}"))?,
+                )
             }
         };
         if matches!(blobs, BlobBackend::Filesystem) && (self.s3_endpoint.is_some() || self.s3_region.is_some()) {
@@ -240,7 +249,8 @@ pub fn get_login_password(args: &LoginArgs) -> ExitCode {
                 .ok_or_else(|| format!("no user `{}` in account {}", args.user, config.account_id))?;
             // The key every instance of this registry verifies with: a shared metadata store's.
             let meta = config.storage.open_metadata(&config.data_dir).await.map_err(|e| e.to_string())?;
-            let key = warden_registry::state::shared_token_key(&config.data_dir, &meta).await.map_err(|e| e.to_string())?;
+            let key =
+                warden_registry::state::shared_token_key(&config.data_dir, &meta).await.map_err(|e| e.to_string())?;
             let issuer = warden_auth::TokenIssuer::new(&key, &config.account_id, &config.region);
             let (password, _) = issuer.mint(&user.arn, SystemTime::now());
             println!("{password}");
