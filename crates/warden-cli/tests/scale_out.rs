@@ -23,7 +23,7 @@ mod support;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Command;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest as _, Sha256};
@@ -126,12 +126,13 @@ fn two_instances_are_one_registry() {
     }
     // Both list the same tags.
     for repo in ["fleet/app", "fleet/tools"] {
-        let tags =
-            |reg: &Registry| skopeo.list_tags(&format!("docker://{}/{repo}", reg.host), Some(&creds)).ok().stdout;
+        let tags = |reg: &Registry| {
+            let listed = skopeo.list_tags(&format!("docker://{}/{repo}", reg.host), Some(&creds)).ok().stdout;
+            serde_json::from_str::<serde_json::Value>(&listed).unwrap()["Tags"].clone()
+        };
         let (on_a, on_b) = (tags(&a), tags(&b));
-        let parsed: serde_json::Value = serde_json::from_str(&on_a).unwrap();
-        assert_eq!(parsed, serde_json::from_str::<serde_json::Value>(&on_b).unwrap(), "{repo}: A and B disagree");
-        assert!(parsed["Tags"].as_array().unwrap().len() >= 3, "{repo}: {on_a}");
+        assert_eq!(on_a, on_b, "{repo}: A and B list different tags");
+        assert!(on_a.as_array().unwrap().len() >= 3, "{repo}: {on_a}");
     }
 }
 
@@ -229,37 +230,50 @@ fn delete_repository_racing_pushes_leaves_nothing_dangling() {
     let creds = a.creds("admin").unwrap();
     let work = TempDir::new("warden-fleet-race");
     let layout = OciLayout::init(work.path(), "src");
-    let count = 12;
+    let count = 6;
     let digests: Vec<String> =
         (0..count).map(|i| layout.add_image(&format!("v{i}"), &[2000 + i, 50_000], "amd64")).collect();
     let skopeo = Skopeo::new();
 
-    // B pushes all the while; A deletes the repository (with its images) and creates it again.
+    // B pushes all the while (the images in turn, a new tag each time); A deletes the repository
+    // (with its images) once some pushes landed, and creates it again.
     let acknowledged = Mutex::new(Vec::new());
-    let recreated: Arc<Mutex<Option<Instant>>> = Arc::default();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let recreated: Mutex<Option<Instant>> = Mutex::default();
     std::thread::scope(|s| {
         s.spawn(|| {
-            for i in 0..count {
+            for n in 0.. {
+                if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+                let i = n % count;
                 let started = Instant::now();
                 let (r, digest) = skopeo.copy(
                     &layout.reference(&format!("v{i}")),
-                    &b.docker_ref("fleet/race", &format!("v{i}")),
+                    &b.docker_ref("fleet/race", &format!("v{i}-{n}")),
                     None,
                     Some(&creds),
                     &["--retry-times", "0"],
                 );
                 if r.success() {
                     assert_eq!(digest, digests[i]);
-                    acknowledged.lock().unwrap().push((i, started));
+                    acknowledged.lock().unwrap().push((i, n, started));
                 }
             }
         });
-        std::thread::sleep(Duration::from_millis(700));
+        let landed = wait_until(Duration::from_secs(60), || acknowledged.lock().unwrap().len() >= 2);
+        assert!(landed, "no push landed before the delete:\n{}", b.log());
         aws(&a.host, &["delete-repository", "--repository-name", "fleet/race", "--force"]).ok();
         aws(&a.host, &["create-repository", "--repository-name", "fleet/race"]).ok();
-        *recreated.lock().unwrap() = Some(Instant::now());
+        let made = Instant::now();
+        *recreated.lock().unwrap() = Some(made);
+        let after = wait_until(Duration::from_secs(60), || {
+            acknowledged.lock().unwrap().iter().filter(|(_, _, t)| *t > made).count() >= 3
+        });
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        assert!(after, "no push landed after the repository was made again:\n{}", b.log());
     });
-    let recreated = recreated.lock().unwrap().unwrap();
+    let recreated = recreated.into_inner().unwrap().unwrap();
 
     // Every tag either instance lists pulls back whole: nothing points at a manifest or blob that
     // the delete removed.
@@ -267,23 +281,15 @@ fn delete_repository_racing_pushes_leaves_nothing_dangling() {
     let tags: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
     for tag in tags["Tags"].as_array().unwrap() {
         let tag = tag.as_str().unwrap();
-        let i: usize = tag.trim_start_matches('v').parse().unwrap();
+        let i: usize = tag.trim_start_matches('v').split('-').next().unwrap().parse().unwrap();
         pull_and_check(&skopeo, &a.docker_ref("fleet/race", tag), &creds, &digests[i], &work, tag);
     }
     // Every push that began after the repository was made again and was acknowledged is there.
     let acknowledged = acknowledged.into_inner().unwrap();
-    let after: Vec<usize> = acknowledged.iter().filter(|(_, t)| *t > recreated).map(|(i, _)| *i).collect();
-    for i in &after {
-        pull_and_check(
-            &skopeo,
-            &b.docker_ref("fleet/race", &format!("v{i}")),
-            &creds,
-            &digests[*i],
-            &work,
-            &format!("after-{i}"),
-        );
+    for (i, n, _) in acknowledged.iter().filter(|(_, _, t)| *t > recreated) {
+        let tag = format!("v{i}-{n}");
+        pull_and_check(&skopeo, &b.docker_ref("fleet/race", &tag), &creds, &digests[*i], &work, &tag);
     }
-    assert!(!after.is_empty(), "no push ran after the repository was made again: the race was not exercised");
     // And the registry takes a push of an image whose layers the delete removed.
     let (r, _) = skopeo.copy(&layout.reference("v0"), &a.docker_ref("fleet/race", "again"), None, Some(&creds), &[]);
     assert!(r.success(), "{r}\n{}", a.log());
