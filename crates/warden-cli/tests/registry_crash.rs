@@ -124,13 +124,20 @@ fn sigkill_during_concurrent_pushes_loses_nothing_acknowledged() {
             })
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(250));
+    // Killed once a few pushes were acknowledged (so the check below is not empty), with the
+    // others in flight.
+    let start = Instant::now();
+    while acknowledged.lock().unwrap().len() < 3 {
+        assert!(start.elapsed() < Duration::from_secs(120), "no push was acknowledged within two minutes");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     server.kill().unwrap(); // SIGKILL
     server.wait().unwrap();
     for p in pushers {
         p.join().unwrap();
     }
     let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(acknowledged.len() < count, "every push finished before the kill: nothing was in flight");
 
     // Restart on the same data; every acknowledged image pulls back whole.
     let port = free_port();
