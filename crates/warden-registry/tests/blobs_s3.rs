@@ -384,3 +384,23 @@ async fn a_64_mib_blob_round_trips_in_streams() {
     let (from, len) = (40 * 1024 * 1024 - 1000, 3000);
     assert!(span(&writer_store, &digest, from, len as u64).await == generated(from, len));
 }
+
+#[test]
+fn an_owned_garage_stops_and_cleans_up_when_dropped() {
+    let garage = Garage::start();
+    let dir = garage.dir().to_owned();
+    let pid = std::fs::read_to_string(dir.join("garage.pid")).unwrap().trim().to_owned();
+    let alive = |pid: &str| {
+        std::process::Command::new("kill")
+            .args(["-0", pid])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap()
+            .success()
+    };
+    assert!(alive(&pid), "the server runs");
+    assert!(!garage.cli(&["bucket", "list"]).is_empty());
+    drop(garage);
+    assert!(!alive(&pid), "the server stopped");
+    assert!(!dir.exists(), "{} removed", dir.display());
+}

@@ -43,6 +43,14 @@
 //! Writes go through [`BufWriter`]s of [`PART_SIZE`] with at most [`PART_CONCURRENCY`] parts in
 //! flight; reads are ranged GETs streamed as the network delivers them. A 10 GiB layer takes no
 //! more memory than a small one (a few tens of MiB per upload in progress).
+//!
+//! # Limits
+//!
+//! S3 allows 10 000 parts to a multipart upload: with [`PART_SIZE`] parts, one request body, and
+//! a blob committed from several bodies, can be at most 80 GiB (a blob committed from a single
+//! body is copied, and has the body's limit). CopyObject copies at most 5 GiB; a larger single
+//! body is committed by streaming it instead. [`BlobStore::truncate_upload`] only cuts: a length
+//! past the end of the upload is an error, not zeros.
 
 use std::collections::HashMap;
 use std::fmt;
