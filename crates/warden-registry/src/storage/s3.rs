@@ -760,6 +760,10 @@ impl AsyncWrite for PartWriter {
             BufWriter::with_capacity(Arc::clone(&this.store), this.key.clone(), PART_SIZE)
                 .with_max_concurrency(PART_CONCURRENCY)
         });
+        // At most a part at a time: the writer waits for a free upload slot before each write,
+        // so a huge buffer (ECR's UploadLayerPart hands one over whole) cannot start more parts
+        // at once than PART_CONCURRENCY allows.
+        let buf = buf.get(..buf.len().min(PART_SIZE)).unwrap_or(buf);
         let n = ready!(Pin::new(writer).poll_write(cx, buf))?;
         if let Some(h) = this.hash.as_mut() {
             h.update(buf.get(..n).unwrap_or_default());
@@ -818,5 +822,36 @@ impl Drop for PartWriter {
                 }
             });
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn part_names_parse_only_in_their_own_form() {
+        assert_eq!(part_start("part-00000000000000001234-0a1b"), Some(1234));
+        assert_eq!(part_start(&format!("part-{:020}-{}", u64::MAX, random_id())), Some(u64::MAX));
+        for name in ["session", "tmp-00000000000000000000-ab", "part-1234-ab", "part-00000000000000001234-", "part-"] {
+            assert_eq!(part_start(name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_configuration_built_by_hand_is_checked_like_a_parsed_one() {
+        let good = S3Config::from_url("s3://bucket.example/a/b", Some("https://s3.example"), "eu-west-1").unwrap();
+        assert_eq!(good.validate(), Ok(()));
+        let bad = S3Config { prefix: "a//b".to_owned(), ..good.clone() };
+        assert!(bad.validate().unwrap_err().contains("empty path segment"));
+        let bad = S3Config { bucket: "-bucket".to_owned(), ..good.clone() };
+        assert!(bad.validate().unwrap_err().contains("begin and end"));
+        let bad = S3Config { endpoint: Some("s3.example".to_owned()), ..good.clone() };
+        assert!(bad.validate().unwrap_err().contains("http://"));
+        // The secret never shows in debug output.
+        let with_secret = S3Config { credentials: Some(("AKID".to_owned(), "s3cr3t".to_owned())), ..good };
+        let shown = format!("{with_secret:?}");
+        assert!(shown.contains("AKID") && !shown.contains("s3cr3t"), "{shown}");
     }
 }
