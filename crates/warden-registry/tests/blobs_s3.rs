@@ -404,3 +404,22 @@ fn an_owned_garage_stops_and_cleans_up_when_dropped() {
     assert!(!alive(&pid), "the server stopped");
     assert!(!dir.exists(), "{} removed", dir.display());
 }
+
+#[tokio::test]
+async fn a_store_whose_server_is_gone_reports_errors_not_absence() {
+    let garage = tokio::task::spawn_blocking(Garage::start).await.unwrap();
+    let store = S3BlobStore::open(&config(&garage, "gone")).await.unwrap();
+    let data = pattern(1000, 1);
+    let digest = Digest::of(Algorithm::Sha256, &data);
+    store.put(&digest, Bytes::from(data)).await.unwrap();
+    let id = random_id();
+    store.begin(&id).await.unwrap();
+    assert_eq!(store.size(&digest).await.unwrap(), Some(1000));
+    tokio::task::spawn_blocking(move || drop(garage)).await.unwrap();
+    assert!(store.size(&digest).await.is_err());
+    assert!(store.blob_chunks(&digest, 5, 10).await.is_err(), "not an empty span");
+    assert!(store.open_blob(&digest, 0).await.is_err());
+    assert!(store.upload_size(&id).await.is_err(), "not `no such session`");
+    assert!(store.append(&id, b"x").await.is_err());
+    assert!(store.remove(&digest).await.is_err());
+}

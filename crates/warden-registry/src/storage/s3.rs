@@ -529,7 +529,12 @@ impl S3BlobStore {
     /// when `range` starts at or past its end.
     async fn ranged(&self, digest: &Digest, range: Option<GetRange>) -> io::Result<Option<BlobChunks>> {
         let key = self.blob_key(digest)?;
-        let ranged = range.is_some();
+        let start = match &range {
+            None => None,
+            Some(GetRange::Bounded(r)) => Some(r.start),
+            Some(GetRange::Offset(o)) => Some(*o),
+            Some(GetRange::Suffix(_)) => Some(0),
+        };
         match self.store.get_opts(&key, GetOptions { range, ..GetOptions::default() }).await {
             Ok(got) => {
                 let place = self.place.clone();
@@ -540,14 +545,14 @@ impl S3BlobStore {
             }
             Err(e) if is_not_found(&e) => Ok(None),
             // A range that starts at or past the end is refused (416); tell that from a failure.
-            Err(e) if ranged => match self.store.head(&key).await {
+            Err(e) if start.is_some() => match self.store.head(&key).await {
                 Err(h) if is_not_found(&h) => Ok(None),
-                Ok(_) => {
+                Ok(meta) if start.is_some_and(|s| s >= meta.size) => {
                     let empty: BlobChunks = Box::pin(futures_util::stream::empty());
-                    tracing::debug!(key = %key, error = %e, "ranged read past the end");
+                    tracing::debug!(key = %key, error = %e, "ranged read at or past the end");
                     Ok(Some(empty))
                 }
-                Err(_) => Err(self.fail("reading", &key, e)),
+                _ => Err(self.fail("reading", &key, e)),
             },
             Err(e) => Err(self.fail("reading", &key, e)),
         }
