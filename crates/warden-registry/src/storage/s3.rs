@@ -51,6 +51,14 @@
 //! body is copied, and has the body's limit). CopyObject copies at most 5 GiB; a larger single
 //! body is committed by streaming it instead. [`BlobStore::truncate_upload`] only cuts: a length
 //! past the end of the upload is an error, not zeros.
+//!
+//! # Leftovers
+//!
+//! Abandoned sessions are removed by the registry's purge of stale uploads
+//! ([`BlobStore::cancel`] deletes whatever is under a session's prefix). A process that dies in
+//! the middle of a multipart upload leaves an incomplete upload: invisible, but stored until
+//! aborted. Give the bucket a lifecycle rule that aborts incomplete multipart uploads after a
+//! day (S3 and Garage both support `AbortIncompleteMultipartUpload`).
 
 use std::collections::HashMap;
 use std::fmt;
