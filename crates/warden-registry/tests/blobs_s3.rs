@@ -295,10 +295,17 @@ async fn an_unfinished_body_leaves_nothing() {
     let id = random_id();
     store.begin(&id).await.unwrap();
     store.append(&id, b"kept").await.unwrap();
-    // A body big enough to be a multipart upload, dropped before shutdown (a failed request).
+    // Bodies big enough to be multipart uploads, never completed: one whose writer is dropped
+    // before shutdown (a failed request: the multipart upload is aborted), one whose writer is
+    // forgotten (a process that died: the multipart upload stays open and incomplete).
     let mut w = store.open_append(&id).await.unwrap();
     w.write_all(&pattern(20 * 1024 * 1024, 4)).await.unwrap();
     drop(w);
+    assert_eq!(store.upload_size(&id).await.unwrap(), Some(4));
+    let mut w = store.open_append(&id).await.unwrap();
+    w.write_all(&pattern(20 * 1024 * 1024, 5)).await.unwrap();
+    w.flush().await.unwrap();
+    std::mem::forget(w);
     assert_eq!(store.upload_size(&id).await.unwrap(), Some(4));
     let digest = Digest::of(Algorithm::Sha256, b"kept");
     assert_eq!(store.verify(&id, &digest).await.unwrap(), Ok(4));
