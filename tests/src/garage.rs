@@ -130,11 +130,13 @@ api_bind_addr = "127.0.0.1:{admin}"
         std::fs::write(&config, text).unwrap_or_else(|e| panic!("{}: {e}", config.display()));
 
         // The watchdog: runs the server, stops it when the test process (or the server) is gone,
-        // and removes the directory.
+        // and removes the directory. It ignores the signals that end the test's process group
+        // (Ctrl-C, `timeout`), so it outlives the test and still cleans up.
         let script = r#"
 "$0" -c "$1" server >"$2" 2>&1 &
 p=$!
 echo $p >"$4"
+trap '' INT TERM HUP
 while kill -0 "$3" 2>/dev/null && kill -0 $p 2>/dev/null; do sleep 1; done
 kill $p 2>/dev/null
 wait $p
