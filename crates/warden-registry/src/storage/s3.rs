@@ -241,7 +241,7 @@ struct Part {
     size: u64,
 }
 
-/// An upload session as listed: its parts in order (tiling `0..size`) and its other objects.
+/// An upload session as listed: its parts in order, tiling `0..size`.
 #[derive(Debug)]
 struct Session {
     parts: Vec<Part>,
@@ -291,8 +291,8 @@ impl S3BlobStore {
         builder = builder
             .with_bucket_name(config.bucket.as_str())
             .with_region(config.region.as_str())
-            // A download streams for as long as its client reads: no overall request deadline,
-            // only one for connecting.
+            // A download streams for as long as its client reads: a request may take up to a
+            // day (object_store's default is 30 seconds), connecting 5 seconds.
             .with_config(AmazonS3ConfigKey::Client(ClientConfigKey::Timeout), "24h")
             .with_config(AmazonS3ConfigKey::Client(ClientConfigKey::ConnectTimeout), "5s")
             .with_retry(RetryConfig {
@@ -321,9 +321,10 @@ impl S3BlobStore {
             verified: Mutex::default(),
         };
         let root = (!s3.root.is_empty()).then(|| Path::from(s3.root.as_str()));
-        s3.store.list_with_delimiter(root.as_ref()).await.map_err(|e| {
-            io::Error::new(io::ErrorKind::ConnectionRefused, format!("S3 {} is not reachable: {e}", s3.place))
-        })?;
+        s3.store
+            .list_with_delimiter(root.as_ref())
+            .await
+            .map_err(|e| io::Error::other(format!("S3 {} is not reachable: {e}", s3.place)))?;
         tracing::info!(place = %s3.place, prefix = %s3.root, "blob store on S3");
         Ok(s3)
     }
