@@ -130,11 +130,13 @@ api_bind_addr = "127.0.0.1:{admin}"
         std::fs::write(&config, text).unwrap_or_else(|e| panic!("{}: {e}", config.display()));
 
         // The watchdog: runs the server, stops it when the test process (or the server) is gone,
-        // and removes the directory.
+        // and removes the directory. It ignores the signals that end the test's process group
+        // (Ctrl-C, `timeout`), so it outlives the test and still cleans up.
         let script = r#"
 "$0" -c "$1" server >"$2" 2>&1 &
 p=$!
 echo $p >"$4"
+trap '' INT TERM HUP
 while kill -0 "$3" 2>/dev/null && kill -0 $p 2>/dev/null; do sleep 1; done
 kill $p 2>/dev/null
 wait $p
@@ -172,19 +174,20 @@ rm -rf "$5"
     /// Waits for the server, applies a layout, creates the bucket and the key.
     fn set_up(&mut self, s3_port: u16) {
         let deadline = Instant::now() + Duration::from_secs(60);
-        let node = loop {
-            match self.try_cli(&["node", "id", "-q"]) {
-                Ok(out) => break out,
-                Err(e) if Instant::now() > deadline => self.fail(&format!("Garage did not come up: {e}")),
-                Err(_) => std::thread::sleep(Duration::from_millis(200)),
+        // `status` asks the server (over RPC); `node id` would only read the metadata directory.
+        while let Err(e) = self.try_cli(&["status"]) {
+            if Instant::now() > deadline {
+                self.fail(&format!("Garage did not come up: {e}"));
             }
-        };
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let node = self.cli(&["node", "id", "-q"]);
         let node = node.trim().split('@').next().unwrap_or_default().to_owned();
         if node.is_empty() {
             self.fail("`garage node id` printed no node id");
         }
-        self.cli(&["layout", "assign", "-z", "dc1", "-c", "1G", &node]);
-        self.cli(&["layout", "apply", "--version", "1"]);
+        self.retrying(&["layout", "assign", "-z", "dc1", "-c", "1G", &node]);
+        self.retrying(&["layout", "apply", "--version", "1"]);
         while TcpStream::connect(("127.0.0.1", s3_port)).is_err() {
             if Instant::now() > deadline {
                 self.fail("Garage's S3 API does not accept connections");

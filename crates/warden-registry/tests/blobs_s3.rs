@@ -295,10 +295,17 @@ async fn an_unfinished_body_leaves_nothing() {
     let id = random_id();
     store.begin(&id).await.unwrap();
     store.append(&id, b"kept").await.unwrap();
-    // A body big enough to be a multipart upload, dropped before shutdown (a failed request).
+    // Bodies big enough to be multipart uploads, never completed: one whose writer is dropped
+    // before shutdown (a failed request: the multipart upload is aborted), one whose writer is
+    // forgotten (a process that died: the multipart upload stays open and incomplete).
     let mut w = store.open_append(&id).await.unwrap();
     w.write_all(&pattern(20 * 1024 * 1024, 4)).await.unwrap();
     drop(w);
+    assert_eq!(store.upload_size(&id).await.unwrap(), Some(4));
+    let mut w = store.open_append(&id).await.unwrap();
+    w.write_all(&pattern(20 * 1024 * 1024, 5)).await.unwrap();
+    w.flush().await.unwrap();
+    std::mem::forget(w);
     assert_eq!(store.upload_size(&id).await.unwrap(), Some(4));
     let digest = Digest::of(Algorithm::Sha256, b"kept");
     assert_eq!(store.verify(&id, &digest).await.unwrap(), Ok(4));
@@ -383,4 +390,43 @@ async fn a_64_mib_blob_round_trips_in_streams() {
     // A span across the boundary between the two bodies.
     let (from, len) = (40 * 1024 * 1024 - 1000, 3000);
     assert!(span(&writer_store, &digest, from, len as u64).await == generated(from, len));
+}
+
+#[test]
+fn an_owned_garage_stops_and_cleans_up_when_dropped() {
+    let garage = Garage::start();
+    let dir = garage.dir().to_owned();
+    let pid = std::fs::read_to_string(dir.join("garage.pid")).unwrap().trim().to_owned();
+    let alive = |pid: &str| {
+        std::process::Command::new("kill")
+            .args(["-0", pid])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap()
+            .success()
+    };
+    assert!(alive(&pid), "the server runs");
+    assert!(!garage.cli(&["bucket", "list"]).is_empty());
+    drop(garage);
+    assert!(!alive(&pid), "the server stopped");
+    assert!(!dir.exists(), "{} removed", dir.display());
+}
+
+#[tokio::test]
+async fn a_store_whose_server_is_gone_reports_errors_not_absence() {
+    let garage = tokio::task::spawn_blocking(Garage::start).await.unwrap();
+    let store = S3BlobStore::open(&config(&garage, "gone")).await.unwrap();
+    let data = pattern(1000, 1);
+    let digest = Digest::of(Algorithm::Sha256, &data);
+    store.put(&digest, Bytes::from(data)).await.unwrap();
+    let id = random_id();
+    store.begin(&id).await.unwrap();
+    assert_eq!(store.size(&digest).await.unwrap(), Some(1000));
+    tokio::task::spawn_blocking(move || drop(garage)).await.unwrap();
+    assert!(store.size(&digest).await.is_err());
+    assert!(store.blob_chunks(&digest, 5, 10).await.is_err(), "not an empty span");
+    assert!(store.open_blob(&digest, 0).await.is_err());
+    assert!(store.upload_size(&id).await.is_err(), "not `no such session`");
+    assert!(store.append(&id, b"x").await.is_err());
+    assert!(store.remove(&digest).await.is_err());
 }

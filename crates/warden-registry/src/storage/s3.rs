@@ -43,6 +43,22 @@
 //! Writes go through [`BufWriter`]s of [`PART_SIZE`] with at most [`PART_CONCURRENCY`] parts in
 //! flight; reads are ranged GETs streamed as the network delivers them. A 10 GiB layer takes no
 //! more memory than a small one (a few tens of MiB per upload in progress).
+//!
+//! # Limits
+//!
+//! S3 allows 10 000 parts to a multipart upload: with [`PART_SIZE`] parts, one request body, and
+//! a blob committed from several bodies, can be at most 80 GiB (a blob committed from a single
+//! body is copied, and has the body's limit). CopyObject copies at most 5 GiB; a larger single
+//! body is committed by streaming it instead. [`BlobStore::truncate_upload`] only cuts: a length
+//! past the end of the upload is an error, not zeros.
+//!
+//! # Leftovers
+//!
+//! Abandoned sessions are removed by the registry's purge of stale uploads
+//! ([`BlobStore::cancel`] deletes whatever is under a session's prefix). A process that dies in
+//! the middle of a multipart upload leaves an incomplete upload: invisible, but stored until
+//! aborted. Give the bucket a lifecycle rule that aborts incomplete multipart uploads after a
+//! day (S3 and Garage both support `AbortIncompleteMultipartUpload`).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -225,7 +241,7 @@ struct Part {
     size: u64,
 }
 
-/// An upload session as listed: its parts in order (tiling `0..size`) and its other objects.
+/// An upload session as listed: its parts in order, tiling `0..size`.
 #[derive(Debug)]
 struct Session {
     parts: Vec<Part>,
@@ -275,8 +291,8 @@ impl S3BlobStore {
         builder = builder
             .with_bucket_name(config.bucket.as_str())
             .with_region(config.region.as_str())
-            // A download streams for as long as its client reads: no overall request deadline,
-            // only one for connecting.
+            // A download streams for as long as its client reads: a request may take up to a
+            // day (object_store's default is 30 seconds), connecting 5 seconds.
             .with_config(AmazonS3ConfigKey::Client(ClientConfigKey::Timeout), "24h")
             .with_config(AmazonS3ConfigKey::Client(ClientConfigKey::ConnectTimeout), "5s")
             .with_retry(RetryConfig {
@@ -305,9 +321,10 @@ impl S3BlobStore {
             verified: Mutex::default(),
         };
         let root = (!s3.root.is_empty()).then(|| Path::from(s3.root.as_str()));
-        s3.store.list_with_delimiter(root.as_ref()).await.map_err(|e| {
-            io::Error::new(io::ErrorKind::ConnectionRefused, format!("S3 {} is not reachable: {e}", s3.place))
-        })?;
+        s3.store
+            .list_with_delimiter(root.as_ref())
+            .await
+            .map_err(|e| io::Error::other(format!("S3 {} is not reachable: {e}", s3.place)))?;
         tracing::info!(place = %s3.place, prefix = %s3.root, "blob store on S3");
         Ok(s3)
     }
@@ -521,7 +538,12 @@ impl S3BlobStore {
     /// when `range` starts at or past its end.
     async fn ranged(&self, digest: &Digest, range: Option<GetRange>) -> io::Result<Option<BlobChunks>> {
         let key = self.blob_key(digest)?;
-        let ranged = range.is_some();
+        let start = match &range {
+            None => None,
+            Some(GetRange::Bounded(r)) => Some(r.start),
+            Some(GetRange::Offset(o)) => Some(*o),
+            Some(GetRange::Suffix(_)) => Some(0),
+        };
         match self.store.get_opts(&key, GetOptions { range, ..GetOptions::default() }).await {
             Ok(got) => {
                 let place = self.place.clone();
@@ -532,14 +554,14 @@ impl S3BlobStore {
             }
             Err(e) if is_not_found(&e) => Ok(None),
             // A range that starts at or past the end is refused (416); tell that from a failure.
-            Err(e) if ranged => match self.store.head(&key).await {
+            Err(e) if start.is_some() => match self.store.head(&key).await {
                 Err(h) if is_not_found(&h) => Ok(None),
-                Ok(_) => {
+                Ok(meta) if start.is_some_and(|s| s >= meta.size) => {
                     let empty: BlobChunks = Box::pin(futures_util::stream::empty());
-                    tracing::debug!(key = %key, error = %e, "ranged read past the end");
+                    tracing::debug!(key = %key, error = %e, "ranged read at or past the end");
                     Ok(Some(empty))
                 }
-                Err(_) => Err(self.fail("reading", &key, e)),
+                _ => Err(self.fail("reading", &key, e)),
             },
             Err(e) => Err(self.fail("reading", &key, e)),
         }
@@ -752,6 +774,10 @@ impl AsyncWrite for PartWriter {
             BufWriter::with_capacity(Arc::clone(&this.store), this.key.clone(), PART_SIZE)
                 .with_max_concurrency(PART_CONCURRENCY)
         });
+        // At most a part at a time: the writer waits for a free upload slot before each write,
+        // so a huge buffer (ECR's UploadLayerPart hands one over whole) cannot start more parts
+        // at once than PART_CONCURRENCY allows.
+        let buf = buf.get(..buf.len().min(PART_SIZE)).unwrap_or(buf);
         let n = ready!(Pin::new(writer).poll_write(cx, buf))?;
         if let Some(h) = this.hash.as_mut() {
             h.update(buf.get(..n).unwrap_or_default());
@@ -810,5 +836,36 @@ impl Drop for PartWriter {
                 }
             });
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn part_names_parse_only_in_their_own_form() {
+        assert_eq!(part_start("part-00000000000000001234-0a1b"), Some(1234));
+        assert_eq!(part_start(&format!("part-{:020}-{}", u64::MAX, random_id())), Some(u64::MAX));
+        for name in ["session", "tmp-00000000000000000000-ab", "part-1234-ab", "part-00000000000000001234-", "part-"] {
+            assert_eq!(part_start(name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_configuration_built_by_hand_is_checked_like_a_parsed_one() {
+        let good = S3Config::from_url("s3://bucket.example/a/b", Some("https://s3.example"), "eu-west-1").unwrap();
+        assert_eq!(good.validate(), Ok(()));
+        let bad = S3Config { prefix: "a//b".to_owned(), ..good.clone() };
+        assert!(bad.validate().unwrap_err().contains("empty path segment"));
+        let bad = S3Config { bucket: "-bucket".to_owned(), ..good.clone() };
+        assert!(bad.validate().unwrap_err().contains("begin and end"));
+        let bad = S3Config { endpoint: Some("s3.example".to_owned()), ..good.clone() };
+        assert!(bad.validate().unwrap_err().contains("http://"));
+        // The secret never shows in debug output.
+        let with_secret = S3Config { credentials: Some(("AKID".to_owned(), "s3cr3t".to_owned())), ..good };
+        let shown = format!("{with_secret:?}");
+        assert!(shown.contains("AKID") && !shown.contains("s3cr3t"), "{shown}");
     }
 }

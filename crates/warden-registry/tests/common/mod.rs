@@ -184,6 +184,11 @@ impl Drop for Server {
 /// Starts a registry whose account has `users` (an identities-file `users` object; every user
 /// gets an access key for SigV4).
 pub async fn start(name: &str, users: Value) -> Server {
+    start_on(name, users, None).await
+}
+
+/// [`start`] with its blobs in `blobs` (`None`: the blob store under test, [`storage`]).
+pub async fn start_on(name: &str, users: Value, blobs: Option<Arc<dyn BlobStore>>) -> Server {
     let dir = std::env::temp_dir().join(format!("warden-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("policies/identities")).unwrap();
@@ -204,7 +209,11 @@ pub async fn start(name: &str, users: Value) -> Server {
         storage: storage(name),
     };
     let store = Arc::new(warden_identity::StoreHandle::load(&config.policies_dir).unwrap());
-    let blobs = config.storage.open_blobs(&config.data_dir).await.unwrap();
+    std::fs::create_dir_all(&config.data_dir).unwrap();
+    let blobs: Arc<dyn BlobStore> = match blobs {
+        Some(blobs) => blobs,
+        None => config.storage.open_blobs(&config.data_dir).await.unwrap(),
+    };
     let meta = Arc::new(Recorder::new(config.storage.open_metadata(&config.data_dir).await.unwrap()));
     let data_dir = config.data_dir.clone();
     let registry = Arc::new(
