@@ -97,6 +97,19 @@ impl Garage {
     /// When Garage is not installed, or does not come up within a minute (the message carries
     /// the server's log).
     pub fn start() -> Garage {
+        // A port found free can be taken (by another test's server) before Garage binds it, and
+        // Garage then exits: start again on other ports, a few times.
+        for attempt in 1.. {
+            match std::panic::catch_unwind(Garage::start_once) {
+                Ok(garage) => return garage,
+                Err(why) if attempt >= 3 => std::panic::resume_unwind(why),
+                Err(_) => eprintln!("Garage did not come up (attempt {attempt}); starting it again on other ports"),
+            }
+        }
+        unreachable!("the loop returns or panics")
+    }
+
+    fn start_once() -> Garage {
         let binary = binary();
         let dir = std::env::temp_dir().join(unique_prefix("warden-garage"));
         std::fs::create_dir_all(dir.join("meta")).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
