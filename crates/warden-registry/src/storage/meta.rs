@@ -16,10 +16,10 @@ pub enum MetaError {
     #[error("metadata store: {0}")]
     Sqlite(#[from] rusqlite::Error),
     /// PostgreSQL failed (a statement, or the connection).
-    #[error("metadata store: {0}")]
+    #[error("metadata store: {}", chain(.0))]
     Postgres(#[from] tokio_postgres::Error),
     /// No PostgreSQL connection could be had from the pool.
-    #[error("metadata store: {0}")]
+    #[error("metadata store: {}", chain(.0))]
     Pool(#[from] deadpool_postgres::PoolError),
     /// The database was written by a newer warden.
     #[error("metadata store: the database has schema version {found}; this warden knows versions up to {known}")]
@@ -35,6 +35,22 @@ pub enum MetaError {
 }
 
 type Result<T> = std::result::Result<T, MetaError>;
+
+/// An error and its sources, `: `-separated: the drivers' own messages are often only "db error"
+/// with the server's reason (a wrong password, a missing database) one level down.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        let more = e.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = e.source();
+    }
+    text
+}
 
 /// A repository.
 #[derive(Debug, Clone, PartialEq, Eq)]
