@@ -208,9 +208,10 @@ TOML
   g=(garage -c "$dir/garage.toml")
   "${pin_server[@]}" "${g[@]}" server >"$dir/log" 2>&1 &
   pids+=($!)
-  node=
-  for _ in $(seq 100); do node=$("${g[@]}" node id -q 2>/dev/null | cut -d@ -f1) && [ -n "$node" ] && break; sleep 0.2; done
-  [ -n "$node" ] || { echo "garage did not start:" >&2; tail -20 "$dir/log" >&2; exit 1; }
+  # `status` asks the server over RPC (`node id` only reads a local file): wait for it.
+  for _ in $(seq 150); do "${g[@]}" status >/dev/null 2>&1 && break; sleep 0.2; done
+  "${g[@]}" status >/dev/null 2>&1 || { echo "garage did not start:" >&2; tail -20 "$dir/log" >&2; exit 1; }
+  node=$("${g[@]}" node id -q | cut -d@ -f1)
   "${g[@]}" layout assign -z dc1 -c 1G "$node" >/dev/null
   "${g[@]}" layout apply --version 1 >/dev/null
   "${g[@]}" bucket create bench >/dev/null
@@ -226,7 +227,8 @@ start_postgres() {
   bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
   mkdir -p "$dir"
   printf 'bench-password\n' >"$dir/pwfile"
-  if [ "$(id -u)" = 0 ]; then chown -R postgres:postgres "$dir"; as=(runuser -u postgres --); fi
+  # initdb refuses root: as root, the cluster is the `postgres` user's (who must reach its directory).
+  if [ "$(id -u)" = 0 ]; then chmod 755 "$work"; chown -R postgres:postgres "$dir"; as=(runuser -u postgres --); fi
   "${as[@]}" "$bin/initdb" -D "$dir/data" -U warden --auth=scram-sha-256 --pwfile="$dir/pwfile" >"$dir/initdb.log" 2>&1
   port=$(free_port)
   "${pin_server[@]}" "${as[@]}" "$bin/postgres" -D "$dir/data" -p "$port" -k "$dir" -c listen_addresses=127.0.0.1 >"$dir/log" 2>&1 &
@@ -284,7 +286,9 @@ storage:
 http:
   addr: 127.0.0.1:$port
 YAML
-  "${pin_server[@]}" docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
+  # Without AWS_CA_BUNDLE: Distribution's S3 driver panics loading a CA bundle into its custom
+  # transport (LoadCustomCABundleError); the endpoint is plain HTTP on loopback anyway.
+  env -u AWS_CA_BUNDLE "${pin_server[@]}" docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
   pids+=($!)
   host_of[dist-s3]=127.0.0.1:$port
   wait_ready "${host_of[dist-s3]}" "${pids[-1]}" "$dir/log"
