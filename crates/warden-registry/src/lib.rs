@@ -26,6 +26,7 @@ pub mod schema1;
 pub mod service;
 pub mod state;
 pub mod storage;
+pub mod throttle;
 
 /// The lifecycle scheduler (`service::lifecycle`), under its older path.
 pub use service::lifecycle;
@@ -41,6 +42,7 @@ use warden_auth::{SigV4Authenticator, TokenAuthenticator};
 use warden_tower::{AuthorizeLayer, RegistryDeny};
 
 pub use state::{Config, Limits, OpenError, Registry};
+pub use throttle::ThrottleConfig;
 
 /// How the server treats connections.
 #[derive(Debug, Clone, Default)]
