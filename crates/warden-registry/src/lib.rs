@@ -5,7 +5,8 @@
 //!
 //! Each request is parsed once into one typed description ([`oci::request::OciRequest`],
 //! [`ecr::EcrCall`]); the describer decides on it, and the handler receives that same
-//! description with the repository rows read for the decision.
+//! description with the repository rows read for the decision. Allowed requests then spend a
+//! credit of their caller's account's token bucket ([`throttle`], the ECR user guide's quotas).
 //!
 //! Layering, one way: [`oci`] and [`ecr`] handlers (one module per resource) → [`service`]
 //! (manifests, uploads, garbage collection, lifecycle) → [`state::Registry`] → [`storage`]

@@ -26,9 +26,10 @@
 //! role's), never the registry's: a caller from another account pulling through a repository
 //! policy spends its own account's credits. Only requests that were authenticated and allowed
 //! spend credits; the throttle runs where the request's one description and its caller are both
-//! known, before anything is read or written. A request whose caller or repository cannot be
-//! established is refused (500), never let through unthrottled. The region is the registry's one
-//! region, so "per account per region" is "per account" here.
+//! known: in the handler, after the authorization decision and before the operation runs. A
+//! request whose caller or repository cannot be established is refused (500), never let through
+//! unthrottled. The region is the registry's one region, so "per account per region" is "per
+//! account" here.
 //!
 //! **Per instance.** Buckets live in the memory of one `warden serve` process and are not shared.
 //! Behind a load balancer, N instances each allow the full rate: a client spread evenly over them

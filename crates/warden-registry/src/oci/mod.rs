@@ -34,7 +34,7 @@ pub async fn v2(State(reg): State<Arc<Registry>>, mut req: Request<Body>) -> Res
             .into_response();
     };
     let caller = req.extensions_mut().remove::<Authorized>().map(|a| a.caller);
-    // Throttled before anything is read or written; no transaction or no caller, no pass.
+    // Throttled once authorized, before the operation runs; no transaction or no caller, no pass.
     let admitted = crate::throttle::Transaction::of_oci(&described.request)
         .and_then(|t| crate::throttle::admit(&reg.throttle, caller.as_ref(), &t));
     if let Err(e) = admitted {
