@@ -171,12 +171,14 @@ EOF
   creds_of[distribution]=
 }
 
+# Throughput against an unthrottled baseline: --throttle off (ECR's push quota, 10 a second to a
+# repository, would cap the small-image pushes).
 start_warden() {
   local dir="$work/warden" port
   mkdir -p "$dir/data"
   port=$(free_port)
   "${pin_server[@]}" ./target/release/warden serve --listen "127.0.0.1:$port" --data-dir "$dir/data" \
-    --policies policies --account-id 111122223333 --region us-east-1 >"$dir/log" 2>&1 &
+    --policies policies --account-id 111122223333 --region us-east-1 --throttle off >"$dir/log" 2>&1 &
   pids+=($!)
   host_of[warden]=127.0.0.1:$port
   wait_ready "${host_of[warden]}" "${pids[-1]}" "$dir/log"
@@ -249,7 +251,7 @@ start_warden_s3pg() {
   mkdir -p "$dir/data"
   port=$(free_port)
   s3pg_env "${pin_server[@]}" ./target/release/warden serve --listen "127.0.0.1:$port" --data-dir "$dir/data" \
-    --policies policies --account-id 111122223333 --region us-east-1 >"$dir/log" 2>&1 &
+    --policies policies --account-id 111122223333 --region us-east-1 --throttle off >"$dir/log" 2>&1 &
   pids+=($!)
   host_of[warden-s3pg]=127.0.0.1:$port
   wait_ready "${host_of[warden-s3pg]}" "${pids[-1]}" "$dir/log"

@@ -117,6 +117,13 @@ pub enum RegistryError {
     /// No such route (404).
     #[error("unknown endpoint")]
     NotFound,
+    /// The caller's bucket for this kind of request is empty ([`crate::throttle`]): 429
+    /// TOOMANYREQUESTS on `/v2`, `ThrottlingException` on the ECR API.
+    #[error("Rate exceeded")]
+    Throttled {
+        /// Seconds until the bucket holds a credit again (`Retry-After`).
+        retry_after: u64,
+    },
     /// Something on the server failed; logged where it happened (500).
     #[error("internal error: {0}")]
     Internal(&'static str),
@@ -152,6 +159,7 @@ impl RegistryError {
             RegistryError::Unsupported(_) => "UNSUPPORTED",
             RegistryError::PaginationInvalid(_) => "PAGINATION_NUMBER_INVALID",
             RegistryError::NotFound => "NOT_FOUND",
+            RegistryError::Throttled { .. } => "TOOMANYREQUESTS",
             RegistryError::Internal(_) => "UNKNOWN",
         }
     }
@@ -168,6 +176,7 @@ impl RegistryError {
             RegistryError::LimitExceeded(_) => StatusCode::FORBIDDEN,
             RegistryError::Unsupported(_) => StatusCode::METHOD_NOT_ALLOWED,
             RegistryError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            RegistryError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -183,14 +192,20 @@ impl IntoResponse for RegistryError {
         let mut resp = if let RegistryError::RangeNotSatisfiable { .. } = self {
             Response::new(axum::body::Body::empty())
         } else {
-            let body =
-                serde_json::json!({"errors": [{"code": self.oci_code(), "message": self.to_string(), "detail": null}]});
+            let detail = match &self {
+                RegistryError::Throttled { retry_after } => serde_json::json!({ "retryAfterSeconds": retry_after }),
+                _ => serde_json::Value::Null,
+            };
+            let body = serde_json::json!({"errors": [{"code": self.oci_code(), "message": self.to_string(), "detail": detail}]});
             let mut r = Response::new(axum::body::Body::from(body.to_string()));
             r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
             r
         };
         *resp.status_mut() = self.status();
         resp.headers_mut().insert("docker-distribution-api-version", HeaderValue::from_static("registry/2.0"));
+        if let RegistryError::Throttled { retry_after } = self {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        }
         if let RegistryError::RangeNotSatisfiable { size } = self {
             if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
                 resp.headers_mut().insert(header::CONTENT_RANGE, v);

@@ -5,7 +5,8 @@
 //!
 //! Each request is parsed once into one typed description ([`oci::request::OciRequest`],
 //! [`ecr::EcrCall`]); the describer decides on it, and the handler receives that same
-//! description with the repository rows read for the decision.
+//! description with the repository rows read for the decision. Allowed requests then spend a
+//! credit of their caller's account's token bucket ([`throttle`], the ECR user guide's quotas).
 //!
 //! Layering, one way: [`oci`] and [`ecr`] handlers (one module per resource) → [`service`]
 //! (manifests, uploads, garbage collection, lifecycle) → [`state::Registry`] → [`storage`]
@@ -26,6 +27,7 @@ pub mod schema1;
 pub mod service;
 pub mod state;
 pub mod storage;
+pub mod throttle;
 
 /// The lifecycle scheduler (`service::lifecycle`), under its older path.
 pub use service::lifecycle;
@@ -41,6 +43,7 @@ use warden_auth::{SigV4Authenticator, TokenAuthenticator};
 use warden_tower::{AuthorizeLayer, RegistryDeny};
 
 pub use state::{Config, Limits, OpenError, Registry};
+pub use throttle::ThrottleConfig;
 
 /// How the server treats connections.
 #[derive(Debug, Clone, Default)]

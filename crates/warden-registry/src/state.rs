@@ -18,6 +18,7 @@ use crate::error::RegistryError;
 use crate::names::RepoName;
 use crate::storage::blobs::BlobStore;
 use crate::storage::meta::{MetadataStore, Repository};
+use crate::throttle::{Throttle, ThrottleConfig};
 
 /// How a registry is set up.
 #[derive(Debug, Clone)]
@@ -34,6 +35,8 @@ pub struct Config {
     pub limits: Limits,
     /// Where blobs and metadata live (the data directory unless configured).
     pub storage: crate::storage::Backends,
+    /// Request throttling ([`ThrottleConfig::default`]: the user guide's quota table).
+    pub throttle: ThrottleConfig,
 }
 
 /// The registry's quotas; [`Limits::default`] is the user guide's.
@@ -100,6 +103,8 @@ pub struct Registry {
     pub url_key: Vec<u8>,
     /// Signs schema 1 manifests translated for clients that accept nothing newer.
     pub schema1_signer: Option<crate::schema1::Signer>,
+    /// The callers' token buckets ([`Config::throttle`]), this process's own.
+    pub throttle: Throttle,
     policies: Mutex<HashMap<String, (String, PolicySet)>>,
 }
 
@@ -198,7 +203,9 @@ impl Registry {
         // A separate key for presigned layer URLs, so a URL signature can never pass as a token.
         let url_key = [key.as_slice(), b"/presigned-urls"].concat();
         let schema1_signer = crate::schema1::Signer::derive(&key);
+        let throttle = Throttle::new(&config.throttle);
         Ok(Registry {
+            throttle,
             config,
             url_key,
             schema1_signer,

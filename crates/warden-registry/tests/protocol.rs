@@ -64,6 +64,7 @@ async fn start(name: &str) -> Server {
         region: "us-east-1".into(),
         limits: warden_registry::Limits::default(),
         storage: common::storage(name),
+        throttle: warden_registry::ThrottleConfig::default(),
     };
     let registry = Arc::new(Registry::open(config).await.unwrap());
     for repo in ["team/app", "team/other", "tools/ci"] {

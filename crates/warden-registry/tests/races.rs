@@ -20,6 +20,12 @@ use serde_json::{json, Value};
 /// Rounds per race (each a few requests; the whole file runs in seconds).
 const ROUNDS: usize = 250;
 
+/// A registry unthrottled: each race pushes far more than ECR's 10 pushes a second to one
+/// repository, and the races are about the stores, not the quotas (`tests/throttle.rs`).
+async fn start(name: &str) -> Server {
+    common::start_throttled(name, users(), warden_registry::ThrottleConfig::off()).await
+}
+
 fn users() -> Value {
     json!({"admin": {"attached_policies": ["AmazonEC2ContainerRegistryFullAccess"]}})
 }
@@ -78,7 +84,7 @@ fn layer(round: usize, salt: &str) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn deleting_an_image_never_takes_a_layer_from_an_acknowledged_push() {
-    let s = common::start("races-delete-push", users()).await;
+    let s = start("races-delete-push").await;
     s.registry.create_repository("race/app", vec![]).await.unwrap();
     let (mut acknowledged, mut refused) = (0, 0);
     for round in 0..ROUNDS {
@@ -113,7 +119,7 @@ async fn deleting_an_image_never_takes_a_layer_from_an_acknowledged_push() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn batch_delete_image_never_takes_a_layer_from_an_acknowledged_put_image() {
-    let s = common::start("races-batchdelete-putimage", users()).await;
+    let s = start("races-batchdelete-putimage").await;
     s.registry.create_repository("race/ecr", vec![]).await.unwrap();
     let (mut acknowledged, mut refused) = (0, 0);
     for round in 0..ROUNDS {
@@ -153,7 +159,7 @@ async fn batch_delete_image_never_takes_a_layer_from_an_acknowledged_put_image()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_writers_on_an_immutable_tag_exactly_one_wins() {
-    let s = common::start("races-immutable", users()).await;
+    let s = start("races-immutable").await;
     let create = json!({"repositoryName": "race/fixed", "imageTagMutability": "IMMUTABLE"}).to_string();
     assert_eq!(s.ecr(Some("admin"), "CreateRepository", &create).await.status, 200);
     let shared = layer(0, "immutable");
@@ -207,7 +213,7 @@ async fn two_writers_on_an_immutable_tag_exactly_one_wins() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn deleting_a_repository_never_takes_bytes_another_repository_holds() {
-    let s = common::start("races-delete-repository", users()).await;
+    let s = start("races-delete-repository").await;
     s.registry.create_repository("race/keeper", vec![]).await.unwrap();
     let (mut landed, mut refused) = (0, 0);
     for round in 0..ROUNDS / 2 {

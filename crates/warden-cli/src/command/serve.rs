@@ -73,6 +73,7 @@ impl Common {
                 tags_per_image: self.max_tags_per_image,
             },
             storage: self.backends()?,
+            throttle: warden_registry::ThrottleConfig::default(),
         })
     }
 
@@ -127,8 +128,33 @@ pub struct ServeArgs {
     /// How often lifecycle policies are applied, in seconds (ECR applies them within 24 hours).
     #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
     lifecycle_interval: u64,
+    /// Request throttling as ECR's quotas (`on`, the default: the user guide's table) or `off`.
+    #[arg(long, default_value = "on", value_name = "on|off", value_parser = ["on", "off"])]
+    throttle: String,
+    /// Rates of the throttle's classes, JSON: `{"pull": {"rate_per_second": 200, "burst": 400},
+    /// …}` for any of `get_authorization_token`, `pull`, `pull_layer`, `push`, `other` (a class
+    /// left out keeps the guide's rate). Per instance: N instances allow N × these rates.
+    #[arg(long, value_name = "FILE")]
+    throttle_config: Option<PathBuf>,
     #[command(flatten)]
     common: Common,
+}
+
+impl ServeArgs {
+    /// The throttle: `--throttle-config` on the guide's defaults, or off.
+    fn throttle(&self) -> Result<warden_registry::ThrottleConfig, String> {
+        let mut config = match &self.throttle_config {
+            Some(path) => {
+                let text =
+                    std::fs::read_to_string(path).map_err(|e| format!("--throttle-config {}: {e}", path.display()))?;
+                warden_registry::ThrottleConfig::from_json(&text)
+                    .map_err(|e| format!("--throttle-config {}: {e}", path.display()))?
+            }
+            None => warden_registry::ThrottleConfig::default(),
+        };
+        config.enabled = self.throttle == "on";
+        Ok(config)
+    }
 }
 
 /// Arguments of `warden get-login-password`.
@@ -199,7 +225,11 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
 
 async fn run_serve(args: &ServeArgs) -> Result<(), String> {
     init_logging();
-    let config = args.common.config()?;
+    let mut config = args.common.config()?;
+    config.throttle = args.throttle()?;
+    if !config.throttle.enabled {
+        eprintln!("warden: throttling is off");
+    }
     let store = Arc::new(StoreHandle::load(&config.policies_dir).map_err(|e| e.to_string())?);
     store.current().check_listen(&args.listen, args.allow_demo_keys).map_err(|e| e.to_string())?;
     let _watcher = store

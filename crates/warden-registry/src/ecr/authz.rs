@@ -155,7 +155,7 @@ impl EcrDescriber {
 }
 
 /// The `ecr:` action of a call.
-fn action_of(input: &Input) -> &'static str {
+pub(crate) fn action_of(input: &Input) -> &'static str {
     macro_rules! actions {
         ($($op:ident),*) => {
             match input.name() {

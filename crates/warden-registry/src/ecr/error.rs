@@ -14,12 +14,14 @@ pub struct EcrError {
     pub code: &'static str,
     /// Message, in ECR's words.
     pub message: String,
+    /// `Retry-After` seconds, on `ThrottlingException`.
+    pub retry_after: Option<u64>,
 }
 
 impl EcrError {
     /// An exception.
     pub fn new(code: &'static str, message: impl Into<String>) -> EcrError {
-        EcrError { code, message: message.into() }
+        EcrError { code, message: message.into(), retry_after: None }
     }
 
     /// `InvalidParameterException`.
@@ -41,6 +43,15 @@ impl EcrError {
         ))
     }
 
+    /// `ThrottlingException: Rate exceeded`, HTTP 400, as ECR throttles (the AWS JSON protocol puts
+    /// every client error on 400: the ECS agent's logs of ECR quote "ThrottlingException: Rate
+    /// exceeded, status code: 400", aws/amazon-ecs-agent#498). botocore's standard and legacy retry
+    /// modes retry it by its code (`ThrottlingException` is in their list of throttling errors),
+    /// as the Go and JavaScript SDKs do; `Retry-After` says when a credit is back.
+    pub fn throttled(retry_after: u64) -> EcrError {
+        EcrError { code: "ThrottlingException", message: String::from("Rate exceeded"), retry_after: Some(retry_after) }
+    }
+
     /// The HTTP status: 500 for `ServerException`, 400 for every other exception.
     pub fn status(&self) -> StatusCode {
         if self.code == "ServerException" {
@@ -58,7 +69,11 @@ impl EcrError {
 
 impl IntoResponse for EcrError {
     fn into_response(self) -> Response {
-        warden_tower::deny::json_error(self.status(), self.code, &self.message, None)
+        let mut resp: Response = warden_tower::deny::json_error(self.status(), self.code, &self.message, None);
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+        }
+        resp
     }
 }
 
@@ -90,6 +105,7 @@ impl From<RegistryError> for EcrError {
                 | RegistryError::PaginationInvalid(_)
                 | RegistryError::Unsupported(_) => "InvalidParameterException",
                 RegistryError::NotFound => "UnknownOperationException",
+                RegistryError::Throttled { retry_after } => return EcrError::throttled(*retry_after),
                 RegistryError::Internal(_) => "ServerException",
             };
         EcrError::new(code, e.to_string())

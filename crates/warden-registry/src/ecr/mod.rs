@@ -45,6 +45,12 @@ pub async fn api(State(reg): State<Arc<Registry>>, mut req: Request<Body>) -> Re
     };
     let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost").to_owned();
     let authorized = req.extensions().get::<Authorized>().cloned();
+    // Throttled once authorized, before the operation runs; no caller, no pass.
+    let admitted = crate::throttle::Transaction::of_ecr(&call.input, authz::action_of(&call.input), call.repo.as_ref())
+        .and_then(|t| crate::throttle::admit(&reg.throttle, authorized.as_ref().map(|a| &a.caller), &t));
+    if let Err(e) = admitted {
+        return EcrError::from(e).into_response();
+    }
     match handle(&reg, &call, &host, authorized.as_ref()).await {
         Ok(v) => ok(v),
         Err(e) => e.into_response(),

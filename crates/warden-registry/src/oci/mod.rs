@@ -34,6 +34,12 @@ pub async fn v2(State(reg): State<Arc<Registry>>, mut req: Request<Body>) -> Res
             .into_response();
     };
     let caller = req.extensions_mut().remove::<Authorized>().map(|a| a.caller);
+    // Throttled once authorized, before the operation runs; no transaction or no caller, no pass.
+    let admitted = crate::throttle::Transaction::of_oci(&described.request)
+        .and_then(|t| crate::throttle::admit(&reg.throttle, caller.as_ref(), &t));
+    if let Err(e) = admitted {
+        return e.into_response();
+    }
     match dispatch(&reg, described, caller, req).await {
         Ok(resp) => resp,
         Err(e) => e.into_response(),

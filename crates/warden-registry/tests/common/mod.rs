@@ -189,6 +189,20 @@ pub async fn start(name: &str, users: Value) -> Server {
 
 /// [`start`] with its blobs in `blobs` (`None`: the blob store under test, [`storage`]).
 pub async fn start_on(name: &str, users: Value, blobs: Option<Arc<dyn BlobStore>>) -> Server {
+    start_full(name, users, blobs, warden_registry::ThrottleConfig::default()).await
+}
+
+/// [`start`] with `throttle` as its throttle configuration.
+pub async fn start_throttled(name: &str, users: Value, throttle: warden_registry::ThrottleConfig) -> Server {
+    start_full(name, users, None, throttle).await
+}
+
+async fn start_full(
+    name: &str,
+    users: Value,
+    blobs: Option<Arc<dyn BlobStore>>,
+    throttle: warden_registry::ThrottleConfig,
+) -> Server {
     let dir = std::env::temp_dir().join(format!("warden-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("policies/identities")).unwrap();
@@ -207,6 +221,7 @@ pub async fn start_on(name: &str, users: Value, blobs: Option<Arc<dyn BlobStore>
         region: REGION.into(),
         limits: warden_registry::Limits::default(),
         storage: storage(name),
+        throttle,
     };
     let store = Arc::new(warden_identity::StoreHandle::load(&config.policies_dir).unwrap());
     std::fs::create_dir_all(&config.data_dir).unwrap();
