@@ -258,11 +258,15 @@ impl ThrottleConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transaction<'a> {
     /// The class.
-    pub class: Class,
+    class: Class,
     /// The operation, as logged (`ecr:BatchGetImage`).
-    pub action: &'static str,
-    /// The repository, for the classes keyed by one.
-    pub repository: Option<&'a str>,
+    action: &'static str,
+    /// The repository, when the request names one (logged).
+    repository: Option<&'a str>,
+    /// What the bucket is keyed by besides the account: the repository for the classes keyed by
+    /// one (never absent: [`Transaction::new`] refuses that), the operation for `other`, nothing
+    /// for tokens.
+    scope: &'a str,
 }
 
 impl<'a> Transaction<'a> {
@@ -303,21 +307,19 @@ impl<'a> Transaction<'a> {
 
     /// Fails closed: a class keyed by repository without one is an error, not a shared bucket.
     fn new(class: Class, action: &'static str, repository: Option<&'a str>) -> Result<Transaction<'a>, RegistryError> {
-        match class {
-            Class::Pull | Class::PullLayer | Class::Push if repository.is_none() => {
-                Err(RegistryError::Internal("a repository transaction without its repository"))
+        let scope = match class {
+            Class::AuthorizationToken => "",
+            Class::Pull | Class::PullLayer | Class::Push => {
+                repository.ok_or(RegistryError::Internal("a repository transaction without its repository"))?
             }
-            _ => Ok(Transaction { class, action, repository }),
-        }
+            Class::Other => action,
+        };
+        Ok(Transaction { class, action, repository, scope })
     }
 
     /// What the bucket is keyed by besides the account.
     fn scope(&self) -> &str {
-        match self.class {
-            Class::AuthorizationToken => "",
-            Class::Pull | Class::PullLayer | Class::Push => self.repository.unwrap_or(""),
-            Class::Other => self.action,
-        }
+        self.scope
     }
 }
 
@@ -440,11 +442,11 @@ mod tests {
     use super::*;
 
     fn token() -> Transaction<'static> {
-        Transaction { class: Class::AuthorizationToken, action: "ecr:GetAuthorizationToken", repository: None }
+        Transaction::new(Class::AuthorizationToken, "ecr:GetAuthorizationToken", None).unwrap()
     }
 
     fn repo(class: Class, name: &'static str) -> Transaction<'static> {
-        Transaction { class, action: "ecr:Test", repository: Some(name) }
+        Transaction::new(class, "ecr:Test", Some(name)).unwrap()
     }
 
     fn passes<C: Clock + Clone>(t: &Throttle<C>, account: &str, tx: &Transaction<'_>, n: usize) -> usize {
@@ -490,7 +492,7 @@ mod tests {
         assert_eq!(passes(&t, "1", &repo(Class::Push, "x"), 41), 40);
         assert!(t.check("1", &repo(Class::Pull, "x")).is_ok());
         assert!(t.check("1", &repo(Class::PullLayer, "x")).is_ok());
-        let other = |action| Transaction { class: Class::Other, action, repository: Some("x") };
+        let other = |action| Transaction::new(Class::Other, action, Some("x")).unwrap();
         assert_eq!(passes(&t, "1", &other("ecr:ListImages"), 201), 200);
         assert!(t.check("1", &other("ecr:DescribeImages")).is_ok(), "other operations have their own");
     }
@@ -521,7 +523,7 @@ mod tests {
         let t = Throttle::with_clock(&ThrottleConfig::default(), clock.clone());
         let names: Vec<String> = (0..5000).map(|i| format!("r{i}")).collect();
         for name in &names {
-            let tx = Transaction { class: Class::Pull, action: "ecr:BatchGetImage", repository: Some(name) };
+            let tx = Transaction::new(Class::Pull, "ecr:BatchGetImage", Some(name)).unwrap();
             t.check("1", &tx).unwrap();
         }
         assert!(t.buckets() > 4000, "{}", t.buckets());

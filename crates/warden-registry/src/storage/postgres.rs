@@ -211,6 +211,11 @@ async fn rows<C: GenericClient>(c: &C, sql: &str, params: Params<'_>) -> Result<
     Ok(c.query(&stmt, params).await?)
 }
 
+/// The first column of every row of a (cached) statement, as text.
+async fn strings<C: GenericClient>(c: &C, sql: &str, params: Params<'_>) -> Result<Vec<String>> {
+    rows(c, sql, params).await?.iter().map(|r| Ok(r.try_get(0)?)).collect()
+}
+
 /// At most one row of a (cached) statement.
 async fn row<C: GenericClient>(c: &C, sql: &str, params: Params<'_>) -> Result<Option<Row>> {
     let stmt = c.prepare_cached(sql).await?;
@@ -387,6 +392,19 @@ impl PgMeta {
         }
     }
 
+    /// Runs `sql` (a `DELETE` of one row, `$1` the repository and `$2` its key) under the lock of
+    /// the repository's row; whether it deleted a row (false, too, when there is no repository).
+    async fn delete_in_repository(&self, repo: &str, sql: &str, key: &str) -> Result<bool> {
+        let mut c = self.conn().await?;
+        let tx = c.transaction().await?;
+        if lock_repository(&tx, repo).await?.is_none() {
+            return Ok(false);
+        }
+        let n = exec(&tx, sql, &[&repo, &key]).await?;
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
     /// A pooled connection.
     async fn conn(&self) -> Result<Object> {
         Ok(self.pool.get().await?)
@@ -455,11 +473,7 @@ impl MetadataStore for PgMeta {
     fn repositories(&self) -> Result<Vec<String>> {
         self.run(async {
             let c = self.conn().await?;
-            rows(&c, "SELECT name FROM repositories ORDER BY name", &[])
-                .await?
-                .iter()
-                .map(|r| Ok(r.try_get(0)?))
-                .collect()
+            strings(&c, "SELECT name FROM repositories ORDER BY name", &[]).await
         })
     }
 
@@ -509,25 +523,14 @@ impl MetadataStore for PgMeta {
 
     fn unlink_blob(&self, repo: &str, digest: &str) -> Result<bool> {
         self.run(async {
-            let mut c = self.conn().await?;
-            let tx = c.transaction().await?;
-            if lock_repository(&tx, repo).await?.is_none() {
-                return Ok(false);
-            }
-            let n = exec(&tx, "DELETE FROM blobs WHERE repo = $1 AND digest = $2", &[&repo, &digest]).await?;
-            tx.commit().await?;
-            Ok(n == 1)
+            self.delete_in_repository(repo, "DELETE FROM blobs WHERE repo = $1 AND digest = $2", digest).await
         })
     }
 
     fn repository_blobs(&self, repo: &str) -> Result<Vec<String>> {
         self.run(async {
             let c = self.conn().await?;
-            rows(&c, "SELECT digest FROM blobs WHERE repo = $1 ORDER BY digest", &[&repo])
-                .await?
-                .iter()
-                .map(|r| Ok(r.try_get(0)?))
-                .collect()
+            strings(&c, "SELECT digest FROM blobs WHERE repo = $1 ORDER BY digest", &[&repo]).await
         })
     }
 
@@ -692,26 +695,13 @@ impl MetadataStore for PgMeta {
     }
 
     fn untag(&self, repo: &str, tag: &str) -> Result<bool> {
-        self.run(async {
-            let mut c = self.conn().await?;
-            let tx = c.transaction().await?;
-            if lock_repository(&tx, repo).await?.is_none() {
-                return Ok(false);
-            }
-            let n = exec(&tx, "DELETE FROM tags WHERE repo = $1 AND tag = $2", &[&repo, &tag]).await?;
-            tx.commit().await?;
-            Ok(n == 1)
-        })
+        self.run(async { self.delete_in_repository(repo, "DELETE FROM tags WHERE repo = $1 AND tag = $2", tag).await })
     }
 
     fn tags(&self, repo: &str) -> Result<Vec<String>> {
         self.run(async {
             let c = self.conn().await?;
-            rows(&c, "SELECT tag FROM tags WHERE repo = $1 ORDER BY tag", &[&repo])
-                .await?
-                .iter()
-                .map(|r| Ok(r.try_get(0)?))
-                .collect()
+            strings(&c, "SELECT tag FROM tags WHERE repo = $1 ORDER BY tag", &[&repo]).await
         })
     }
 
@@ -1064,11 +1054,7 @@ impl MetadataStore for PgMeta {
     fn stale_uploads(&self, before: i64) -> Result<Vec<String>> {
         self.run(async {
             let c = self.conn().await?;
-            rows(&c, "SELECT id FROM uploads WHERE started_at < $1 ORDER BY started_at, id", &[&before])
-                .await?
-                .iter()
-                .map(|r| Ok(r.try_get(0)?))
-                .collect()
+            strings(&c, "SELECT id FROM uploads WHERE started_at < $1 ORDER BY started_at, id", &[&before]).await
         })
     }
 
