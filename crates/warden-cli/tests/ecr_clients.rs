@@ -7,31 +7,16 @@
 
 mod support;
 
-use std::process::Command;
-use std::time::Duration;
-
 use serde_json::Value;
 use support::clients::Skopeo;
 use support::dockerd::Dockerd;
 use support::images::OciLayout;
 use support::registry::Registry;
-use support::{require, run, Run, TempDir};
+use support::{Run, TempDir};
 
 /// `aws ecr <args>` as the demo admin (keys from policies/identities/demo.json), at the registry.
 fn aws(reg: &Registry, args: &[&str], stdin: Option<&[u8]>) -> Run {
-    require("aws", "apt-get install -y awscli (or pip install awscli)");
-    let home = TempDir::new("warden-aws");
-    let mut cmd = Command::new("aws");
-    cmd.args(["ecr", "--endpoint-url", &format!("http://{}", reg.host), "--region", "us-east-1", "--output", "json"])
-        .args(args)
-        .env("HOME", home.path())
-        .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
-        .env("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env("AWS_PAGER", "")
-        .env("AWS_MAX_ATTEMPTS", "1");
-    run(&mut cmd, stdin, Duration::from_secs(120))
+    support::clients::aws_ecr(&reg.host, args, stdin)
 }
 
 fn aws_json(reg: &Registry, args: &[&str]) -> Value {

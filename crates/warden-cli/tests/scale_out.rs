@@ -22,7 +22,6 @@ mod support;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -30,25 +29,13 @@ use sha2::{Digest as _, Sha256};
 use support::clients::Skopeo;
 use support::images::OciLayout;
 use support::registry::Registry;
-use support::{basic, http, random_bytes, require, run, sha256_bytes, sha256_file, wait_until, Run, TempDir};
+use support::{basic, http, random_bytes, sha256_bytes, sha256_file, wait_until, Run, TempDir};
 use warden_testkit::postgres::Postgres;
 use warden_testkit::scale_out::scale_out_env;
 
 /// `aws ecr <args>` as the demo admin, at `host`.
 fn aws(host: &str, args: &[&str]) -> Run {
-    require("aws", "apt-get install -y awscli (or pip install awscli)");
-    let home = TempDir::new("warden-aws");
-    let mut cmd = Command::new("aws");
-    cmd.args(["ecr", "--endpoint-url", &format!("http://{host}"), "--region", "us-east-1", "--output", "json"])
-        .args(args)
-        .env("HOME", home.path())
-        .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
-        .env("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env("AWS_PAGER", "")
-        .env("AWS_MAX_ATTEMPTS", "1");
-    run(&mut cmd, None, Duration::from_secs(120))
+    support::clients::aws_ecr(host, args, None)
 }
 
 /// Two instances of one registry on a fresh prefix and database.

@@ -15,14 +15,11 @@
 
 mod support;
 
-use std::process::Command;
-use std::time::Duration;
-
 use serde_json::{json, Value};
 use support::clients::Skopeo;
 use support::images::OciLayout;
-use support::registry::{demo_policies, Registry, ACCOUNT, REGION};
-use support::{basic, http, require, run, HttpResponse, Run, TempDir};
+use support::registry::{demo_policies, Registry, ACCOUNT};
+use support::{basic, http, HttpResponse, Run, TempDir};
 
 /// The guide's range, and the test's own network (every client here connects from 127.0.0.1).
 const GUIDE_RANGE: &str = "54.240.143.0/24";
@@ -58,21 +55,7 @@ fn explicit_deny(action: &str, repo: &str) -> String {
 
 /// `aws ecr ARGS...` as the demo admin (keys from policies/identities/demo.json), at the registry.
 fn aws(reg: &Registry, args: &[&str]) -> Run {
-    require("aws", "python3 -m pip install awscli");
-    let home = TempDir::new("warden-aws");
-    let mut cmd = Command::new("aws");
-    cmd.args(["ecr", "--endpoint-url", &format!("http://{}", reg.host), "--region", REGION, "--output", "json"])
-        .args(args)
-        .env("HOME", home.path())
-        .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
-        .env("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env_remove("AWS_PROFILE")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env("AWS_PAGER", "")
-        .env("AWS_MAX_ATTEMPTS", "1");
-    run(&mut cmd, None, Duration::from_secs(120))
+    support::clients::aws_ecr(&reg.host, args, None)
 }
 
 /// `aws ecr ARGS...` that must succeed, its JSON output.

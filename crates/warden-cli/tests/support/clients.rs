@@ -212,3 +212,24 @@ impl Oras {
         run(&mut cmd, None, CLIENT_TIMEOUT)
     }
 }
+
+/// `aws ecr ARGS...` at the registry on `host` as the demo admin (keys from
+/// `policies/identities/demo.json`), in region us-east-1, with no profile, config file or retries
+/// of its own; `stdin` piped in when given.
+pub fn aws_ecr(host: &str, args: &[&str], stdin: Option<&[u8]>) -> Run {
+    require("aws", "python3 -m pip install awscli");
+    let home = TempDir::new("warden-aws");
+    let mut cmd = Command::new("aws");
+    cmd.args(["ecr", "--endpoint-url", &format!("http://{host}"), "--region", "us-east-1", "--output", "json"])
+        .args(args)
+        .env("HOME", home.path())
+        .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_PAGER", "")
+        .env("AWS_MAX_ATTEMPTS", "1");
+    run(&mut cmd, stdin, Duration::from_secs(120))
+}
