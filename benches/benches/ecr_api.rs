@@ -70,6 +70,7 @@ fn ecr_api(c: &mut Criterion) {
         storage: Default::default(),
         // The API's cost is measured, not the throttle's answers to a loop faster than ECR's quotas.
         throttle: warden_registry::ThrottleConfig::off(),
+        trail: None,
     };
     let registry = rt.block_on(async {
         let registry = Arc::new(Registry::open(config).await.unwrap_or_else(|e| panic!("{e}")));

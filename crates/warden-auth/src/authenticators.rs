@@ -331,7 +331,10 @@ impl SigV4Authenticator {
         let store = self.store.current();
         let user =
             store.credential(key).map(|c| c.user_arn.clone()).ok_or_else(|| SigV4Error::UnknownKey.rejection())?;
-        let caller = store.resolve(&user).map(caller_of).ok_or_else(|| SigV4Error::UnknownKey.rejection())?;
+        let caller = store
+            .resolve(&user)
+            .map(|r| caller_of(r).with_access_key(key))
+            .ok_or_else(|| SigV4Error::UnknownKey.rejection())?;
         self.callers.put(key.as_bytes(), generation, None, &caller);
         Ok(caller)
     }

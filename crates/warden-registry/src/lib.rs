@@ -18,6 +18,7 @@ pub mod access;
 pub mod ecr;
 pub mod error;
 pub mod manifest;
+pub mod metrics;
 pub mod names;
 pub mod oci;
 pub mod presign;
@@ -28,6 +29,7 @@ pub mod service;
 pub mod state;
 pub mod storage;
 pub mod throttle;
+pub mod trail;
 
 /// The lifecycle scheduler (`service::lifecycle`), under its older path.
 pub use service::lifecycle;
@@ -81,15 +83,16 @@ pub fn router_with(registry: Arc<Registry>, options: &ServeOptions) -> Router {
         AuthorizeLayer::new(sigv4, ecr::authz::EcrDescriber { registry: Arc::clone(&registry) })
             .with_hook(access::AccessHook),
     );
-    let presigned =
-        Router::new().route("/presigned/{*rest}", axum::routing::get(presign::download)).with_state(registry);
+    let presigned = Router::new()
+        .route("/presigned/{*rest}", axum::routing::get(presign::download))
+        .with_state(Arc::clone(&registry));
     let trusted: Arc<[IpNet]> = options.trusted_proxies.clone().into();
     // Uploads stream; the default 2 MB body limit of axum's extractors does not apply to them.
     v2.merge(api)
         .merge(presigned)
         .fallback(|| async { error::RegistryError::NotFound })
         .layer(axum::extract::DefaultBodyLimit::disable())
-        .layer(axum::middleware::from_fn(access::log))
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&registry), access::observe))
         .layer(axum::middleware::map_request(move |mut req: axum::extract::Request| {
             let trusted = Arc::clone(&trusted);
             async move {
@@ -100,6 +103,23 @@ pub fn router_with(registry: Arc<Registry>, options: &ServeOptions) -> Router {
                 req
             }
         }))
+}
+
+/// The metrics endpoint (`GET /metrics`, Prometheus text), for a listener of its own
+/// (`warden serve --metrics-listen`).
+pub fn metrics_router(registry: Arc<Registry>) -> Router {
+    Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let registry = Arc::clone(&registry);
+            async move {
+                (
+                    [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                    registry.metrics.render(registry.trail.as_ref()),
+                )
+            }
+        }),
+    )
 }
 
 /// Serves the registry on `listener` until ctrl-c or SIGTERM, finishing requests in flight, with

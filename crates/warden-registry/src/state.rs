@@ -37,6 +37,8 @@ pub struct Config {
     pub storage: crate::storage::Backends,
     /// Request throttling ([`ThrottleConfig::default`]: the user guide's quota table).
     pub throttle: ThrottleConfig,
+    /// The audit trail (`None`: no trail is written).
+    pub trail: Option<crate::trail::TrailConfig>,
 }
 
 /// The registry's quotas; [`Limits::default`] is the user guide's.
@@ -60,6 +62,9 @@ impl Default for Limits {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum OpenError {
+    /// The audit trail.
+    #[error(transparent)]
+    Trail(#[from] crate::trail::TrailError),
     /// The data directory.
     #[error("data directory `{path}`: {source}")]
     Io {
@@ -105,6 +110,10 @@ pub struct Registry {
     pub schema1_signer: Option<crate::schema1::Signer>,
     /// The callers' token buckets ([`Config::throttle`]), this process's own.
     pub throttle: Throttle,
+    /// The audit trail ([`Config::trail`]).
+    pub trail: Option<crate::trail::Trail>,
+    /// Request, decision, throttling and trail counters.
+    pub metrics: crate::metrics::Metrics,
     policies: Mutex<HashMap<String, (String, PolicySet)>>,
 }
 
@@ -204,8 +213,11 @@ impl Registry {
         let url_key = [key.as_slice(), b"/presigned-urls"].concat();
         let schema1_signer = crate::schema1::Signer::derive(&key);
         let throttle = Throttle::new(&config.throttle);
+        let trail = config.trail.clone().map(crate::trail::Trail::open).transpose()?;
         Ok(Registry {
             throttle,
+            trail,
+            metrics: crate::metrics::Metrics::default(),
             config,
             url_key,
             schema1_signer,

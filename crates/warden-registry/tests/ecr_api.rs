@@ -73,6 +73,7 @@ async fn start_with(name: &str, limits: warden_registry::Limits) -> Server {
         limits,
         storage: common::storage(name),
         throttle: warden_registry::ThrottleConfig::default(),
+        trail: None,
     };
     let registry = Arc::new(Registry::open(config).await.unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

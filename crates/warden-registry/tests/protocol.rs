@@ -65,6 +65,7 @@ async fn start(name: &str) -> Server {
         limits: warden_registry::Limits::default(),
         storage: common::storage(name),
         throttle: warden_registry::ThrottleConfig::default(),
+        trail: None,
     };
     let registry = Arc::new(Registry::open(config).await.unwrap());
     for repo in ["team/app", "team/other", "tools/ci"] {

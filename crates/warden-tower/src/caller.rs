@@ -28,6 +28,8 @@ pub struct CallerData {
     pub unique_id: Option<Arc<str>>,
     /// Whether MFA was used; `None` for long-term credentials (the key is then absent).
     pub mfa: Option<bool>,
+    /// The access key a SigV4 request was signed with (the audit trail's `accessKeyId`).
+    pub access_key_id: Option<Arc<str>>,
     /// The condition keys that depend only on the caller, built once; each request's context sits
     /// on top of it (see [`crate::context::request_context`]).
     pub context: Arc<Context>,
@@ -66,8 +68,16 @@ impl Caller {
             tags,
             unique_id,
             mfa,
+            access_key_id: None,
             context: Arc::new(context),
         }))
+    }
+
+    /// The same caller, signing with `access_key_id`.
+    pub fn with_access_key(&self, access_key_id: &str) -> Caller {
+        let mut data = (*self.0).clone();
+        data.access_key_id = Some(Arc::from(access_key_id));
+        Caller(Arc::new(data))
     }
 
     /// A caller from its parts.

@@ -19,6 +19,16 @@ pub struct Denial {
     pub outcome: warden_policy::Outcome,
 }
 
+/// The error an error response carries, in its response's extensions, so that surrounding layers
+/// (logs, audit trails) read the code without parsing the body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorReport {
+    /// The error code (`RepositoryNotFoundException`, `NAME_UNKNOWN`).
+    pub code: String,
+    /// The message.
+    pub message: String,
+}
+
 /// Turns rejections and denials into responses. Attach the [`Denial`] to the response's
 /// extensions so surrounding layers (logging) can read it.
 pub trait DenyResponse<ResBody>: Clone + Send + Sync + 'static {
@@ -60,6 +70,7 @@ pub fn json_error<ResBody: From<String>>(
     if let Some(d) = denial {
         resp.extensions_mut().insert(d);
     }
+    resp.extensions_mut().insert(ErrorReport { code: code.to_owned(), message: message.to_owned() });
     resp
 }
 
@@ -93,5 +104,6 @@ pub fn registry_error<ResBody: From<String>>(status: StatusCode, code: &str, mes
     *resp.status_mut() = status;
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp.headers_mut().insert("docker-distribution-api-version", HeaderValue::from_static("registry/2.0"));
+    resp.extensions_mut().insert(ErrorReport { code: code.to_owned(), message: message.to_owned() });
     resp
 }

@@ -74,6 +74,7 @@ impl Common {
             },
             storage: self.backends()?,
             throttle: warden_registry::ThrottleConfig::default(),
+            trail: None,
         })
     }
 
@@ -136,6 +137,25 @@ pub struct ServeArgs {
     /// left out keeps the guide's rate). Per instance: N instances allow N × these rates.
     #[arg(long, value_name = "FILE")]
     throttle_config: Option<PathBuf>,
+    /// The audit trail: a CloudTrail record of every call, as CloudTrail log files (`on`, the
+    /// default) or none (`off`). Read it with `warden trail lookup`.
+    #[arg(long, default_value = "on", value_name = "on|off", value_parser = ["on", "off"])]
+    trail: String,
+    /// Where the trail is written (default: `<data-dir>/trail`).
+    #[arg(long, value_name = "DIR")]
+    trail_dir: Option<PathBuf>,
+    /// When the trail cannot be written (a full disk): `reject` refuses calls (503) until it can,
+    /// so no call goes unrecorded; `continue` serves on and holds records in memory (counted in
+    /// the metrics, bounded).
+    #[arg(long, default_value = "reject", value_name = "reject|continue")]
+    trail_on_failure: warden_registry::trail::OnFailure,
+    /// Seconds between CloudTrail log files (CloudTrail delivers about every 5 minutes).
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    trail_interval: u64,
+    /// Serve Prometheus metrics at `GET /metrics` on this address (off by default; the registry's
+    /// own port serves only authenticated clients).
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<SocketAddr>,
     #[command(flatten)]
     common: Common,
 }
@@ -230,6 +250,15 @@ async fn run_serve(args: &ServeArgs) -> Result<(), String> {
     if !config.throttle.enabled {
         eprintln!("warden: throttling is off");
     }
+    if args.trail == "on" {
+        let dir = args.trail_dir.clone().unwrap_or_else(|| config.data_dir.join("trail"));
+        let mut trail = warden_registry::trail::TrailConfig::new(dir, &config.account_id, &config.region);
+        trail.on_failure = args.trail_on_failure;
+        trail.interval = Duration::from_secs(args.trail_interval);
+        config.trail = Some(trail);
+    } else {
+        eprintln!("warden: the audit trail is off");
+    }
     let store = Arc::new(StoreHandle::load(&config.policies_dir).map_err(|e| e.to_string())?);
     store.current().check_listen(&args.listen, args.allow_demo_keys).map_err(|e| e.to_string())?;
     let _watcher = store
@@ -262,9 +291,25 @@ async fn run_serve(args: &ServeArgs) -> Result<(), String> {
         max_connections: args.max_connections.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
         ..warden_server::ServerLimits::default()
     };
+    let metrics = match args.metrics_listen {
+        Some(at) => {
+            let l = warden_server::bind(at).map_err(|e| format!("cannot listen on {at}: {e}"))?;
+            eprintln!("warden: metrics on http://{}/metrics", l.local_addr().map_err(|e| e.to_string())?);
+            let app = warden_registry::metrics_router(Arc::clone(&registry));
+            Some(tokio::spawn(warden_server::serve(l, app, limits.clone(), std::future::pending())))
+        }
+        None => None,
+    };
     let options = warden_registry::ServeOptions { trusted_proxies: args.trusted_proxies.clone(), limits };
-    let served = warden_registry::serve_with(registry, listener, options).await.map_err(|e| e.to_string());
+    let served = warden_registry::serve_with(Arc::clone(&registry), listener, options).await.map_err(|e| e.to_string());
     scheduler.abort();
+    if let Some(m) = metrics {
+        m.abort();
+    }
+    // Everything queued is written and the log sealed into a log file before the process exits.
+    if let Some(trail) = registry.trail.as_ref() {
+        trail.close();
+    }
     served
 }
 

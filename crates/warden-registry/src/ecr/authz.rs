@@ -67,9 +67,13 @@ impl EcrDescriber {
     async fn describe_call(&self, req: Request<Body>, caller: &Caller) -> Result<(Request<Body>, Vec<Check>)> {
         let reg = &self.registry;
         let op = target(&req)?.to_owned();
+        if let Some(name) = Input::operation(&op) {
+            crate::access::note_call(caller, name);
+        }
         let base = reg.request_context(&req, caller)?;
         let (parts, body) = req.into_parts();
         let input = Input::parse(&op, &read_body(body).await?)?;
+        crate::access::note_parameters(|| input.parameters());
         check_bounds(&input)?;
         // The repositories the call names, validated before anything is read.
         let (repo, names): (Option<RepoName>, Vec<RepoName>) = match &input {

@@ -10,12 +10,12 @@
 //! ```
 
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::error::{EcrError, Result};
 
 /// The registry and repository most operations address.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Target {
     /// `registryId` (the account); this registry's own when absent.
@@ -25,7 +25,7 @@ pub struct Target {
 }
 
 /// `{Key, Value}` of a resource tag.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct TagInput {
     /// Key.
     #[serde(rename = "Key")]
@@ -36,7 +36,7 @@ pub struct TagInput {
 }
 
 /// `{imageDigest, imageTag}`.
-#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct ImageId {
     /// Digest.
@@ -48,7 +48,7 @@ pub struct ImageId {
 }
 
 /// `imageScanningConfiguration`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ScanningConfiguration {
     /// `scanOnPush`.
@@ -56,7 +56,7 @@ pub struct ScanningConfiguration {
 }
 
 /// `filter` of ListImages / DescribeImages.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ImageFilter {
     /// `TAGGED`, `UNTAGGED` or `ANY`.
@@ -64,7 +64,7 @@ pub struct ImageFilter {
 }
 
 /// `nextToken` / `maxResults`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Paging {
     /// Where the previous page ended.
@@ -76,7 +76,7 @@ pub struct Paging {
 macro_rules! operation {
     ($(#[$doc:meta])* $name:ident { $($(#[$fdoc:meta])* $field:ident : $ty:ty),* $(,)? }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Default, Deserialize)]
+        #[derive(Debug, Clone, Default, Deserialize, Serialize)]
         #[serde(rename_all = "camelCase")]
         pub struct $name {
             /// The registry and repository.
@@ -90,7 +90,7 @@ macro_rules! operation {
 macro_rules! untargeted {
     ($(#[$doc:meta])* $name:ident { $($(#[$fdoc:meta])* $field:ident : $ty:ty),* $(,)? }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Default, Deserialize)]
+        #[derive(Debug, Clone, Default, Deserialize, Serialize)]
         #[serde(rename_all = "camelCase")]
         pub struct $name {
             $($(#[$fdoc])* pub $field: $ty,)*
@@ -269,7 +269,8 @@ operation!(
         part_first_byte: Option<u64>,
         /// Last byte of the part in the layer.
         part_last_byte: Option<u64>,
-        /// The part, base64.
+        /// The part, base64 (never in the audit trail).
+        #[serde(skip_serializing)]
         layer_part_blob: Option<String>,
     }
 );
@@ -336,12 +337,31 @@ macro_rules! inputs {
                 }
             }
 
+            /// The operation named `name`, when this registry has it.
+            pub fn operation(name: &str) -> Option<&'static str> {
+                match name {
+                    $(stringify!($t) => Some(stringify!($t)),)*
+                    $(stringify!($u) => Some(stringify!($u)),)*
+                    _ => None,
+                }
+            }
+
             /// The operation's name.
             pub fn name(&self) -> &'static str {
                 match self {
                     $(Input::$t(_) => stringify!($t),)*
                     $(Input::$u(_) => stringify!($u),)*
                 }
+            }
+
+            /// The call's parameters as the audit trail records them (`requestParameters`):
+            /// the members given, without layer bytes.
+            pub fn parameters(&self) -> serde_json::Value {
+                let value = match self {
+                    $(Input::$t(i) => serde_json::to_value(i),)*
+                    $(Input::$u(i) => serde_json::to_value(i),)*
+                };
+                value.unwrap_or(serde_json::Value::Null)
             }
 
             /// The registry and repository, for the operations that address one.

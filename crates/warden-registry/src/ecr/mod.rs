@@ -52,7 +52,10 @@ pub async fn api(State(reg): State<Arc<Registry>>, mut req: Request<Body>) -> Re
         return EcrError::from(e).into_response();
     }
     match handle(&reg, &call, &host, authorized.as_ref()).await {
-        Ok(v) => ok(v),
+        Ok(v) => {
+            crate::access::note_response(|| response_elements(&call.input, &v));
+            ok(v)
+        }
         Err(e) => e.into_response(),
     }
 }
@@ -90,6 +93,16 @@ async fn handle(reg: &Registry, call: &EcrCall, host: &str, authorized: Option<&
         Input::DeleteLifecyclePolicy(_) => lifecycle::delete(&c).await,
         Input::StartLifecyclePolicyPreview(i) => lifecycle::start_preview(&c, i).await,
         Input::GetLifecyclePolicyPreview(i) => lifecycle::get_preview(&c, i).await,
+    }
+}
+
+/// `responseElements` of the audit record: the answer of a mutating call; `null` for reads (as
+/// CloudTrail records them) and for GetAuthorizationToken, whose answer is a credential.
+fn response_elements(input: &Input, answer: &Value) -> Value {
+    if crate::trail::event::is_read_only(input.name()) {
+        Value::Null
+    } else {
+        answer.clone()
     }
 }
 

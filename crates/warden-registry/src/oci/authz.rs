@@ -43,7 +43,11 @@ impl DescribeRequest<Body> for RegistryDescriber {
         let reg = &self.registry;
         let request = OciRequest::parse(req.method(), req.uri()).map_err(|e| e.rejection())?;
         let action = request.action().map_err(|e| e.rejection())?;
-        let context = reg.request_context(&req, caller).map_err(|e| e.rejection())?;
+        if let Some(action) = action {
+            crate::access::note_call(caller, action.trim_start_matches("ecr:"));
+            crate::access::note_parameters(|| request.parameters(&reg.config.account_id));
+        }
+        let context = reg.request_context(&req, caller).map_err(reject)?;
         let mut checks = Vec::new();
         let (mut repository, mut mount_source) = (None, None);
         if let (Some(action), Some(name)) = (action, request.route.repo()) {
@@ -58,12 +62,12 @@ impl DescribeRequest<Body> for RegistryDescriber {
                     Ok((m.repository(target.as_str())?, src))
                 })
                 .await
-                .map_err(|e| e.rejection())?;
-            checks.push(reg.check(context.clone(), action, name.as_str(), repo.as_ref()).map_err(|e| e.rejection())?);
+                .map_err(reject)?;
+            checks.push(reg.check(context.clone(), action, name.as_str(), repo.as_ref()).map_err(reject)?);
             if let (Some(mount), Some(src)) = (&request.mount, src) {
                 let check = reg
                     .check(context.clone(), "ecr:GetDownloadUrlForLayer", mount.from.as_str(), src.as_ref())
-                    .map_err(|e| e.rejection())?;
+                    .map_err(reject)?;
                 checks.push(check);
                 mount_source = src;
             }
@@ -72,4 +76,12 @@ impl DescribeRequest<Body> for RegistryDescriber {
         req.extensions_mut().insert(Described { request, repository, mount_source, context });
         Ok((req, checks))
     }
+}
+
+/// A failure after the call was named: recorded as the ECR exception it is, answered in the
+/// distribution spec's terms.
+fn reject(e: crate::error::RegistryError) -> Rejection {
+    let ecr = crate::ecr::EcrError::from(e.clone());
+    crate::access::note_error(ecr.code, &ecr.message);
+    e.rejection()
 }

@@ -117,6 +117,43 @@ impl OciRequest {
     }
 }
 
+impl OciRequest {
+    /// The request's parameters as the audit trail records them, in the ECR API's member names
+    /// for the action it is authorized as (`imageIds`, `layerDigest`, `uploadId`, …).
+    pub fn parameters(&self, registry_id: &str) -> serde_json::Value {
+        use serde_json::json;
+        let image_id = |r: &crate::names::Reference| match r {
+            crate::names::Reference::Tag(t) => json!({"imageTag": t.as_str()}),
+            crate::names::Reference::Digest(d) => json!({"imageDigest": d.as_str()}),
+        };
+        let mut p = match (&self.route, self.method.as_str()) {
+            (Route::Manifest { reference, .. }, "PUT") => match reference {
+                crate::names::Reference::Tag(t) => json!({"imageTag": t.as_str()}),
+                crate::names::Reference::Digest(d) => json!({"imageDigest": d.as_str()}),
+            },
+            (Route::Manifest { reference, .. }, _) => json!({"imageIds": [image_id(reference)]}),
+            (Route::Referrers { digest, .. }, _) => json!({"imageIds": [{"imageDigest": digest.as_str()}]}),
+            (Route::Blob { digest, .. }, "GET") => json!({"layerDigest": digest.as_str()}),
+            (Route::Blob { digest, .. }, _) => json!({"layerDigests": [digest.as_str()]}),
+            (Route::Upload { id, .. }, "PUT") => {
+                json!({"uploadId": id.as_str(), "layerDigests": self.digest.iter().map(Digest::as_str).collect::<Vec<_>>()})
+            }
+            (Route::Upload { id, .. }, _) => json!({"uploadId": id.as_str()}),
+            (Route::UploadStart { .. }, _) => match &self.mount {
+                // Not an ECR member: where a cross-repository mount takes the layer from.
+                Some(m) => json!({"mount": {"layerDigest": m.digest.as_str(), "fromRepository": m.from.as_str()}}),
+                None => json!({}),
+            },
+            _ => json!({}),
+        };
+        if let (Some(map), Some(repo)) = (p.as_object_mut(), self.route.repo()) {
+            map.insert("registryId".into(), json!(registry_id));
+            map.insert("repositoryName".into(), json!(repo.as_str()));
+        }
+        p
+    }
+}
+
 /// What the describer hands the handler, as a request extension: the request's description, the
 /// rows of the repositories it read to decide (`None` where the repository does not exist), and
 /// the condition keys it decided with.

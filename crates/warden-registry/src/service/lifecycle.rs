@@ -64,6 +64,7 @@ pub async fn apply_all(reg: &Registry, at: i64) -> Result<Vec<Expired>, Registry
                 continue;
             }
         };
+        let mut done: Vec<(Image, i64)> = Vec::new();
         for (image, rule) in expiring(reg, &name, &policy, at).await? {
             let digest = Digest::parse(&image.digest)?;
             super::manifests::delete(reg, &name, &digest).await?;
@@ -72,15 +73,116 @@ pub async fn apply_all(reg: &Registry, at: i64) -> Result<Vec<Expired>, Registry
             tracing::info!(repository = %name, digest = %image.digest, tags = ?image.tags, rule, "lifecycle expired an image");
             expired.push(Expired {
                 repository: name.clone(),
-                digest: image.digest,
-                tags: image.tags,
+                digest: image.digest.clone(),
+                tags: image.tags.clone(),
                 rule_priority: rule,
             });
+            done.push((image, rule));
         }
+        record_expiries(reg, &name, &text, &done, at).await;
         let n = name.clone();
         reg.meta(move |m| m.lifecycle_evaluated(&n, at)).await?;
     }
     Ok(expired)
+}
+
+/// The most images one `PolicyExecutionEvent` names: "for lifecycle policy actions where 10 or
+/// more images expired, Amazon ECR sends multiple events to CloudTrail" (the user guide's
+/// CloudTrail chapter).
+pub const IMAGES_PER_EVENT: usize = 10;
+
+/// Records the expiries of one repository's round as CloudTrail service events
+/// (`PolicyExecutionEvent`, `AwsServiceEvent`), shaped as AWS's (re:Post "ECR lifecycle policy
+/// events": `serviceEventDetails` with the policy's rules and the images expired), at most
+/// [`IMAGES_PER_EVENT`] images per event. A record that cannot be written is logged: the
+/// images are already gone.
+async fn record_expiries(reg: &Registry, repo: &str, policy_text: &str, done: &[(Image, i64)], at: i64) {
+    use serde_json::{json, Value};
+    let Some(trail) = reg.trail.as_ref() else { return };
+    if done.is_empty() {
+        return;
+    }
+    let policy: Value = serde_json::from_str(policy_text).unwrap_or(Value::Null);
+    let rules: Vec<Value> = policy
+        .get("rules")
+        .and_then(Value::as_array)
+        .map(|rules| {
+            rules
+                .iter()
+                .map(|r| {
+                    let sel = r.get("selection").cloned().unwrap_or(Value::Null);
+                    let count_type = match sel.get("countType").and_then(Value::as_str) {
+                        Some("imageCountMoreThan") => "Image count more than",
+                        Some("sinceImagePushed") => "Since image pushed",
+                        _ => "",
+                    };
+                    json!({
+                        "rulePriority": r.get("rulePriority"),
+                        "description": r.get("description").and_then(Value::as_str).unwrap_or(""),
+                        "lifecycleEventSelection": {
+                            "tagStatus": match sel.get("tagStatus").and_then(Value::as_str) {
+                                Some("tagged") => "Tagged",
+                                Some("untagged") => "Untagged",
+                                _ => "Any",
+                            },
+                            "tagPrefixList": sel.get("tagPrefixList").cloned().unwrap_or(json!([])),
+                            "countType": count_type,
+                            "countNumber": sel.get("countNumber"),
+                        },
+                        "action": "expire",
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let arn = reg.repository_arn(repo);
+    for chunk in done.chunks(IMAGES_PER_EVENT) {
+        let actions: Vec<Value> = chunk
+            .iter()
+            .map(|(image, rule)| {
+                json!({
+                    "lifecycleEventImage": {
+                        "digest": image.digest,
+                        "tagStatus": if image.tags.is_empty() { "Untagged" } else { "Tagged" },
+                        "tagList": image.tags,
+                        "pushedAt": image.pushed_at.saturating_mul(1000),
+                    },
+                    "rulePriority": rule,
+                })
+            })
+            .collect();
+        let event = crate::trail::Event {
+            event_version: crate::trail::event::EVENT_VERSION,
+            user_identity: crate::trail::event::UserIdentity::service(&reg.config.account_id),
+            event_time: crate::trail::event::event_time(now()),
+            event_source: crate::trail::event::EVENT_SOURCE,
+            event_name: "PolicyExecutionEvent".into(),
+            aws_region: reg.config.region.clone(),
+            source_ip_address: "AWS Internal".into(),
+            user_agent: "AWS Internal".into(),
+            error_code: None,
+            error_message: None,
+            request_parameters: Value::Null,
+            response_elements: Value::Null,
+            request_id: None,
+            event_id: crate::trail::event::uuid(),
+            // As AWS's own records of lifecycle actions say.
+            read_only: true,
+            resources: crate::trail::event::Resource::repository(&arn).into_iter().collect(),
+            event_type: "AwsServiceEvent",
+            management_event: true,
+            recipient_account_id: reg.config.account_id.clone(),
+            service_event_details: Some(json!({
+                "repositoryName": repo,
+                "lifecycleEventPolicy": { "lifecycleEventRules": rules, "lastEvaluatedAt": at.saturating_mul(1000) },
+                "lifecycleEventImageActions": actions,
+            })),
+            event_category: "Management",
+        };
+        if let Err(e) = trail.record(&event, true).await {
+            tracing::error!(target: "warden::trail", repository = %repo, error = %e, "lifecycle expiry not recorded in the audit trail");
+        }
+    }
 }
 
 /// Removes upload sessions (and their partial data) started before `before` (epoch seconds);

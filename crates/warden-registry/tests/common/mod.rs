@@ -222,6 +222,7 @@ async fn start_full(
         limits: warden_registry::Limits::default(),
         storage: storage(name),
         throttle,
+        trail: Some(warden_registry::trail::TrailConfig::new(dir.join("trail"), ACCOUNT, REGION)),
     };
     let store = Arc::new(warden_identity::StoreHandle::load(&config.policies_dir).unwrap());
     std::fs::create_dir_all(&config.data_dir).unwrap();

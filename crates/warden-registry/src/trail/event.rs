@@ -1,0 +1,280 @@
+//! One CloudTrail record, shaped as the Amazon ECR User Guide's example entry ("Understanding
+//! Amazon ECR Log File Entries") and the CloudTrail record contents reference: an `AwsApiCall` for
+//! every ECR API call and `/v2` action (named as the ECR action it was authorized as), an
+//! `AwsServiceEvent` (`PolicyExecutionEvent`) for each lifecycle expiry.
+//!
+//! What is never in a record: credentials (the `Authorization` header, registry tokens,
+//! `GetAuthorizationToken`'s answer), layer bytes (`UploadLayerPart`'s `layerPartBlob`), and the
+//! answers of read-only calls (`responseElements` is `null` for them, as CloudTrail records
+//! them).
+
+use serde::Serialize;
+use serde_json::Value;
+use warden_policy::PrincipalKind;
+use warden_tower::Caller;
+
+/// The version of the record format written.
+pub const EVENT_VERSION: &str = "1.08";
+/// `eventSource` of every record.
+pub const EVENT_SOURCE: &str = "ecr.amazonaws.com";
+/// The resource type of a repository.
+pub const REPOSITORY_TYPE: &str = "AWS::ECR::Repository";
+
+/// A CloudTrail record. Fields serialize in CloudTrail's order; `requestParameters` and
+/// `responseElements` are always present (`null` when empty), the error fields only on failures.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    /// `1.08`.
+    pub event_version: &'static str,
+    /// Who made the call.
+    pub user_identity: UserIdentity,
+    /// When, `2026-12-06T10:11:12Z`.
+    pub event_time: String,
+    /// `ecr.amazonaws.com`.
+    pub event_source: &'static str,
+    /// The ECR action (`PutImage`), or `PolicyExecutionEvent`.
+    pub event_name: String,
+    /// The registry's region.
+    pub aws_region: String,
+    /// The client's address (`AWS Internal` for service events).
+    #[serde(rename = "sourceIPAddress")]
+    pub source_ip_address: String,
+    /// The client's `User-Agent`.
+    pub user_agent: String,
+    /// The exception, on a failed or denied call (`AccessDenied` for a denial).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    /// Its message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    /// The call's parameters, without secrets or layer bytes.
+    pub request_parameters: Value,
+    /// The answer of a mutating call that succeeded; `null` otherwise.
+    pub response_elements: Value,
+    /// The request's id (`x-amzn-RequestId` of the answer).
+    #[serde(rename = "requestID", skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// This record's id.
+    #[serde(rename = "eventID")]
+    pub event_id: String,
+    /// Whether the call only reads.
+    pub read_only: bool,
+    /// The repositories the call was about.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<Resource>,
+    /// `AwsApiCall` or `AwsServiceEvent`.
+    pub event_type: &'static str,
+    /// `true`: every ECR call is a management event.
+    pub management_event: bool,
+    /// The registry's account.
+    pub recipient_account_id: String,
+    /// What a service event did (lifecycle: the rules and the images expired).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_event_details: Option<Value>,
+    /// `Management`.
+    pub event_category: &'static str,
+}
+
+/// `userIdentity`.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserIdentity {
+    /// `IAMUser`, `AssumedRole`, `Root`, `FederatedUser`, `AWSService`; absent for service events.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<&'static str>,
+    /// The unique id (`AIDA…`, `AROA…:session`, the account for root).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principal_id: Option<String>,
+    /// The caller's ARN.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    /// The caller's account.
+    pub account_id: String,
+    /// The access key the call was signed with (SigV4 calls).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_key_id: Option<String>,
+    /// An IAM user's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+    /// A role session's issuer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_context: Option<Value>,
+    /// `AWS Internal` for service events.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invoked_by: Option<&'static str>,
+}
+
+/// An entry of `resources`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Resource {
+    /// The ARN.
+    #[serde(rename = "ARN")]
+    pub arn: String,
+    /// Its account.
+    #[serde(rename = "accountId")]
+    pub account_id: String,
+    /// `AWS::ECR::Repository`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+}
+
+impl Resource {
+    /// A repository, from its ARN (`arn:aws:ecr:REGION:ACCOUNT:repository/NAME`); `None` for
+    /// anything else (`*` of GetAuthorizationToken).
+    pub fn repository(arn: &str) -> Option<Resource> {
+        let mut parts = arn.splitn(6, ':');
+        let (Some("arn"), Some(_), Some("ecr"), Some(_), Some(account), Some(rest)) =
+            (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return None;
+        };
+        rest.starts_with("repository/").then(|| Resource {
+            arn: arn.to_owned(),
+            account_id: account.to_owned(),
+            kind: REPOSITORY_TYPE,
+        })
+    }
+}
+
+/// `eventTime` of a time in seconds since the epoch.
+pub fn event_time(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+/// A random UUID (version 4), for `eventID` and `requestID`.
+pub fn uuid() -> String {
+    let mut b = [0u8; 16];
+    // Without randomness the ids are still unique enough to tell records apart by time; never
+    // fail a request for an id.
+    if getrandom::getrandom(&mut b).is_err() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        b = nanos.to_le_bytes();
+    }
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        h.get(0..8).unwrap_or(""),
+        h.get(8..12).unwrap_or(""),
+        h.get(12..16).unwrap_or(""),
+        h.get(16..20).unwrap_or(""),
+        h.get(20..32).unwrap_or("")
+    )
+}
+
+impl UserIdentity {
+    /// The identity of an authenticated caller, as CloudTrail's `userIdentity` element describes
+    /// each kind.
+    pub fn of(caller: &Caller) -> UserIdentity {
+        let p = &caller.principal;
+        let mut id = UserIdentity {
+            kind: None,
+            principal_id: caller.unique_id.as_deref().map(str::to_owned),
+            arn: Some(p.arn().to_owned()),
+            account_id: p.account().to_owned(),
+            access_key_id: caller.access_key_id.as_deref().map(str::to_owned),
+            ..UserIdentity::default()
+        };
+        match p.kind() {
+            PrincipalKind::User => {
+                id.kind = Some("IAMUser");
+                id.user_name = p.user_name().map(str::to_owned);
+            }
+            PrincipalKind::Root => {
+                id.kind = Some("Root");
+                id.principal_id = Some(p.account().to_owned());
+            }
+            PrincipalKind::AssumedRole => {
+                id.kind = Some("AssumedRole");
+                let role_id = caller.unique_id.as_deref().and_then(|u| u.split(':').next()).map(str::to_owned);
+                id.session_context = Some(serde_json::json!({
+                    "sessionIssuer": {
+                        "type": "Role",
+                        "principalId": role_id,
+                        "arn": p.principal_arn(),
+                        "accountId": p.account(),
+                        "userName": p.role_name(),
+                    },
+                    "attributes": {
+                        "mfaAuthenticated": if caller.mfa == Some(true) { "true" } else { "false" },
+                    }
+                }));
+            }
+            PrincipalKind::FederatedUser => id.kind = Some("FederatedUser"),
+            PrincipalKind::Service => {
+                id.kind = Some("AWSService");
+                id.arn = None;
+            }
+            PrincipalKind::Unspecified => id.kind = Some("Unknown"),
+        }
+        id
+    }
+
+    /// The identity of a service event: the account, `invokedBy: AWS Internal`.
+    pub fn service(account: &str) -> UserIdentity {
+        UserIdentity { account_id: account.to_owned(), invoked_by: Some("AWS Internal"), ..UserIdentity::default() }
+    }
+}
+
+/// Whether an ECR operation only reads (CloudTrail's `readOnly`).
+pub fn is_read_only(operation: &str) -> bool {
+    ["Get", "Describe", "List", "BatchGet", "BatchCheck"].iter().any(|p| operation.starts_with(p))
+}
+
+/// `requestParameters` with `null` members removed (absent members of the typed input).
+pub fn without_nulls(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, without_nulls(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(without_nulls).collect()),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repository_resources_are_taken_from_arns() {
+        let r = Resource::repository("arn:aws:ecr:us-east-1:111122223333:repository/team/app").unwrap();
+        assert_eq!(r.account_id, "111122223333");
+        assert_eq!(r.kind, REPOSITORY_TYPE);
+        assert!(Resource::repository("*").is_none());
+        assert!(Resource::repository("arn:aws:s3:::bucket/repository/x").is_none());
+    }
+
+    #[test]
+    fn ids_are_version_4_uuids() {
+        let a = uuid();
+        assert_eq!(a.len(), 36);
+        assert_eq!(&a[14..15], "4");
+        assert!(["8", "9", "a", "b"].contains(&&a[19..20]));
+        assert_ne!(a, uuid());
+    }
+
+    #[test]
+    fn times_are_utc_seconds() {
+        assert_eq!(event_time(1_531_347_463), "2018-07-11T22:17:43Z");
+    }
+
+    #[test]
+    fn read_only_operations() {
+        for op in ["BatchGetImage", "GetDownloadUrlForLayer", "DescribeImages", "ListImages", "GetAuthorizationToken"] {
+            assert!(is_read_only(op), "{op}");
+        }
+        for op in ["PutImage", "CompleteLayerUpload", "BatchDeleteImage", "SetRepositoryPolicy", "UploadLayerPart"] {
+            assert!(!is_read_only(op), "{op}");
+        }
+    }
+}

@@ -1,0 +1,578 @@
+//! The trail's writer: one thread that appends records to a write-ahead log with group commit, and
+//! seals the log into a CloudTrail log file every interval.
+//!
+//! **Durability.** A record of a mutating call is acknowledged once its line is in the write-ahead
+//! log and `fdatasync`ed; the registry answers the call only then ([`Trail::record`] with
+//! `durable`). Every record waiting when the thread wakes is written with one `write` and one
+//! `fdatasync` (group commit: the window is however long the previous sync took, no timer). Read
+//! records are written in the same batches but not waited for; they are synced with the next
+//! durable batch or the seal.
+//!
+//! **Never dropped silently.** The queue is bounded ([`TrailConfig::queue`]): when it is full, a
+//! request waits for room (back-pressure, counted in [`TrailStats::backpressure`]). When a write
+//! or sync fails (a full disk), the batch is kept in memory and retried every second, and the
+//! policy decides what the callers see ([`OnFailure`]): `reject` answers the waiting mutating calls
+//! with an error and refuses every new call until a write succeeds again; `continue` serves on,
+//! with the unwritten records counted in [`TrailStats::unwritten`]. Only records beyond
+//! [`MAX_RETAINED_BYTES`] held in memory are dropped, and each is counted in
+//! [`TrailStats::dropped`] and logged.
+//!
+//! **Files.** The log is `TRAIL/wal/<16 random characters>.jsonl`, one record per line, locked by
+//! its writer. Every [`TrailConfig::interval`] (and at shutdown) it becomes
+//! `TRAIL/AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/<account>_CloudTrail_<region>_YYYYMMDDTHHmmZ_<16>.json.gz`
+//! (`{"Records":[…]}`, gzip), written to a temporary name, synced, renamed, and only then the log
+//! is removed. A log left by a process that died (its lock is free) is sealed when the next
+//! process opens the trail. Readers ([`super::lookup`]) read both, ignore a torn last line and
+//! de-duplicate by `eventID`.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::event::Event;
+
+/// Records held in memory while the log cannot be written, at most.
+pub const MAX_RETAINED_BYTES: usize = 64 * 1024 * 1024;
+/// Records written by one `write` at most.
+const MAX_BATCH: usize = 4096;
+/// How often a failed write is retried.
+const RETRY_EVERY: Duration = Duration::from_secs(1);
+
+/// What callers see while the trail cannot be written (`--trail-on-failure`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnFailure {
+    /// Refuse calls (`ServiceUnavailable`/503) until a write succeeds: no call goes unrecorded.
+    #[default]
+    Reject,
+    /// Serve on; records wait in memory (up to [`MAX_RETAINED_BYTES`]) and are counted.
+    Continue,
+}
+
+impl std::str::FromStr for OnFailure {
+    type Err = String;
+    fn from_str(s: &str) -> Result<OnFailure, String> {
+        match s {
+            "reject" => Ok(OnFailure::Reject),
+            "continue" => Ok(OnFailure::Continue),
+            other => Err(format!("`{other}`: expected `reject` or `continue`")),
+        }
+    }
+}
+
+/// Where and how the trail is written.
+#[derive(Debug, Clone)]
+pub struct TrailConfig {
+    /// The trail directory (`--trail-dir`, by default `<data-dir>/trail`).
+    pub dir: PathBuf,
+    /// The account the files are named for (the registry's).
+    pub account_id: String,
+    /// The region the files are named for.
+    pub region: String,
+    /// How often the log is sealed into a log file (CloudTrail delivers about every 5 minutes).
+    pub interval: Duration,
+    /// What callers see while the trail cannot be written.
+    pub on_failure: OnFailure,
+    /// Records queued for the writer at most; beyond, requests wait.
+    pub queue: usize,
+}
+
+impl TrailConfig {
+    /// The defaults: sealed every 5 minutes, `reject` on failure, 65,536 records queued.
+    pub fn new(dir: impl Into<PathBuf>, account_id: &str, region: &str) -> TrailConfig {
+        TrailConfig {
+            dir: dir.into(),
+            account_id: account_id.to_owned(),
+            region: region.to_owned(),
+            interval: Duration::from_secs(300),
+            on_failure: OnFailure::Reject,
+            queue: 65_536,
+        }
+    }
+}
+
+/// Why the trail could not be opened or written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrailError {
+    /// A file or directory of the trail.
+    #[error("audit trail `{path}`: {source}")]
+    Io {
+        /// Which path.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The record could not be written and the policy is `reject`.
+    #[error("the audit trail cannot be written")]
+    Unavailable,
+    /// The writer thread is gone.
+    #[error("the audit trail's writer has stopped")]
+    Stopped,
+}
+
+/// The trail's counters, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct TrailStats {
+    /// Records queued and not yet written.
+    pub backlog: AtomicU64,
+    /// Records written to the log.
+    pub written: AtomicU64,
+    /// `fdatasync` calls (one per durable batch).
+    pub syncs: AtomicU64,
+    /// Writes or syncs that failed.
+    pub failures: AtomicU64,
+    /// Records held in memory because the log could not be written.
+    pub unwritten: AtomicU64,
+    /// Records dropped because more than [`MAX_RETAINED_BYTES`] were held.
+    pub dropped: AtomicU64,
+    /// Times a request waited because the queue was full.
+    pub backpressure: AtomicU64,
+    /// Log files sealed.
+    pub sealed: AtomicU64,
+    /// Calls refused because the trail could not be written (`reject`).
+    pub rejected: AtomicU64,
+}
+
+enum Job {
+    Record { line: Vec<u8>, ack: Option<tokio::sync::oneshot::Sender<bool>> },
+    Seal(tokio::sync::oneshot::Sender<()>),
+}
+
+/// The audit trail: cheap to share, one writer thread behind it.
+pub struct Trail {
+    tx: Mutex<Option<SyncSender<Job>>>,
+    healthy: Arc<AtomicBool>,
+    stats: Arc<TrailStats>,
+    config: TrailConfig,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Trail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Trail").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl Trail {
+    /// Opens the trail: creates its directories, seals the logs of processes that died, and
+    /// starts the writer.
+    pub fn open(config: TrailConfig) -> Result<Trail, TrailError> {
+        let wal_dir = config.dir.join("wal");
+        std::fs::create_dir_all(&wal_dir).map_err(|source| TrailError::Io { path: wal_dir.clone(), source })?;
+        let stats = Arc::new(TrailStats::default());
+        recover(&config, &stats)?;
+        let (tx, rx) = mpsc::sync_channel(config.queue.max(1));
+        let healthy = Arc::new(AtomicBool::new(true));
+        let writer = Writer {
+            config: config.clone(),
+            stats: Arc::clone(&stats),
+            healthy: Arc::clone(&healthy),
+            wal: None,
+            retained: Vec::new(),
+            retained_bytes: 0,
+            sealed_at: Instant::now(),
+        };
+        let thread = std::thread::Builder::new()
+            .name("warden-trail".into())
+            .spawn(move || writer.run(&rx))
+            .map_err(|source| TrailError::Io { path: config.dir.clone(), source })?;
+        Ok(Trail {
+            tx: Mutex::new(Some(tx)),
+            healthy,
+            stats,
+            config,
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &TrailConfig {
+        &self.config
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> &TrailStats {
+        &self.stats
+    }
+
+    /// Whether calls may run: false while the log cannot be written and the policy is `reject`.
+    pub fn accepting(&self) -> bool {
+        self.config.on_failure == OnFailure::Continue || self.healthy.load(Ordering::Acquire)
+    }
+
+    /// Counts a call refused because the trail could not be written.
+    pub fn count_rejected(&self) {
+        self.stats.rejected.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records `event`. With `durable`, returns once the record is synced to disk (or fails with
+    /// [`TrailError::Unavailable`] under `reject`); otherwise once it is queued.
+    pub async fn record(&self, event: &Event, durable: bool) -> Result<(), TrailError> {
+        let mut line = serde_json::to_vec(event).map_err(|e| TrailError::Io {
+            path: self.config.dir.clone(),
+            source: std::io::Error::other(e),
+        })?;
+        line.push(b'\n');
+        let (ack, done) = if durable {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            (Some(tx), Some(rx))
+        } else {
+            (None, None)
+        };
+        self.send(Job::Record { line, ack }).await?;
+        match done {
+            None => Ok(()),
+            Some(rx) => match rx.await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(TrailError::Unavailable),
+                Err(_) => Err(TrailError::Stopped),
+            },
+        }
+    }
+
+    /// Seals the current log into a log file now (tests, shutdown).
+    pub async fn seal(&self) -> Result<(), TrailError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.send(Job::Seal(tx)).await?;
+        rx.await.map_err(|_| TrailError::Stopped)
+    }
+
+    /// Stops the writer after it has written and sealed everything queued.
+    pub fn close(&self) {
+        if let Ok(mut tx) = self.tx.lock() {
+            tx.take();
+        }
+        let thread = self.thread.lock().ok().and_then(|mut t| t.take());
+        if let Some(t) = thread {
+            let _ = t.join();
+        }
+    }
+
+    async fn send(&self, job: Job) -> Result<(), TrailError> {
+        let tx = self.tx.lock().ok().and_then(|t| t.clone()).ok_or(TrailError::Stopped)?;
+        let counted = matches!(job, Job::Record { .. });
+        if counted {
+            self.stats.backlog.fetch_add(1, Ordering::Relaxed);
+        }
+        let sent = match tx.try_send(job) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(job)) => {
+                // Back-pressure: wait for room on a blocking thread, never drop.
+                self.stats.backpressure.fetch_add(1, Ordering::Relaxed);
+                tokio::task::spawn_blocking(move || tx.send(job).map_err(|_| ()))
+                    .await
+                    .map_err(|_| ())
+                    .and_then(|r| r)
+            }
+            Err(TrySendError::Disconnected(_)) => Err(()),
+        };
+        if sent.is_err() {
+            if counted {
+                self.stats.backlog.fetch_sub(1, Ordering::Relaxed);
+            }
+            return Err(TrailError::Stopped);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Trail {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// The open write-ahead log.
+struct Wal {
+    path: PathBuf,
+    file: File,
+    len: u64,
+}
+
+struct Writer {
+    config: TrailConfig,
+    stats: Arc<TrailStats>,
+    healthy: Arc<AtomicBool>,
+    wal: Option<Wal>,
+    /// Lines not yet written because the log failed, oldest first.
+    retained: Vec<Vec<u8>>,
+    retained_bytes: usize,
+    sealed_at: Instant,
+}
+
+impl Writer {
+    fn run(mut self, rx: &Receiver<Job>) {
+        loop {
+            let wait = if self.retained.is_empty() {
+                self.config.interval.saturating_sub(self.sealed_at.elapsed()).max(Duration::from_millis(1))
+            } else {
+                RETRY_EVERY
+            };
+            let mut lines = Vec::new();
+            let mut acks = Vec::new();
+            let mut seals = Vec::new();
+            match rx.recv_timeout(wait) {
+                Ok(job) => {
+                    take(job, &mut lines, &mut acks, &mut seals);
+                    while lines.len() < MAX_BATCH {
+                        match rx.try_recv() {
+                            Ok(job) => take(job, &mut lines, &mut acks, &mut seals),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.write(Vec::new(), Vec::new());
+                    self.seal();
+                    return;
+                }
+            }
+            let taken = u64::try_from(lines.len()).unwrap_or(u64::MAX);
+            self.write(lines, acks);
+            self.stats.backlog.fetch_sub(taken, Ordering::Relaxed);
+            if !seals.is_empty() || self.sealed_at.elapsed() >= self.config.interval {
+                self.seal();
+                for s in seals {
+                    let _ = s.send(());
+                }
+            }
+        }
+    }
+
+    /// Writes the retained lines and `lines`, syncing when anyone waits; answers the waiters.
+    fn write(&mut self, lines: Vec<Vec<u8>>, acks: Vec<tokio::sync::oneshot::Sender<bool>>) {
+        if lines.is_empty() && self.retained.is_empty() {
+            return;
+        }
+        let sync = !acks.is_empty() || !self.retained.is_empty();
+        let mut buf = Vec::with_capacity(self.retained_bytes + lines.iter().map(Vec::len).sum::<usize>());
+        for l in self.retained.iter().chain(lines.iter()) {
+            buf.extend_from_slice(l);
+        }
+        let count = self.retained.len() + lines.len();
+        match self.append(&buf, sync) {
+            Ok(()) => {
+                if !self.retained.is_empty() {
+                    tracing::warn!(target: "warden::trail", records = self.retained.len(), "audit trail writable again");
+                }
+                self.stats.unwritten.store(0, Ordering::Relaxed);
+                self.stats.written.fetch_add(u64::try_from(count).unwrap_or(u64::MAX), Ordering::Relaxed);
+                self.retained.clear();
+                self.retained_bytes = 0;
+                self.healthy.store(true, Ordering::Release);
+                for a in acks {
+                    let _ = a.send(true);
+                }
+            }
+            Err(e) => {
+                self.stats.failures.fetch_add(1, Ordering::Relaxed);
+                if self.healthy.swap(false, Ordering::AcqRel) {
+                    tracing::error!(target: "warden::trail", error = %e, policy = ?self.config.on_failure, "the audit trail cannot be written");
+                }
+                for l in lines {
+                    self.retained_bytes += l.len();
+                    self.retained.push(l);
+                }
+                let mut dropped = 0u64;
+                while self.retained_bytes > MAX_RETAINED_BYTES && !self.retained.is_empty() {
+                    let l = self.retained.remove(0);
+                    self.retained_bytes -= l.len();
+                    dropped += 1;
+                }
+                if dropped > 0 {
+                    self.stats.dropped.fetch_add(dropped, Ordering::Relaxed);
+                    tracing::error!(target: "warden::trail", dropped, "audit records dropped: more than the memory bound waits for the trail");
+                }
+                self.stats.unwritten.store(u64::try_from(self.retained.len()).unwrap_or(u64::MAX), Ordering::Relaxed);
+                let ok = self.config.on_failure == OnFailure::Continue;
+                for a in acks {
+                    let _ = a.send(ok);
+                }
+            }
+        }
+    }
+
+    /// Appends `buf` to the log (opened on first use), synced when `sync`. A failed append is
+    /// cut back off, or the log is abandoned so that no torn line is followed by another.
+    fn append(&mut self, buf: &[u8], sync: bool) -> std::io::Result<()> {
+        if self.wal.is_none() {
+            self.wal = Some(open_wal(&self.config.dir.join("wal"))?);
+        }
+        let Some(wal) = self.wal.as_mut() else {
+            return Err(std::io::Error::other("no log"));
+        };
+        let result = wal.file.write_all(buf).and_then(|()| if sync { wal.file.sync_data() } else { Ok(()) });
+        match result {
+            Ok(()) => {
+                wal.len += u64::try_from(buf.len()).unwrap_or(u64::MAX);
+                if sync {
+                    self.stats.syncs.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(())
+            }
+            Err(e) => {
+                if wal.file.set_len(wal.len).is_err() {
+                    // Leave it to be sealed later; its torn tail is its last line.
+                    self.wal = None;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Seals the log into a log file; on failure the log stays (it is durable, readable, and
+    /// sealed by the next process) and a new log is started.
+    fn seal(&mut self) {
+        self.sealed_at = Instant::now();
+        let Some(wal) = self.wal.take() else { return };
+        if wal.len == 0 {
+            let _ = std::fs::remove_file(&wal.path);
+            return;
+        }
+        match wal.file.sync_data().and_then(|()| seal_file(&self.config, &wal.path)) {
+            Ok(Some(_)) => {
+                self.stats.sealed.fetch_add(1, Ordering::Relaxed);
+                drop(wal);
+            }
+            Ok(None) => drop(wal),
+            Err(e) => {
+                tracing::error!(target: "warden::trail", error = %e, log = %wal.path.display(), "could not seal the audit log; it stays and is sealed later");
+            }
+        }
+    }
+}
+
+fn take(
+    job: Job,
+    lines: &mut Vec<Vec<u8>>,
+    acks: &mut Vec<tokio::sync::oneshot::Sender<bool>>,
+    seals: &mut Vec<tokio::sync::oneshot::Sender<()>>,
+) {
+    match job {
+        Job::Record { line, ack } => {
+            lines.push(line);
+            acks.extend(ack);
+        }
+        Job::Seal(s) => seals.push(s),
+    }
+}
+
+/// Sixteen random letters and digits (the `UniqueString` of CloudTrail's file names).
+fn unique_string() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut b = [0u8; 16];
+    if getrandom::getrandom(&mut b).is_err() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        b = nanos.to_le_bytes();
+    }
+    b.iter().map(|x| char::from(ALPHABET.get(usize::from(*x) % ALPHABET.len()).copied().unwrap_or(b'A'))).collect()
+}
+
+fn open_wal(dir: &Path) -> std::io::Result<Wal> {
+    let path = dir.join(format!("{}.jsonl", unique_string()));
+    let file = OpenOptions::new().create_new(true).append(true).open(&path)?;
+    file.try_lock().map_err(|e| std::io::Error::other(e.to_string()))?;
+    sync_dir(dir)?;
+    Ok(Wal { path, file, len: 0 })
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Seals the logs no live process holds.
+fn recover(config: &TrailConfig, stats: &TrailStats) -> Result<(), TrailError> {
+    let dir = config.dir.join("wal");
+    let io = |source| TrailError::Io { path: dir.clone(), source };
+    for entry in std::fs::read_dir(&dir).map_err(io)? {
+        let path = entry.map_err(io)?.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("jsonl") {
+            continue;
+        }
+        let file = OpenOptions::new().read(true).write(true).open(&path).map_err(|source| TrailError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        if file.try_lock().is_err() {
+            continue; // another process writes it
+        }
+        match seal_file(config, &path) {
+            Ok(sealed) => {
+                if sealed.is_some() {
+                    stats.sealed.fetch_add(1, Ordering::Relaxed);
+                }
+                tracing::info!(target: "warden::trail", log = %path.display(), "sealed the audit log of a previous process");
+            }
+            Err(source) => return Err(TrailError::Io { path, source }),
+        }
+    }
+    Ok(())
+}
+
+/// Writes the complete lines of the log at `wal` as a CloudTrail log file, then removes the log.
+/// Returns the file written (`None` when the log held no record).
+fn seal_file(config: &TrailConfig, wal: &Path) -> std::io::Result<Option<PathBuf>> {
+    let reader = BufReader::new(File::open(wal)?);
+    let now = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now());
+    let folder = config
+        .dir
+        .join("AWSLogs")
+        .join(&config.account_id)
+        .join("CloudTrail")
+        .join(&config.region)
+        .join(now.format("%Y/%m/%d").to_string());
+    let name = format!(
+        "{}_CloudTrail_{}_{}_{}.json.gz",
+        config.account_id,
+        config.region,
+        now.format("%Y%m%dT%H%MZ"),
+        unique_string()
+    );
+    std::fs::create_dir_all(&folder)?;
+    let target = folder.join(&name);
+    let tmp = folder.join(format!("{name}.tmp"));
+    let mut gz = flate2::write::GzEncoder::new(File::create(&tmp)?, flate2::Compression::default());
+    gz.write_all(b"{\"Records\":[")?;
+    let mut records = 0usize;
+    for line in reader.split(b'\n') {
+        let line = line?;
+        // `split` yields a last piece without its `\n` too: a torn record, never acknowledged.
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        if serde_json::from_slice::<serde::de::IgnoredAny>(&line).is_err() {
+            continue;
+        }
+        if records > 0 {
+            gz.write_all(b",")?;
+        }
+        gz.write_all(&line)?;
+        records += 1;
+    }
+    gz.write_all(b"]}")?;
+    let file = gz.finish()?;
+    if records == 0 {
+        drop(file);
+        std::fs::remove_file(&tmp)?;
+        std::fs::remove_file(wal)?;
+        return Ok(None);
+    }
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&tmp, &target)?;
+    sync_dir(&folder)?;
+    std::fs::remove_file(wal)?;
+    if let Some(parent) = wal.parent() {
+        sync_dir(parent)?;
+    }
+    Ok(Some(target))
+}
