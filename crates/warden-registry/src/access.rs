@@ -165,7 +165,7 @@ pub async fn observe(State(reg): State<Arc<Registry>>, req: Request, next: Next)
         })
         .await;
     if let (Some(trail), Some(name), Some(caller)) = (trail, entry.call.take(), entry.caller.as_ref()) {
-        let (error_code, error_message) = error_of(&resp, &entry);
+        let (error_code, error_message) = error_of(&resp, &entry, &name);
         let read_only = event::is_read_only(&name);
         let record = Event {
             event_version: event::EVENT_VERSION,
@@ -232,7 +232,11 @@ pub async fn observe(State(reg): State<Arc<Registry>>, req: Request, next: Next)
 
 /// `errorCode`/`errorMessage` of the record: `AccessDenied` with AWS's sentence for a denial,
 /// else the ECR exception the request failed with.
-fn error_of(resp: &Response, entry: &Entry) -> (Option<String>, Option<String>) {
+///
+/// A batch read that finds nothing is not a failure: ECR answers BatchGetImage and
+/// BatchCheckLayerAvailability with `failures` in a successful answer, so a `/v2` manifest or
+/// blob probe that answers 404 (docker's push asks for every layer first) records no error.
+fn error_of(resp: &Response, entry: &Entry, name: &str) -> (Option<String>, Option<String>) {
     if let Some(d) = resp.extensions().get::<Denial>() {
         return (Some("AccessDenied".into()), Some(d.message.clone()));
     }
@@ -240,6 +244,13 @@ fn error_of(resp: &Response, entry: &Entry) -> (Option<String>, Option<String>) 
         return (Some(code.clone()), Some(message.clone()));
     }
     if let Some(r) = resp.extensions().get::<ErrorReport>() {
+        let absent = matches!(
+            (name, r.code.as_str()),
+            ("BatchGetImage", "ImageNotFoundException") | ("BatchCheckLayerAvailability", "LayersNotFoundException")
+        );
+        if absent {
+            return (None, None);
+        }
         return (Some(r.code.clone()), Some(r.message.chars().take(1024).collect()));
     }
     if !resp.status().is_success() && !resp.status().is_redirection() {
@@ -254,9 +265,12 @@ fn error_of(resp: &Response, entry: &Entry) -> (Option<String>, Option<String>) 
 fn unavailable(api: Api) -> Response {
     const MESSAGE: &str = "the audit trail cannot be written; calls are refused until it can";
     let mut resp: Response = match api {
-        Api::Ecr => {
-            warden_tower::deny::json_error(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailableException", MESSAGE, None)
-        }
+        Api::Ecr => warden_tower::deny::json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailableException",
+            MESSAGE,
+            None,
+        ),
         _ => warden_tower::deny::registry_error(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", MESSAGE),
     };
     resp.headers_mut().insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));

@@ -204,7 +204,8 @@ impl IntoResponse for RegistryError {
         *resp.status_mut() = self.status();
         // The audit trail names the error as the ECR exception it is.
         let report = crate::ecr::EcrError::from(self.clone());
-        resp.extensions_mut().insert(warden_tower::deny::ErrorReport { code: report.code.into(), message: report.message });
+        resp.extensions_mut()
+            .insert(warden_tower::deny::ErrorReport { code: report.code.into(), message: report.message });
         resp.headers_mut().insert("docker-distribution-api-version", HeaderValue::from_static("registry/2.0"));
         if let RegistryError::Throttled { retry_after } = self {
             resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));

@@ -88,7 +88,8 @@ impl Metrics {
         out.push_str("# TYPE warden_registry_requests_total counter\n");
         for ((_, name), per) in APIS.iter().zip(&self.apis) {
             for (i, c) in per.codes.iter().enumerate() {
-                let _ = writeln!(out, "warden_registry_requests_total{{api=\"{name}\",code=\"{}xx\"}} {}", i + 1, load(c));
+                let _ =
+                    writeln!(out, "warden_registry_requests_total{{api=\"{name}\",code=\"{}xx\"}} {}", i + 1, load(c));
             }
         }
         out.push_str("# HELP warden_registry_request_duration_seconds Time from request to response head.\n");
@@ -129,7 +130,12 @@ impl Metrics {
                 let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}\n");
             };
             gauge(&mut out, "warden_trail_backlog", "Audit records queued for the writer.", load(&s.backlog));
-            gauge(&mut out, "warden_trail_healthy", "1 while the audit trail accepts calls.", u64::from(trail.accepting()));
+            gauge(
+                &mut out,
+                "warden_trail_healthy",
+                "1 while the audit trail accepts calls.",
+                u64::from(trail.accepting()),
+            );
             gauge(
                 &mut out,
                 "warden_trail_records_unwritten",

@@ -139,10 +139,7 @@ impl Resource {
 
 /// `eventTime` of a time in seconds since the epoch.
 pub fn event_time(secs: i64) -> String {
-    chrono::DateTime::from_timestamp(secs, 0)
-        .unwrap_or_default()
-        .format("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
+    chrono::DateTime::from_timestamp(secs, 0).unwrap_or_default().format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// A random UUID (version 4), for `eventID` and `requestID`.

@@ -181,13 +181,7 @@ impl Trail {
             .name("warden-trail".into())
             .spawn(move || writer.run(&rx))
             .map_err(|source| TrailError::Io { path: config.dir.clone(), source })?;
-        Ok(Trail {
-            tx: Mutex::new(Some(tx)),
-            healthy,
-            stats,
-            config,
-            thread: Mutex::new(Some(thread)),
-        })
+        Ok(Trail { tx: Mutex::new(Some(tx)), healthy, stats, config, thread: Mutex::new(Some(thread)) })
     }
 
     /// The configuration.
@@ -213,10 +207,8 @@ impl Trail {
     /// Records `event`. With `durable`, returns once the record is synced to disk (or fails with
     /// [`TrailError::Unavailable`] under `reject`); otherwise once it is queued.
     pub async fn record(&self, event: &Event, durable: bool) -> Result<(), TrailError> {
-        let mut line = serde_json::to_vec(event).map_err(|e| TrailError::Io {
-            path: self.config.dir.clone(),
-            source: std::io::Error::other(e),
-        })?;
+        let mut line = serde_json::to_vec(event)
+            .map_err(|e| TrailError::Io { path: self.config.dir.clone(), source: std::io::Error::other(e) })?;
         line.push(b'\n');
         let (ack, done) = if durable {
             let (tx, rx) = tokio::sync::oneshot::channel();
@@ -264,10 +256,7 @@ impl Trail {
             Err(TrySendError::Full(job)) => {
                 // Back-pressure: wait for room on a blocking thread, never drop.
                 self.stats.backpressure.fetch_add(1, Ordering::Relaxed);
-                tokio::task::spawn_blocking(move || tx.send(job).map_err(|_| ()))
-                    .await
-                    .map_err(|_| ())
-                    .and_then(|r| r)
+                tokio::task::spawn_blocking(move || tx.send(job).map_err(|_| ())).await.map_err(|_| ()).and_then(|r| r)
             }
             Err(TrySendError::Disconnected(_)) => Err(()),
         };
@@ -498,10 +487,11 @@ fn recover(config: &TrailConfig, stats: &TrailStats) -> Result<(), TrailError> {
         if path.extension().and_then(|e| e.to_str()) != Some("jsonl") {
             continue;
         }
-        let file = OpenOptions::new().read(true).write(true).open(&path).map_err(|source| TrailError::Io {
-            path: path.clone(),
-            source,
-        })?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|source| TrailError::Io { path: path.clone(), source })?;
         if file.try_lock().is_err() {
             continue; // another process writes it
         }
