@@ -11,18 +11,24 @@
 # and the ratios warden/baseline, stops both servers, and stays within TIME_LIMIT seconds.
 # See benches/REGISTRY.md.
 #
-# Usage: bash benches/registry.sh [--baseline-only | --scale-out]
+# With --trail-compare, a second warden with `--trail off` (`warden-notrail`) runs beside the
+# default one (audit trail on, every mutating call synced to its log before the answer): the
+# paired ratio warden/warden-notrail is the trail's cost (target: within 5 %).
+#
+# Usage: bash benches/registry.sh [--baseline-only | --scale-out | --trail-compare]
 #   env: BIG_MIB=512 SMALL_COUNT=200 SMALL_KIB=16 REPEAT=3 PAR=4 TIME_LIMIT=1800 CMD_TIMEOUT=600
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 baseline_only=0
 scale_out=0
+trail_compare=0
 for arg in "$@"; do
   case "$arg" in
     --baseline-only) baseline_only=1 ;;
     --scale-out) scale_out=1 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --trail-compare) trail_compare=1 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg (usage: bash benches/registry.sh [--baseline-only | --scale-out])" >&2; exit 2 ;;
   esac
 done
@@ -172,18 +178,21 @@ EOF
 }
 
 # Throughput against an unthrottled baseline: --throttle off (ECR's push quota, 10 a second to a
-# repository, would cap the small-image pushes).
+# repository, would cap the small-image pushes). start_warden [NAME [ARGS...]]: the audit trail is
+# on (the default) unless ARGS say otherwise.
+declare -A data_of
 start_warden() {
-  local dir="$work/warden" port
+  local name=${1:-warden} dir port
+  dir="$work/$name"
   mkdir -p "$dir/data"
   port=$(free_port)
   "${pin_server[@]}" ./target/release/warden serve --listen "127.0.0.1:$port" --data-dir "$dir/data" \
-    --policies policies --account-id 111122223333 --region us-east-1 --throttle off >"$dir/log" 2>&1 &
+    --policies policies --account-id 111122223333 --region us-east-1 --throttle off "${@:2}" >"$dir/log" 2>&1 &
   pids+=($!)
-  host_of[warden]=127.0.0.1:$port
-  wait_ready "${host_of[warden]}" "${pids[-1]}" "$dir/log"
-  creds_of[warden]="AWS:$(timeout 60 ./target/release/warden get-login-password --user admin --data-dir "$dir/data" --policies policies)"
-  warden_data="$dir/data"
+  host_of[$name]=127.0.0.1:$port
+  wait_ready "${host_of[$name]}" "${pids[-1]}" "$dir/log"
+  creds_of[$name]="AWS:$(timeout 60 ./target/release/warden get-login-password --user admin --data-dir "$dir/data" --policies policies)"
+  data_of[$name]="$dir/data"
 }
 
 # The scale-out engines, private to this run: Garage (S3 API on a free port, one node, one bucket,
@@ -300,7 +309,7 @@ YAML
 # Distribution creates repositories on push; ECR (and warden) do not.
 create_repo() { # server repository
   case "$1" in
-    warden) timeout 60 ./target/release/warden create-repository --repository-name "$2" --data-dir "$warden_data" >/dev/null ;;
+    warden|warden-notrail) timeout 60 ./target/release/warden create-repository --repository-name "$2" --data-dir "${data_of[$1]}" >/dev/null ;;
     warden-s3pg) s3pg_env timeout 60 ./target/release/warden create-repository --repository-name "$2" --data-dir "$warden_s3pg_data" >/dev/null ;;
   esac
 }
@@ -360,6 +369,11 @@ if [ "$baseline_only" = 0 ]; then
   echo "== warden on ${host_of[warden]}"
   servers+=(warden)
 fi
+if [ "$trail_compare" = 1 ] && [ "$baseline_only" = 0 ]; then
+  start_warden warden-notrail --trail off
+  echo "== warden-notrail on ${host_of[warden-notrail]} (--trail off)"
+  servers+=(warden-notrail)
+fi
 if [ "$scale_out" = 1 ]; then
   need garage "cargo install garage --locked"
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { echo "PostgreSQL is required: apt-get install -y postgresql" >&2; exit 1; }
@@ -417,4 +431,8 @@ if [ "$scale_out" = 1 ] && [ "$baseline_only" = 0 ]; then
     "$(paired small_push warden-s3pg dist-s3)" "$(paired small_pull warden-s3pg dist-s3)"
   printf '%-14s %16s %16s %20s %20s\n' "s3pg/warden" "$(paired big_push warden-s3pg warden)" "$(paired big_pull warden-s3pg warden)" \
     "$(paired small_push warden-s3pg warden)" "$(paired small_pull warden-s3pg warden)"
+fi
+if [ "$trail_compare" = 1 ] && [ "$baseline_only" = 0 ]; then
+  printf '%-14s %16s %16s %20s %20s\n' "trail on/off" "$(paired big_push warden warden-notrail)" "$(paired big_pull warden warden-notrail)" \
+    "$(paired small_push warden warden-notrail)" "$(paired small_pull warden warden-notrail)"
 fi

@@ -46,14 +46,8 @@ fn signed(op: &str, body: &str) -> http::Request<String> {
     req
 }
 
-fn ecr_api(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let dir = std::env::temp_dir().join(format!("warden-bench-ecr-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+/// A registry in `dir` with the bench user and one repository, its audit trail on or off.
+fn registry(rt: &tokio::runtime::Runtime, dir: &std::path::Path, trail: bool) -> Arc<Registry> {
     std::fs::create_dir_all(dir.join("policies/identities")).unwrap_or_else(|e| panic!("{e}"));
     let identities = format!(
         r#"{{"account": "111122223333", "users": {{"admin": {{"attached_policies": ["AmazonEC2ContainerRegistryFullAccess"],
@@ -70,43 +64,71 @@ fn ecr_api(c: &mut Criterion) {
         storage: Default::default(),
         // The API's cost is measured, not the throttle's answers to a loop faster than ECR's quotas.
         throttle: warden_registry::ThrottleConfig::off(),
-        trail: None,
+        trail: trail.then(|| warden_registry::trail::TrailConfig::new(dir.join("trail"), "111122223333", "us-east-1")),
     };
-    let registry = rt.block_on(async {
+    rt.block_on(async {
         let registry = Arc::new(Registry::open(config).await.unwrap_or_else(|e| panic!("{e}")));
         registry.create_repository("bench/app", vec![("team".into(), "bench".into())]).await.unwrap_or_else(|e| panic!("{e}"));
         let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"ecr:DeleteRepository",
             "Condition":{"StringNotEquals":{"aws:PrincipalTag/role":"owner"}}}]}"#;
         registry.set_repository_policy("bench/app", Some(policy.into())).await.unwrap_or_else(|e| panic!("{e}"));
         registry
-    });
-    let router = warden_registry::router(Arc::clone(&registry));
+    })
+}
+
+/// Each call with the audit trail off and on (`trail_off/…`, `trail_on/…`): reads are queued for
+/// the trail's writer; `tag_resource` is a mutating call, answered only once its record is synced
+/// to disk, so its figure includes an `fdatasync` per call (one caller: no group commit to share).
+fn ecr_api(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let root = std::env::temp_dir().join(format!("warden-bench-ecr-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
     let mut group = c.benchmark_group("ecr_api");
-    for (name, op, body) in [
-        ("describe_repositories_by_name", "DescribeRepositories", r#"{"repositoryNames":["bench/app"]}"#),
-        (
-            "list_tags_for_resource",
-            "ListTagsForResource",
-            r#"{"resourceArn":"arn:aws:ecr:us-east-1:111122223333:repository/bench/app"}"#,
-        ),
-        ("get_authorization_token", "GetAuthorizationToken", "{}"),
-    ] {
-        let mut req = signed(op, body);
-        // What axum's connect info gives a served router: the client's address.
-        req.extensions_mut().insert(axum::extract::ConnectInfo(std::net::SocketAddr::from(([127, 0, 0, 1], 40000))));
-        // The request must succeed, or the figure measures a refusal.
-        let status = rt
-            .block_on(router.clone().oneshot(req.clone().map(axum::body::Body::from)))
-            .map(|r| r.status())
-            .unwrap_or_else(|e| match e {});
-        assert_eq!(status, http::StatusCode::OK, "{op}");
-        // Each iteration is one `block_on` (a few hundred ns of the figure).
-        group.bench_function(name, |b| {
-            b.iter(|| rt.block_on(router.clone().oneshot(req.clone().map(axum::body::Body::from))).map(|r| r.status()))
-        });
+    for trail in [false, true] {
+        let registry = registry(&rt, &root.join(if trail { "on" } else { "off" }), trail);
+        let router = warden_registry::router(Arc::clone(&registry));
+        for (name, op, body) in [
+            ("describe_repositories_by_name", "DescribeRepositories", r#"{"repositoryNames":["bench/app"]}"#),
+            (
+                "list_tags_for_resource",
+                "ListTagsForResource",
+                r#"{"resourceArn":"arn:aws:ecr:us-east-1:111122223333:repository/bench/app"}"#,
+            ),
+            ("get_authorization_token", "GetAuthorizationToken", "{}"),
+            (
+                "tag_resource",
+                "TagResource",
+                r#"{"resourceArn":"arn:aws:ecr:us-east-1:111122223333:repository/bench/app","tags":[{"Key":"stage","Value":"bench"}]}"#,
+            ),
+        ] {
+            let mut req = signed(op, body);
+            // What axum's connect info gives a served router: the client's address.
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from(([127, 0, 0, 1], 40000))));
+            // The request must succeed, or the figure measures a refusal.
+            let status = rt
+                .block_on(router.clone().oneshot(req.clone().map(axum::body::Body::from)))
+                .map(|r| r.status())
+                .unwrap_or_else(|e| match e {});
+            assert_eq!(status, http::StatusCode::OK, "{op}");
+            let id = format!("{}/{name}", if trail { "trail_on" } else { "trail_off" });
+            // Each iteration is one `block_on` (a few hundred ns of the figure).
+            group.bench_function(id, |b| {
+                b.iter(|| {
+                    rt.block_on(router.clone().oneshot(req.clone().map(axum::body::Body::from))).map(|r| r.status())
+                })
+            });
+        }
+        if let Some(t) = registry.trail.as_ref() {
+            t.close();
+        }
     }
     group.finish();
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&root);
 }
 
 criterion_group!(benches, ecr_api);
