@@ -28,6 +28,7 @@ pub mod service;
 pub mod state;
 pub mod storage;
 pub mod throttle;
+pub mod trail;
 
 /// The lifecycle scheduler (`service::lifecycle`), under its older path.
 pub use service::lifecycle;
