@@ -50,7 +50,8 @@
 //! newer, sort before the position, and never shift later pages.
 //!
 //! The response's `EventTime` is printed as the AWS CLI prints timestamps
-//! (`2026-12-06T10:11:12+00:00`); `CloudTrailEvent` is the whole record as a JSON string.
+//! (`2026-12-06T10:11:12+00:00`); `CloudTrailEvent` is the whole record as a JSON string, its
+//! text as the trail holds it.
 //! `Username` is what CloudTrail shows: an IAM user's `userName`, an assumed role's session name
 //! (the last segment of its ARN), `root` for the root user, and nothing for service events.
 
@@ -78,6 +79,9 @@ pub const MAX_RESULTS: usize = 50;
 pub const MAX_ATTRIBUTE_VALUE_CHARS: usize = 2000;
 /// The longest `eventID` a token may carry.
 const MAX_TOKEN_EVENT_ID: usize = 128;
+
+/// A point in time of a query (`StartTime`, `EndTime`).
+pub type Time = DateTime<Utc>;
 
 /// One `LookupAttribute`: the key, with the value to match exactly.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -432,12 +436,12 @@ pub fn lookup(trail_dir: &Path, query: &LookupQuery) -> Result<LookupResponse, L
     }
 
     let more = page.events.len() > max_results;
-    let kept: Vec<(Key, Value)> = page.events.into_iter().take(max_results).collect();
+    let kept: Vec<(Key, (Value, String))> = page.events.into_iter().take(max_results).collect();
     let next_token = match kept.last() {
         Some((key, _)) if more => Some(encode_token(key, fingerprint)),
         _ => None,
     };
-    let events = kept.iter().map(|(key, record)| summarize(key, record)).collect();
+    let events = kept.iter().map(|(key, record)| summarize(key, &record.0, &record.1)).collect();
     Ok(LookupResponse { events, next_token })
 }
 
@@ -449,12 +453,15 @@ struct Page<'a> {
     limit: usize,
     query: &'a LookupQuery,
     after: Option<Key>,
-    events: BTreeMap<Key, Value>,
+    /// The events kept, parsed and as their text.
+    events: BTreeMap<Key, (Value, String)>,
 }
 
 impl Page<'_> {
-    fn offer(&mut self, record: Value, path: &Path, line: Option<usize>) -> Result<(), LookupError> {
+    /// Takes one record's text if it belongs on the page.
+    fn offer(&mut self, text: &str, path: &Path, line: Option<usize>) -> Result<(), LookupError> {
         let corrupt = |reason: String| LookupError::Corrupt { path: path.to_path_buf(), line, reason };
+        let record: Value = serde_json::from_str(text).map_err(|e| corrupt(format!("not a JSON event: {e}")))?;
         if !record.is_object() {
             return Err(corrupt("a record is not a JSON object".to_owned()));
         }
@@ -485,7 +492,7 @@ impl Page<'_> {
         if self.events.contains_key(&key) || !self.query.attributes.iter().all(|a| a.matches(&record)) {
             return Ok(());
         }
-        self.events.insert(key, record);
+        self.events.insert(key, (record, text.to_owned()));
         if self.events.len() > self.limit {
             self.events.pop_last();
         }
@@ -579,12 +586,12 @@ fn read_wal(path: &Path, page: &mut Page<'_>) -> Result<(), LookupError> {
         if content.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let record: Value = serde_json::from_slice(content).map_err(|e| LookupError::Corrupt {
+        let text = std::str::from_utf8(content).map_err(|e| LookupError::Corrupt {
             path: path.to_path_buf(),
             line: Some(line),
-            reason: format!("not a JSON event: {e}"),
+            reason: format!("not UTF-8: {e}"),
         })?;
-        page.offer(record, path, Some(line))?;
+        page.offer(text, path, Some(line))?;
     }
 }
 
@@ -603,18 +610,17 @@ fn read_sealed(path: &Path, page: &mut Page<'_>) -> Result<(), LookupError> {
         });
     }
     #[derive(serde::Deserialize)]
-    struct LogFile {
-        #[serde(rename = "Records")]
-        records: Vec<Value>,
+    struct LogFile<'a> {
+        #[serde(rename = "Records", borrow)]
+        records: Vec<&'a serde_json::value::RawValue>,
     }
     let log: LogFile = serde_json::from_slice(&data).map_err(|e| LookupError::Corrupt {
         path: path.to_path_buf(),
         line: None,
         reason: format!("not a CloudTrail log file ({{\"Records\": [...]}}): {e}"),
     })?;
-    drop(data);
     for record in log.records {
-        page.offer(record, path, None)?;
+        page.offer(record.get(), path, None)?;
     }
     Ok(())
 }
@@ -669,7 +675,7 @@ fn plain_name(arn: &str) -> Option<&str> {
     resource.split_once('/').map(|(_, name)| name).or(Some(resource))
 }
 
-fn summarize(key: &Key, record: &Value) -> Event {
+fn summarize(key: &Key, record: &Value, text: &str) -> Event {
     let event_time = DateTime::from_timestamp(key.0 .0, 0)
         .map(|t| t.format("%Y-%m-%dT%H:%M:%S+00:00").to_string())
         .unwrap_or_default();
@@ -682,7 +688,7 @@ fn summarize(key: &Key, record: &Value) -> Event {
         event_source: str_field(record, "eventSource"),
         username: username(record),
         resources: resources(record),
-        cloud_trail_event: record.to_string(),
+        cloud_trail_event: text.to_owned(),
     }
 }
 
@@ -1070,6 +1076,23 @@ mod tests {
         assert_eq!(ids(&lookup(only_sealed.path(), &LookupQuery::default()).unwrap()), ["a"]);
         let empty = tempfile::tempdir().unwrap();
         assert_eq!(lookup(empty.path(), &LookupQuery::default()).unwrap().events, []);
+    }
+
+    #[test]
+    fn cloud_trail_event_is_the_record_text_as_written() {
+        let tmp = tempfile::tempdir().unwrap();
+        let wal_text =
+            r#"{"eventVersion": "1.08", "eventTime": "2026-12-06T10:00:00Z", "eventID": "w", "readOnly": true}"#;
+        let sealed_text =
+            r#"{"eventVersion":"1.08","eventTime":"2026-12-06T09:00:00Z","eventID":"s","readOnly":false}"#;
+        write_wal(tmp.path(), "0001.jsonl", &format!("{wal_text}\n"));
+        let sealed = write_sealed(tmp.path(), "us-east-1", "20261206T1000Z", "AbCdEfGh12345678", &[]);
+        let mut gz = flate2::write::GzEncoder::new(File::create(&sealed).unwrap(), flate2::Compression::default());
+        gz.write_all(format!("{{\"Records\": [{sealed_text}]}}").as_bytes()).unwrap();
+        gz.finish().unwrap();
+        let r = lookup(tmp.path(), &LookupQuery::default()).unwrap();
+        let texts: Vec<&str> = r.events.iter().map(|e| e.cloud_trail_event.as_str()).collect();
+        assert_eq!(texts, [wal_text, sealed_text]);
     }
 
     #[test]
