@@ -168,8 +168,8 @@ impl LookupAttribute {
     }
 
     /// One attribute in the AWS CLI's shorthand: `AttributeKey=EventName,AttributeValue=PutImage`.
-    /// The value is everything after `AttributeValue=` (it may hold commas, as an ARN-free value
-    /// rarely does, but a key never does).
+    /// The value is everything after `AttributeValue=` (or before `,AttributeKey=` when the value
+    /// comes first), so it may hold commas; a key never does.
     pub fn parse_shorthand(s: &str) -> Result<Self, LookupError> {
         let bad =
             || LookupError::InvalidLookupAttributes(format!("`{s}` is not `AttributeKey=KEY,AttributeValue=VALUE`"));
@@ -243,9 +243,9 @@ pub struct LookupQuery {
     /// `LookupAttributes`: at most one.
     pub attributes: Vec<LookupAttribute>,
     /// `StartTime`: events at or after it.
-    pub start_time: Option<DateTime<Utc>>,
+    pub start_time: Option<Time>,
     /// `EndTime`: events at or before it.
-    pub end_time: Option<DateTime<Utc>>,
+    pub end_time: Option<Time>,
     /// `MaxResults`: 1 through 50 (default 50).
     pub max_results: Option<usize>,
     /// `NextToken` of the previous page.
