@@ -6,4 +6,5 @@ pub mod lifecycle;
 pub mod policy_test;
 pub mod serve;
 pub mod simulate;
+pub mod trail;
 pub mod validate;

@@ -35,6 +35,9 @@ enum Command {
     GetLoginPassword(command::serve::LoginArgs),
     /// Creates a repository in the local registry store.
     CreateRepository(command::serve::CreateArgs),
+    /// The registry's audit trail, read back as `aws cloudtrail lookup-events` reads CloudTrail:
+    /// `warden trail lookup [--lookup-attributes ...] [--start-time T] [--end-time T]`.
+    Trail(command::trail::Args),
     /// A stateless decision service beside apps in any language (`/v1/authorize`, `/v1/check`).
     Authorizer(warden_sidecar::Args),
 }
@@ -50,6 +53,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => command::serve::serve(&args),
         Command::GetLoginPassword(args) => command::serve::get_login_password(&args),
         Command::CreateRepository(args) => command::serve::create_repository(&args),
+        Command::Trail(args) => command::trail::run(&args),
         Command::Authorizer(args) => warden_sidecar::run(args),
     }
 }

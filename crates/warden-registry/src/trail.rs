@@ -7,6 +7,7 @@
 //! how the call ended; lifecycle expiries are recorded by the lifecycle service as service events.
 
 pub mod event;
+pub mod lookup;
 pub mod writer;
 
 pub use event::Event;
