@@ -296,7 +296,7 @@ async fn run_serve(args: &ServeArgs) -> Result<(), String> {
             let l = warden_server::bind(at).map_err(|e| format!("cannot listen on {at}: {e}"))?;
             eprintln!("warden: metrics on http://{}/metrics", l.local_addr().map_err(|e| e.to_string())?);
             let app = warden_registry::metrics_router(Arc::clone(&registry));
-            Some(tokio::spawn(warden_server::serve(l, app, limits.clone(), std::future::pending())))
+            Some(tokio::spawn(warden_server::serve(l, app, limits, std::future::pending())))
         }
         None => None,
     };
