@@ -1,7 +1,8 @@
 //! Real clients against a throttled `warden serve` (`--throttle-config`): they get the answers ECR
 //! throttles with and recover by retrying — boto3's standard retry mode retries
-//! `ThrottlingException`, skopeo (containers/image) retries 429 after `Retry-After` — and the
-//! server logged the throttled requests, so the retries really happened. boto3 and skopeo must be
+//! `ThrottlingException`, skopeo (containers/image) retries 429 after `Retry-After`, docker stops
+//! with the guide's `toomanyrequests: Rate exceeded` and a push retried with backoff finishes —
+//! and the server logged the throttled requests, so the retries really happened. boto3 and skopeo must be
 //! installed (`pip install boto3`, `apt-get install -y skopeo`); the tests fail without them.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests fail loudly
@@ -92,6 +93,64 @@ fn skopeo_pulls_through_a_low_pull_rate() {
     // Three layers and a config, one credit at once: the pull was throttled and retried.
     assert!(!during.is_empty(), "the pull was never throttled:\n{log}");
     assert!(during.iter().all(|l| l.contains("team/slow")), "{during:#?}");
+}
+
+/// docker does not retry a 429 itself: the push stops with the message the user guide quotes
+/// ("for Docker versions 1.12.0 and greater, you may see the error message TOOMANYREQUESTS: Rate
+/// exceeded"). The guide's remedy — "implement a retry function with incremental backoff" — is
+/// a loop around `docker push`; each attempt sends only the layers still missing, and the push
+/// finishes and pulls back whole.
+#[test]
+fn docker_reports_the_guides_rate_exceeded_and_a_push_retried_with_backoff_finishes() {
+    let (reg, _dir) = throttled(r#"{"other": {"rate_per_second": 1, "burst": 2}}"#);
+    reg.create_repository("team/docker-slow", &[]);
+    let dockerd = support::dockerd::Dockerd::start();
+    let password = reg.password("admin");
+    let r = dockerd.docker(&["login", "-u", "AWS", "--password-stdin", &reg.host], Some(password.as_bytes()));
+    assert!(r.success(), "{r}");
+    let ctx = dockerd.scratch("ctx");
+    let mut dockerfile = String::from("FROM scratch\n");
+    for i in 0..4 {
+        std::fs::write(ctx.join(format!("f{i}.bin")), support::random_bytes(8192 + i * 1000)).unwrap();
+        dockerfile.push_str(&format!("COPY f{i}.bin /f{i}.bin\n"));
+    }
+    std::fs::write(ctx.join("Dockerfile"), dockerfile).unwrap();
+    let image = reg.reference("team/docker-slow", "v1");
+    dockerd.docker(&["build", "-t", &image, &ctx.display().to_string()], None).ok();
+    let built = dockerd.docker(&["image", "inspect", "--format", "{{.Id}}", &image], None).ok().stdout;
+
+    // Five blobs (four layers and the config) start uploading at once; two credits: throttled.
+    let first = dockerd.docker(&["push", &image], None);
+    assert!(!first.success(), "five uploads at once through a bucket of two: {first}");
+    assert!(first.stderr.contains("toomanyrequests: Rate exceeded"), "the guide's message: {first}");
+    let throttled_calls = throttled_lines(&reg.full_log()).len();
+    assert!(throttled_calls > 0);
+
+    // The guide's remedy: retry with incremental backoff.
+    let mut attempts = vec![first];
+    let mut delay = Duration::from_secs(1);
+    while !attempts.last().unwrap().success() {
+        assert!(attempts.len() < 8, "the push did not finish: {:#?}", attempts.last());
+        std::thread::sleep(delay);
+        delay *= 2;
+        attempts.push(dockerd.docker(&["push", &image], None));
+    }
+    let last = attempts.last().unwrap();
+    assert!(last.stdout.contains("Layer already exists"), "a retry sends only what is missing: {last}");
+    let log = reg.full_log();
+    let lines = throttled_lines(&log);
+    assert!(
+        lines.iter().all(|l| ["InitiateLayerUpload", "UploadLayerPart", "CompleteLayerUpload", "/v2/"]
+            .iter()
+            .any(|op| l.contains(op))),
+        "only the layer-upload calls' bucket ran dry: {lines:#?}"
+    );
+
+    dockerd.docker(&["rmi", &image], None).ok();
+    let r = dockerd.docker(&["pull", &image], None);
+    assert!(r.success(), "{r}\nserver log:\n{}", reg.log());
+    let pulled = dockerd.docker(&["image", "inspect", "--format", "{{.Id}}", &image], None).ok().stdout;
+    assert_eq!(pulled, built, "the image pulled back is the image pushed");
 }
 
 #[test]

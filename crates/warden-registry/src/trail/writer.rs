@@ -25,6 +25,7 @@
 //! process opens the trail. Readers ([`super::lookup`]) read both, ignore a torn last line and
 //! de-duplicate by `eventID`.
 
+use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -173,8 +174,9 @@ impl Trail {
             stats: Arc::clone(&stats),
             healthy: Arc::clone(&healthy),
             wal: None,
-            retained: Vec::new(),
+            retained: VecDeque::new(),
             retained_bytes: 0,
+            unsealed: Vec::new(),
             sealed_at: Instant::now(),
         };
         let thread = std::thread::Builder::new()
@@ -289,8 +291,10 @@ struct Writer {
     healthy: Arc<AtomicBool>,
     wal: Option<Wal>,
     /// Lines not yet written because the log failed, oldest first.
-    retained: Vec<Vec<u8>>,
+    retained: VecDeque<Vec<u8>>,
     retained_bytes: usize,
+    /// Logs of this process whose sealing failed, retried at each seal.
+    unsealed: Vec<PathBuf>,
     sealed_at: Instant,
 }
 
@@ -366,11 +370,11 @@ impl Writer {
                 }
                 for l in lines {
                     self.retained_bytes += l.len();
-                    self.retained.push(l);
+                    self.retained.push_back(l);
                 }
                 let mut dropped = 0u64;
-                while self.retained_bytes > MAX_RETAINED_BYTES && !self.retained.is_empty() {
-                    let l = self.retained.remove(0);
+                while self.retained_bytes > MAX_RETAINED_BYTES {
+                    let Some(l) = self.retained.pop_front() else { break };
                     self.retained_bytes -= l.len();
                     dropped += 1;
                 }
@@ -415,23 +419,37 @@ impl Writer {
         }
     }
 
-    /// Seals the log into a log file; on failure the log stays (it is durable, readable, and
-    /// sealed by the next process) and a new log is started.
+    /// Seals the log into a log file; on failure the log stays (it is durable and readable), a new
+    /// log is started, and the seal is tried again at the next interval.
     fn seal(&mut self) {
         self.sealed_at = Instant::now();
+        for path in std::mem::take(&mut self.unsealed) {
+            if path.exists() {
+                self.seal_path(path);
+            }
+        }
         let Some(wal) = self.wal.take() else { return };
         if wal.len == 0 {
             let _ = std::fs::remove_file(&wal.path);
             return;
         }
-        match wal.file.sync_data().and_then(|()| seal_file(&self.config, &wal.path)) {
+        // Sealed while this process still holds the log's lock: no other process seals it too.
+        if let Err(e) = wal.file.sync_data() {
+            tracing::error!(target: "warden::trail", error = %e, log = %wal.path.display(), "could not sync the audit log");
+        }
+        self.seal_path(wal.path.clone());
+        drop(wal);
+    }
+
+    fn seal_path(&mut self, path: PathBuf) {
+        match seal_file(&self.config, &path) {
             Ok(Some(_)) => {
                 self.stats.sealed.fetch_add(1, Ordering::Relaxed);
-                drop(wal);
             }
-            Ok(None) => drop(wal),
+            Ok(None) => {}
             Err(e) => {
-                tracing::error!(target: "warden::trail", error = %e, log = %wal.path.display(), "could not seal the audit log; it stays and is sealed later");
+                tracing::error!(target: "warden::trail", error = %e, log = %path.display(), "could not seal the audit log; it stays and is sealed later");
+                self.unsealed.push(path);
             }
         }
     }
@@ -565,4 +583,162 @@ fn seal_file(config: &TrailConfig, wal: &Path) -> std::io::Result<Option<PathBuf
         sync_dir(parent)?;
     }
     Ok(Some(target))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::trail::event::{Event, UserIdentity};
+
+    fn event(name: &str) -> Event {
+        Event {
+            event_version: crate::trail::event::EVENT_VERSION,
+            user_identity: UserIdentity::service("111122223333"),
+            event_time: crate::trail::event::event_time(1_765_000_000),
+            event_source: crate::trail::event::EVENT_SOURCE,
+            event_name: name.into(),
+            aws_region: "us-east-1".into(),
+            source_ip_address: "127.0.0.1".into(),
+            user_agent: "test".into(),
+            error_code: None,
+            error_message: None,
+            request_parameters: serde_json::Value::Null,
+            response_elements: serde_json::Value::Null,
+            request_id: None,
+            event_id: crate::trail::event::uuid(),
+            read_only: false,
+            resources: Vec::new(),
+            event_type: "AwsApiCall",
+            management_event: true,
+            recipient_account_id: "111122223333".into(),
+            service_event_details: None,
+            event_category: "Management",
+        }
+    }
+
+    fn config(dir: &Path) -> TrailConfig {
+        TrailConfig::new(dir, "111122223333", "us-east-1")
+    }
+
+    /// The records of every sealed file.
+    fn sealed(dir: &Path) -> Vec<serde_json::Value> {
+        let mut out = Vec::new();
+        let mut stack = vec![dir.join("AWSLogs")];
+        while let Some(d) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&d) else { continue };
+            for e in entries {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    assert!(p.to_string_lossy().ends_with(".json.gz"), "{}", p.display());
+                    let mut text = String::new();
+                    std::io::Read::read_to_string(
+                        &mut flate2::read::GzDecoder::new(File::open(&p).unwrap()),
+                        &mut text,
+                    )
+                    .unwrap();
+                    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+                    out.extend(doc["Records"].as_array().unwrap().iter().cloned());
+                }
+            }
+        }
+        out
+    }
+
+    fn wal_files(dir: &Path) -> Vec<PathBuf> {
+        std::fs::read_dir(dir.join("wal")).unwrap().map(|e| e.unwrap().path()).collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_records_are_group_committed_and_sealed_into_one_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let trail = std::sync::Arc::new(Trail::open(config(dir.path())).unwrap());
+        let tasks: Vec<_> = (0..64)
+            .map(|i| {
+                let t = std::sync::Arc::clone(&trail);
+                tokio::spawn(async move { t.record(&event(&format!("Call{i}")), i % 2 == 0).await })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        trail.seal().await.unwrap();
+        let records = sealed(dir.path());
+        assert_eq!(records.len(), 64);
+        let stats = trail.stats();
+        assert_eq!(stats.written.load(Ordering::Relaxed), 64);
+        let syncs = stats.syncs.load(Ordering::Relaxed);
+        assert!((1..=32).contains(&syncs), "at most one sync per durable record: {syncs}");
+        assert_eq!(stats.backlog.load(Ordering::Relaxed), 0);
+        assert!(wal_files(dir.path()).is_empty(), "the sealed log is removed");
+    }
+
+    #[tokio::test]
+    async fn a_dead_process_log_is_sealed_without_its_torn_line_and_a_live_one_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("wal")).unwrap();
+        let a = serde_json::to_string(&event("PutImage")).unwrap();
+        let b = serde_json::to_string(&event("CreateRepository")).unwrap();
+        std::fs::write(dir.path().join("wal/DEADPROCESS00001.jsonl"), format!("{a}\n{b}\n{}", &b[..b.len() / 2]))
+            .unwrap();
+        // A live writer's log: locked by it.
+        let live = Trail::open(config(dir.path())).unwrap();
+        live.record(&event("TagResource"), true).await.unwrap();
+        let records = sealed(dir.path());
+        let names: Vec<&str> = records.iter().map(|r| r["eventName"].as_str().unwrap()).collect();
+        assert_eq!(names, ["PutImage", "CreateRepository"], "only the complete lines of the dead log");
+        let second = Trail::open(config(dir.path())).unwrap();
+        assert_eq!(sealed(dir.path()).len(), 2, "a second process leaves the live log alone");
+        assert_eq!(wal_files(dir.path()).len(), 1);
+        drop(second);
+        live.close();
+        let names: BTreeSet<String> =
+            sealed(dir.path()).iter().map(|r| r["eventName"].as_str().unwrap().to_owned()).collect();
+        assert_eq!(names, ["CreateRepository", "PutImage", "TagResource"].map(String::from).into());
+        assert!(wal_files(dir.path()).is_empty(), "closing seals the log");
+    }
+
+    #[tokio::test]
+    async fn sealed_files_are_named_and_foldered_as_cloudtrail_names_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let trail = Trail::open(config(dir.path())).unwrap();
+        trail.record(&event("PutImage"), true).await.unwrap();
+        trail.seal().await.unwrap();
+        trail.seal().await.unwrap(); // nothing new: no empty file
+        let day = dir.path().join("AWSLogs/111122223333/CloudTrail/us-east-1");
+        let mut files = Vec::new();
+        let mut stack = vec![day.clone()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p)
+                } else {
+                    files.push(p)
+                }
+            }
+        }
+        assert_eq!(files.len(), 1);
+        let rel = files[0].strip_prefix(&day).unwrap().to_str().unwrap().to_owned();
+        let (folders, name) = rel.rsplit_once('/').unwrap();
+        let ymd: Vec<&str> = folders.split('/').collect();
+        assert_eq!(ymd.iter().map(|p| p.len()).collect::<Vec<_>>(), [4, 2, 2], "{rel}");
+        let rest = name.strip_prefix("111122223333_CloudTrail_us-east-1_").unwrap();
+        assert_eq!(&rest[..8], ymd.concat(), "{rel}");
+        assert_eq!(&rest[8..9], "T");
+        assert_eq!(&rest[13..15], "Z_");
+        assert!(rest[15..].strip_suffix(".json.gz").unwrap().chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_eq!(rest[15..].len(), 16 + ".json.gz".len());
+    }
+
+    #[test]
+    fn the_failure_policy_parses() {
+        assert_eq!("reject".parse::<OnFailure>().unwrap(), OnFailure::Reject);
+        assert_eq!("continue".parse::<OnFailure>().unwrap(), OnFailure::Continue);
+        assert!("drop".parse::<OnFailure>().is_err());
+    }
+
+    use std::collections::BTreeSet;
 }
