@@ -142,28 +142,41 @@ pub fn event_time(secs: i64) -> String {
     chrono::DateTime::from_timestamp(secs, 0).unwrap_or_default().format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-/// A random UUID (version 4), for `eventID` and `requestID`.
+/// A UUID in version 4's format, for `eventID` and `requestID`: unique, not secret. The high half
+/// is random per process; the low half is a bijective mix of a per-process counter, so ids never
+/// repeat within a process and no system call is made per id.
 pub fn uuid() -> String {
-    let mut b = [0u8; 16];
-    // Without randomness the ids are still unique enough to tell records apart by time; never
-    // fail a request for an id.
-    if getrandom::getrandom(&mut b).is_err() {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default();
-        b = nanos.to_le_bytes();
-    }
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    static SEED: OnceLock<(u64, u64)> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let (hi, lo_seed) = *SEED.get_or_init(|| {
+        let mut b = [0u8; 16];
+        if getrandom::getrandom(&mut b).is_err() {
+            // Without randomness, the start time keeps processes apart.
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default();
+            b = nanos.to_le_bytes();
+        }
+        let (h, l) = b.split_at(8);
+        (u64::from_le_bytes(h.try_into().unwrap_or_default()), u64::from_le_bytes(l.try_into().unwrap_or_default()))
+    });
+    // splitmix64's finalizer: a bijection of u64, so distinct counters give distinct values.
+    let mut z = COUNTER.fetch_add(1, Ordering::Relaxed).wrapping_add(lo_seed);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    let hi = (hi & 0xffff_ffff_ffff_0fff) | 0x0000_0000_0000_4000; // version 4
+    let lo = (z & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000; // RFC 4122 variant
     format!(
-        "{}-{}-{}-{}-{}",
-        h.get(0..8).unwrap_or(""),
-        h.get(8..12).unwrap_or(""),
-        h.get(12..16).unwrap_or(""),
-        h.get(16..20).unwrap_or(""),
-        h.get(20..32).unwrap_or("")
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        hi >> 32,
+        (hi >> 16) & 0xffff,
+        hi & 0xffff,
+        lo >> 48,
+        lo & 0xffff_ffff_ffff
     )
 }
 
@@ -252,12 +265,14 @@ mod tests {
     }
 
     #[test]
-    fn ids_are_version_4_uuids() {
+    fn ids_are_version_4_uuids_and_never_repeat() {
         let a = uuid();
         assert_eq!(a.len(), 36);
+        assert_eq!(a.matches('-').count(), 4);
         assert_eq!(&a[14..15], "4");
         assert!(["8", "9", "a", "b"].contains(&&a[19..20]));
-        assert_ne!(a, uuid());
+        let many: std::collections::HashSet<String> = (0..100_000).map(|_| uuid()).collect();
+        assert_eq!(many.len(), 100_000);
     }
 
     #[test]

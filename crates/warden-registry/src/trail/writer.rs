@@ -30,18 +30,17 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::event::Event;
 
 /// Records held in memory while the log cannot be written, at most.
 pub const MAX_RETAINED_BYTES: usize = 64 * 1024 * 1024;
-/// Records written by one `write` at most.
-const MAX_BATCH: usize = 4096;
 /// How often a failed write is retried.
 const RETRY_EVERY: Duration = Duration::from_secs(1);
+/// How long a read's record may wait in memory for company before it is written.
+pub const FLUSH_EVERY: Duration = Duration::from_millis(5);
 
 /// What callers see while the trail cannot be written (`--trail-on-failure`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -139,14 +138,83 @@ pub struct TrailStats {
     pub rejected: AtomicU64,
 }
 
-enum Job {
-    Record { line: Vec<u8>, ack: Option<tokio::sync::oneshot::Sender<bool>> },
-    Seal(tokio::sync::oneshot::Sender<()>),
+/// Records waiting for the writer. A read's record is appended without waking the writer (the
+/// first one after a write wakes it, and it waits [`FLUSH_EVERY`] for company); a durable record,
+/// a seal and the close wake it at once.
+struct Queue {
+    pending: Mutex<Pending>,
+    /// Wakes the writer.
+    wake: Condvar,
+    /// Wakes senders waiting for room.
+    room: Condvar,
+    capacity: usize,
+}
+
+#[derive(Default)]
+struct Pending {
+    lines: Vec<Vec<u8>>,
+    acks: Vec<tokio::sync::oneshot::Sender<bool>>,
+    seals: Vec<tokio::sync::oneshot::Sender<()>>,
+    /// When the oldest waiting line arrived.
+    since: Option<Instant>,
+    /// A durable record or a seal waits: write now.
+    urgent: bool,
+    closed: bool,
+}
+
+impl Queue {
+    fn lock(&self) -> Result<MutexGuard<'_, Pending>, TrailError> {
+        self.pending.lock().map_err(|_| TrailError::Stopped)
+    }
+
+    /// Appends a record if there is room; gives it back when the queue is full.
+    fn try_push(
+        &self,
+        line: Vec<u8>,
+        ack: Option<tokio::sync::oneshot::Sender<bool>>,
+    ) -> Result<Option<(Vec<u8>, Option<tokio::sync::oneshot::Sender<bool>>)>, TrailError> {
+        let mut p = self.lock()?;
+        if p.closed {
+            return Err(TrailError::Stopped);
+        }
+        if p.lines.len() >= self.capacity {
+            self.wake.notify_one();
+            return Ok(Some((line, ack)));
+        }
+        self.push(&mut p, line, ack);
+        Ok(None)
+    }
+
+    fn push(&self, p: &mut Pending, line: Vec<u8>, ack: Option<tokio::sync::oneshot::Sender<bool>>) {
+        p.lines.push(line);
+        let first = p.since.is_none();
+        p.since.get_or_insert_with(Instant::now);
+        if let Some(a) = ack {
+            p.acks.push(a);
+            p.urgent = true;
+            self.wake.notify_one();
+        } else if first || p.lines.len() >= self.capacity / 2 {
+            self.wake.notify_one();
+        }
+    }
+
+    /// Appends a record, waiting (on this thread) for room.
+    fn push_blocking(&self, line: Vec<u8>, ack: Option<tokio::sync::oneshot::Sender<bool>>) -> Result<(), TrailError> {
+        let mut p = self.lock()?;
+        while p.lines.len() >= self.capacity && !p.closed {
+            p = self.room.wait(p).map_err(|_| TrailError::Stopped)?;
+        }
+        if p.closed {
+            return Err(TrailError::Stopped);
+        }
+        self.push(&mut p, line, ack);
+        Ok(())
+    }
 }
 
 /// The audit trail: cheap to share, one writer thread behind it.
 pub struct Trail {
-    tx: Mutex<Option<SyncSender<Job>>>,
+    queue: Arc<Queue>,
     healthy: Arc<AtomicBool>,
     stats: Arc<TrailStats>,
     config: TrailConfig,
@@ -167,7 +235,12 @@ impl Trail {
         std::fs::create_dir_all(&wal_dir).map_err(|source| TrailError::Io { path: wal_dir.clone(), source })?;
         let stats = Arc::new(TrailStats::default());
         recover(&config, &stats)?;
-        let (tx, rx) = mpsc::sync_channel(config.queue.max(1));
+        let queue = Arc::new(Queue {
+            pending: Mutex::new(Pending::default()),
+            wake: Condvar::new(),
+            room: Condvar::new(),
+            capacity: config.queue.max(2),
+        });
         let healthy = Arc::new(AtomicBool::new(true));
         let writer = Writer {
             config: config.clone(),
@@ -179,11 +252,12 @@ impl Trail {
             unsealed: Vec::new(),
             sealed_at: Instant::now(),
         };
+        let q = Arc::clone(&queue);
         let thread = std::thread::Builder::new()
             .name("warden-trail".into())
-            .spawn(move || writer.run(&rx))
+            .spawn(move || writer.run(&q))
             .map_err(|source| TrailError::Io { path: config.dir.clone(), source })?;
-        Ok(Trail { tx: Mutex::new(Some(tx)), healthy, stats, config, thread: Mutex::new(Some(thread)) })
+        Ok(Trail { queue, healthy, stats, config, thread: Mutex::new(Some(thread)) })
     }
 
     /// The configuration.
@@ -218,7 +292,24 @@ impl Trail {
         } else {
             (None, None)
         };
-        self.send(Job::Record { line, ack }).await?;
+        self.stats.backlog.fetch_add(1, Ordering::Relaxed);
+        let queued = match self.queue.try_push(line, ack) {
+            Ok(None) => Ok(()),
+            Ok(Some((line, ack))) => {
+                // Back-pressure: wait for room on a blocking thread, never drop.
+                self.stats.backpressure.fetch_add(1, Ordering::Relaxed);
+                let queue = Arc::clone(&self.queue);
+                tokio::task::spawn_blocking(move || queue.push_blocking(line, ack))
+                    .await
+                    .map_err(|_| TrailError::Stopped)
+                    .and_then(|r| r)
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = queued {
+            self.stats.backlog.fetch_sub(1, Ordering::Relaxed);
+            return Err(e);
+        }
         match done {
             None => Ok(()),
             Some(rx) => match rx.await {
@@ -232,43 +323,29 @@ impl Trail {
     /// Seals the current log into a log file now (tests, shutdown).
     pub async fn seal(&self) -> Result<(), TrailError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.send(Job::Seal(tx)).await?;
+        {
+            let mut p = self.queue.lock()?;
+            if p.closed {
+                return Err(TrailError::Stopped);
+            }
+            p.seals.push(tx);
+            p.urgent = true;
+            self.queue.wake.notify_one();
+        }
         rx.await.map_err(|_| TrailError::Stopped)
     }
 
     /// Stops the writer after it has written and sealed everything queued.
     pub fn close(&self) {
-        if let Ok(mut tx) = self.tx.lock() {
-            tx.take();
+        if let Ok(mut p) = self.queue.lock() {
+            p.closed = true;
+            self.queue.wake.notify_one();
+            self.queue.room.notify_all();
         }
         let thread = self.thread.lock().ok().and_then(|mut t| t.take());
         if let Some(t) = thread {
             let _ = t.join();
         }
-    }
-
-    async fn send(&self, job: Job) -> Result<(), TrailError> {
-        let tx = self.tx.lock().ok().and_then(|t| t.clone()).ok_or(TrailError::Stopped)?;
-        let counted = matches!(job, Job::Record { .. });
-        if counted {
-            self.stats.backlog.fetch_add(1, Ordering::Relaxed);
-        }
-        let sent = match tx.try_send(job) {
-            Ok(()) => Ok(()),
-            Err(TrySendError::Full(job)) => {
-                // Back-pressure: wait for room on a blocking thread, never drop.
-                self.stats.backpressure.fetch_add(1, Ordering::Relaxed);
-                tokio::task::spawn_blocking(move || tx.send(job).map_err(|_| ())).await.map_err(|_| ()).and_then(|r| r)
-            }
-            Err(TrySendError::Disconnected(_)) => Err(()),
-        };
-        if sent.is_err() {
-            if counted {
-                self.stats.backlog.fetch_sub(1, Ordering::Relaxed);
-            }
-            return Err(TrailError::Stopped);
-        }
-        Ok(())
     }
 }
 
@@ -299,36 +376,46 @@ struct Writer {
 }
 
 impl Writer {
-    fn run(mut self, rx: &Receiver<Job>) {
+    fn run(mut self, queue: &Queue) {
         loop {
-            let wait = if self.retained.is_empty() {
-                self.config.interval.saturating_sub(self.sealed_at.elapsed()).max(Duration::from_millis(1))
-            } else {
-                RETRY_EVERY
-            };
-            let mut lines = Vec::new();
-            let mut acks = Vec::new();
-            let mut seals = Vec::new();
-            match rx.recv_timeout(wait) {
-                Ok(job) => {
-                    take(job, &mut lines, &mut acks, &mut seals);
-                    while lines.len() < MAX_BATCH {
-                        match rx.try_recv() {
-                            Ok(job) => take(job, &mut lines, &mut acks, &mut seals),
-                            Err(_) => break,
-                        }
-                    }
+            let Ok(mut p) = queue.pending.lock() else { return };
+            // Sleep until there is something to do: a durable record or a seal (at once), reads
+            // that have waited FLUSH_EVERY, a retry, the seal interval, or the close.
+            loop {
+                let now = Instant::now();
+                let mut until = self.sealed_at + self.config.interval;
+                if !self.retained.is_empty() {
+                    until = until.min(now + RETRY_EVERY);
                 }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => {
-                    self.write(Vec::new(), Vec::new());
-                    self.seal();
-                    return;
+                if let Some(since) = p.since {
+                    until = until.min(since + FLUSH_EVERY);
                 }
+                if p.urgent || p.closed || now >= until {
+                    break;
+                }
+                p = match queue.wake.wait_timeout(p, until - now) {
+                    Ok((p, _)) => p,
+                    Err(_) => return,
+                };
             }
+            let lines = std::mem::take(&mut p.lines);
+            let acks = std::mem::take(&mut p.acks);
+            let seals = std::mem::take(&mut p.seals);
+            let closed = p.closed;
+            p.since = None;
+            p.urgent = false;
+            drop(p);
+            queue.room.notify_all();
             let taken = u64::try_from(lines.len()).unwrap_or(u64::MAX);
             self.write(lines, acks);
             self.stats.backlog.fetch_sub(taken, Ordering::Relaxed);
+            if closed {
+                self.seal();
+                for s in seals {
+                    let _ = s.send(());
+                }
+                return;
+            }
             if !seals.is_empty() || self.sealed_at.elapsed() >= self.config.interval {
                 self.seal();
                 for s in seals {
@@ -452,21 +539,6 @@ impl Writer {
                 self.unsealed.push(path);
             }
         }
-    }
-}
-
-fn take(
-    job: Job,
-    lines: &mut Vec<Vec<u8>>,
-    acks: &mut Vec<tokio::sync::oneshot::Sender<bool>>,
-    seals: &mut Vec<tokio::sync::oneshot::Sender<()>>,
-) {
-    match job {
-        Job::Record { line, ack } => {
-            lines.push(line);
-            acks.extend(ack);
-        }
-        Job::Seal(s) => seals.push(s),
     }
 }
 
