@@ -21,7 +21,7 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode};
-use serde_json::Value;
+use serde_json::value::RawValue;
 use warden_policy::Outcome;
 use warden_tower::deny::{Denial, ErrorReport};
 use warden_tower::{Caller, ClientAddr, DecisionHook, DecisionRecord};
@@ -39,8 +39,8 @@ struct Entry {
     decision: Option<Outcome>,
     /// The ECR operation the request is (`PutImage`), as its description named it.
     call: Option<String>,
-    parameters: Value,
-    response: Value,
+    parameters: Option<Box<RawValue>>,
+    response: Option<Box<RawValue>>,
     resources: Vec<Resource>,
     /// An error found while describing, in ECR's terms.
     error: Option<(String, String)>,
@@ -63,16 +63,16 @@ pub(crate) fn note_call(caller: &Caller, name: &str) {
 }
 
 /// The call's parameters (built only when the trail is on).
-pub(crate) fn note_parameters(f: impl FnOnce() -> Value) {
+pub(crate) fn note_parameters(f: impl FnOnce() -> Option<Box<RawValue>>) {
     with_entry(|e| {
         if e.audited {
-            e.parameters = event::without_nulls(f());
+            e.parameters = f();
         }
     });
 }
 
 /// The answer of a mutating call (built only when the trail is on).
-pub(crate) fn note_response(f: impl FnOnce() -> Value) {
+pub(crate) fn note_response(f: impl FnOnce() -> Option<Box<RawValue>>) {
     with_entry(|e| {
         if e.audited {
             e.response = f();
@@ -157,7 +157,7 @@ pub async fn observe(State(reg): State<Arc<Registry>>, req: Request, next: Next)
             .unwrap_or_default()
     });
     let event_time = crate::state::now();
-    let entry = Entry { audited: trail.is_some(), parameters: Value::Null, response: Value::Null, ..Entry::default() };
+    let entry = Entry { audited: trail.is_some(), ..Entry::default() };
     let (mut resp, mut entry) = ENTRY
         .scope(RefCell::new(entry), async move {
             let resp = next.run(req).await;
@@ -176,10 +176,10 @@ pub async fn observe(State(reg): State<Arc<Registry>>, req: Request, next: Next)
             aws_region: reg.config.region.clone(),
             source_ip_address: client.map(|c| c.to_string()).unwrap_or_default(),
             user_agent: user_agent.unwrap_or_default(),
-            response_elements: if error_code.is_none() { std::mem::take(&mut entry.response) } else { Value::Null },
+            response_elements: if error_code.is_none() { entry.response.take() } else { None },
             error_code,
             error_message,
-            request_parameters: std::mem::take(&mut entry.parameters),
+            request_parameters: entry.parameters.take(),
             request_id: Some(request_id.clone()),
             event_id: event::uuid(),
             read_only,

@@ -19,8 +19,10 @@ use super::error::{EcrError, Result};
 #[serde(rename_all = "camelCase")]
 pub struct Target {
     /// `registryId` (the account); this registry's own when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
     /// `repositoryName`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
 }
 
@@ -29,9 +31,11 @@ pub struct Target {
 pub struct TagInput {
     /// Key.
     #[serde(rename = "Key")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// Value.
     #[serde(rename = "Value")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
 
@@ -52,6 +56,7 @@ pub struct ImageId {
 #[serde(rename_all = "camelCase")]
 pub struct ScanningConfiguration {
     /// `scanOnPush`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scan_on_push: Option<bool>,
 }
 
@@ -60,6 +65,7 @@ pub struct ScanningConfiguration {
 #[serde(rename_all = "camelCase")]
 pub struct ImageFilter {
     /// `TAGGED`, `UNTAGGED` or `ANY`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_status: Option<String>,
 }
 
@@ -68,8 +74,10 @@ pub struct ImageFilter {
 #[serde(rename_all = "camelCase")]
 pub struct Paging {
     /// Where the previous page ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
     /// Page size, 1 to 1,000.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_results: Option<u64>,
 }
 
@@ -82,7 +90,7 @@ macro_rules! operation {
             /// The registry and repository.
             #[serde(flatten)]
             pub target: Target,
-            $($(#[$fdoc])* pub $field: $ty,)*
+            $($(#[$fdoc])* #[serde(skip_serializing_if = "absent")] pub $field: $ty,)*
         }
     };
 }
@@ -93,9 +101,31 @@ macro_rules! untargeted {
         #[derive(Debug, Clone, Default, Deserialize, Serialize)]
         #[serde(rename_all = "camelCase")]
         pub struct $name {
-            $($(#[$fdoc])* pub $field: $ty,)*
+            $($(#[$fdoc])* #[serde(skip_serializing_if = "absent")] pub $field: $ty,)*
         }
     };
+}
+
+/// A member the audit trail leaves out: an absent optional one. (Flattened groups are written
+/// member by member.)
+trait Absent {
+    fn absent(&self) -> bool;
+}
+
+impl<T> Absent for Option<T> {
+    fn absent(&self) -> bool {
+        self.is_none()
+    }
+}
+
+impl Absent for Paging {
+    fn absent(&self) -> bool {
+        false
+    }
+}
+
+fn absent<T: Absent>(value: &T) -> bool {
+    value.absent()
 }
 
 untargeted!(
@@ -356,12 +386,12 @@ macro_rules! inputs {
 
             /// The call's parameters as the audit trail records them (`requestParameters`):
             /// the members given, without layer bytes.
-            pub fn parameters(&self) -> serde_json::Value {
+            pub fn parameters(&self) -> Option<Box<serde_json::value::RawValue>> {
                 let value = match self {
-                    $(Input::$t(i) => serde_json::to_value(i),)*
-                    $(Input::$u(i) => serde_json::to_value(i),)*
+                    $(Input::$t(i) => serde_json::value::to_raw_value(i),)*
+                    $(Input::$u(i) => serde_json::value::to_raw_value(i),)*
                 };
-                value.unwrap_or(serde_json::Value::Null)
+                value.ok()
             }
 
             /// The registry and repository, for the operations that address one.

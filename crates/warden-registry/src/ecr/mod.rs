@@ -98,11 +98,11 @@ async fn handle(reg: &Registry, call: &EcrCall, host: &str, authorized: Option<&
 
 /// `responseElements` of the audit record: the answer of a mutating call; `null` for reads (as
 /// CloudTrail records them) and for GetAuthorizationToken, whose answer is a credential.
-fn response_elements(input: &Input, answer: &Value) -> Value {
+fn response_elements(input: &Input, answer: &Value) -> Option<Box<serde_json::value::RawValue>> {
     if crate::trail::event::is_read_only(input.name()) {
-        Value::Null
+        None
     } else {
-        answer.clone()
+        crate::trail::event::raw(answer)
     }
 }
 

@@ -45,7 +45,7 @@ impl DescribeRequest<Body> for RegistryDescriber {
         let action = request.action().map_err(|e| e.rejection())?;
         if let Some(action) = action {
             crate::access::note_call(caller, action.trim_start_matches("ecr:"));
-            crate::access::note_parameters(|| request.parameters(&reg.config.account_id));
+            crate::access::note_parameters(|| crate::trail::event::raw(&request.parameters(&reg.config.account_id)));
         }
         let context = reg.request_context(&req, caller).map_err(reject)?;
         let mut checks = Vec::new();

@@ -162,8 +162,8 @@ async fn record_expiries(reg: &Registry, repo: &str, policy_text: &str, done: &[
             user_agent: "AWS Internal".into(),
             error_code: None,
             error_message: None,
-            request_parameters: Value::Null,
-            response_elements: Value::Null,
+            request_parameters: None,
+            response_elements: None,
             request_id: None,
             event_id: crate::trail::event::uuid(),
             // As AWS's own records of lifecycle actions say.

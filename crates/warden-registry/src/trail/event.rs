@@ -9,6 +9,7 @@
 //! them).
 
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 use warden_policy::PrincipalKind;
 use warden_tower::Caller;
@@ -48,10 +49,11 @@ pub struct Event {
     /// Its message.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
-    /// The call's parameters, without secrets or layer bytes.
-    pub request_parameters: Value,
+    /// The call's parameters, without secrets or layer bytes (`null` when none), serialized once
+    /// where the call was described.
+    pub request_parameters: Option<Box<RawValue>>,
     /// The answer of a mutating call that succeeded; `null` otherwise.
-    pub response_elements: Value,
+    pub response_elements: Option<Box<RawValue>>,
     /// The request's id (`x-amzn-RequestId` of the answer).
     #[serde(rename = "requestID", skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
@@ -139,7 +141,20 @@ impl Resource {
 
 /// `eventTime` of a time in seconds since the epoch.
 pub fn event_time(secs: i64) -> String {
-    chrono::DateTime::from_timestamp(secs, 0).unwrap_or_default().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    // Formatted once per second per thread: every record of a busy second shares it.
+    thread_local! {
+        static LAST: std::cell::RefCell<(i64, String)> = const { std::cell::RefCell::new((0, String::new())) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if last.0 != secs || last.1.is_empty() {
+            *last = (
+                secs,
+                chrono::DateTime::from_timestamp(secs, 0).unwrap_or_default().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            );
+        }
+        last.1.clone()
+    })
 }
 
 /// A UUID in version 4's format, for `eventID` and `requestID`: unique, not secret. The high half
@@ -170,14 +185,15 @@ pub fn uuid() -> String {
     z ^= z >> 31;
     let hi = (hi & 0xffff_ffff_ffff_0fff) | 0x0000_0000_0000_4000; // version 4
     let lo = (z & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000; // RFC 4122 variant
-    format!(
-        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-        hi >> 32,
-        (hi >> 16) & 0xffff,
-        hi & 0xffff,
-        lo >> 48,
-        lo & 0xffff_ffff_ffff
-    )
+    let mut out = String::with_capacity(36);
+    for (i, byte) in hi.to_be_bytes().iter().chain(lo.to_be_bytes().iter()).enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        out.push(char::from_digit(u32::from(byte >> 4), 16).unwrap_or('0'));
+        out.push(char::from_digit(u32::from(byte & 0x0f), 16).unwrap_or('0'));
+    }
+    out
 }
 
 impl UserIdentity {
@@ -239,15 +255,9 @@ pub fn is_read_only(operation: &str) -> bool {
     ["Get", "Describe", "List", "BatchGet", "BatchCheck"].iter().any(|p| operation.starts_with(p))
 }
 
-/// `requestParameters` with `null` members removed (absent members of the typed input).
-pub fn without_nulls(value: Value) -> Value {
-    match value {
-        Value::Object(map) => {
-            Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, without_nulls(v))).collect())
-        }
-        Value::Array(items) => Value::Array(items.into_iter().map(without_nulls).collect()),
-        other => other,
-    }
+/// `value` as the JSON text a record embeds (`None`, written `null`, if it cannot be written).
+pub fn raw(value: &impl Serialize) -> Option<Box<RawValue>> {
+    serde_json::value::to_raw_value(value).ok()
 }
 
 #[cfg(test)]

@@ -138,6 +138,9 @@ pub struct TrailStats {
     pub rejected: AtomicU64,
 }
 
+/// A record given back because the queue is full: its line and its waiter.
+type Waiting = (Vec<u8>, Option<tokio::sync::oneshot::Sender<bool>>);
+
 /// Records waiting for the writer. A read's record is appended without waking the writer (the
 /// first one after a write wakes it, and it waits [`FLUSH_EVERY`] for company); a durable record,
 /// a seal and the close wake it at once.
@@ -172,7 +175,7 @@ impl Queue {
         &self,
         line: Vec<u8>,
         ack: Option<tokio::sync::oneshot::Sender<bool>>,
-    ) -> Result<Option<(Vec<u8>, Option<tokio::sync::oneshot::Sender<bool>>)>, TrailError> {
+    ) -> Result<Option<Waiting>, TrailError> {
         let mut p = self.lock()?;
         if p.closed {
             return Err(TrailError::Stopped);
@@ -283,7 +286,8 @@ impl Trail {
     /// Records `event`. With `durable`, returns once the record is synced to disk (or fails with
     /// [`TrailError::Unavailable`] under `reject`); otherwise once it is queued.
     pub async fn record(&self, event: &Event, durable: bool) -> Result<(), TrailError> {
-        let mut line = serde_json::to_vec(event)
+        let mut line = Vec::with_capacity(1536);
+        serde_json::to_writer(&mut line, event)
             .map_err(|e| TrailError::Io { path: self.config.dir.clone(), source: std::io::Error::other(e) })?;
         line.push(b'\n');
         let (ack, done) = if durable {
@@ -675,8 +679,8 @@ mod tests {
             user_agent: "test".into(),
             error_code: None,
             error_message: None,
-            request_parameters: serde_json::Value::Null,
-            response_elements: serde_json::Value::Null,
+            request_parameters: None,
+            response_elements: None,
             request_id: None,
             event_id: crate::trail::event::uuid(),
             read_only: false,
