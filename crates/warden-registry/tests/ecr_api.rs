@@ -73,7 +73,7 @@ async fn start_with(name: &str, limits: warden_registry::Limits) -> Server {
         limits,
         storage: common::storage(name),
         throttle: warden_registry::ThrottleConfig::default(),
-        trail: None,
+        trail: Some(warden_registry::trail::TrailConfig::new(dir.join("trail"), ACCOUNT, "us-east-1")),
     };
     let registry = Arc::new(Registry::open(config).await.unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -1011,6 +1011,51 @@ async fn lifecycle_policies_through_the_aws_cli() {
     assert_eq!(s.image_tags("lc").await, ["prod-3"]);
     let log = s.registry.meta(|m| m.expiries("lc")).await.unwrap();
     assert_eq!(log.iter().map(|e| e.rule_priority).collect::<Vec<_>>(), [1, 1, 2]);
+    // Each round's expiries are one CloudTrail service event, shaped as AWS's
+    // PolicyExecutionEvent: the rules, and each image with the rule that expired it.
+    use warden_registry::trail::lookup::{lookup, LookupAttribute, LookupQuery};
+    let query = LookupQuery {
+        attributes: vec![LookupAttribute::EventName("PolicyExecutionEvent".into())],
+        ..LookupQuery::default()
+    };
+    let found = lookup(&s.dir.join("trail"), &query).unwrap();
+    let mut events: Vec<Value> =
+        found.events.iter().map(|e| serde_json::from_str(&e.cloud_trail_event).unwrap()).collect();
+    // The two rounds may fall in one second: tell them apart by what they expired.
+    events.sort_by_key(|e| {
+        std::cmp::Reverse(e["serviceEventDetails"]["lifecycleEventImageActions"].as_array().unwrap().len())
+    });
+    assert_eq!(events.len(), 2, "{events:#?}");
+    for e in &events {
+        assert_eq!(e["eventType"], "AwsServiceEvent");
+        assert_eq!(e["eventSource"], "ecr.amazonaws.com");
+        assert_eq!(e["userIdentity"], json!({"accountId": ACCOUNT, "invokedBy": "AWS Internal"}));
+        assert_eq!(e["sourceIPAddress"], "AWS Internal");
+        assert_eq!(e["requestParameters"], Value::Null);
+        assert_eq!(e["resources"][0]["ARN"], format!("arn:aws:ecr:us-east-1:{ACCOUNT}:repository/lc"));
+        assert_eq!(e["serviceEventDetails"]["repositoryName"], "lc");
+        let rules = &e["serviceEventDetails"]["lifecycleEventPolicy"]["lifecycleEventRules"];
+        assert_eq!(rules[0]["rulePriority"], 1);
+        assert_eq!(rules[0]["lifecycleEventSelection"]["countType"], "Image count more than");
+        assert_eq!(rules[0]["lifecycleEventSelection"]["tagPrefixList"], json!(["prod"]));
+        assert_eq!(rules[1]["lifecycleEventSelection"]["tagStatus"], "Untagged");
+    }
+    let actions = |e: &Value| -> Vec<(String, i64)> {
+        e["serviceEventDetails"]["lifecycleEventImageActions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                let image = &a["lifecycleEventImage"];
+                (
+                    format!("{}:{}", image["tagStatus"].as_str().unwrap(), image["tagList"]),
+                    a["rulePriority"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(actions(&events[0]), [("Tagged:[\"prod-1\"]".to_owned(), 1), ("Tagged:[\"prod-2\"]".to_owned(), 1)]);
+    assert_eq!(actions(&events[1]), [("Untagged:[]".to_owned(), 2)]);
     // The expired images' blobs were reclaimed with them.
     let gone = format!("sha256:{}", hex::encode(Sha256::digest(b"layer 1")));
     let check =
