@@ -11,9 +11,11 @@
 # and the ratios warden/baseline, stops both servers, and stays within TIME_LIMIT seconds.
 # See benches/REGISTRY.md.
 #
-# With --trail-compare, a second warden with `--trail off` (`warden-notrail`) runs beside the
-# default one (audit trail on, every mutating call synced to its log before the answer): the
-# paired ratio warden/warden-notrail is the trail's cost (target: within 5 %).
+# With --trail-compare, a warden with `--trail off` (`warden-notrail`) and one with
+# `--trail-sync-window-ms 20` (`warden-window`: mutating calls answered once their record is
+# written, synced within 20 ms) run beside the default one (every mutating call synced to the
+# trail before the answer): the paired ratios against warden-notrail are the trail's cost
+# (target: within 5 %).
 #
 # Usage: bash benches/registry.sh [--baseline-only | --scale-out | --trail-compare]
 #   env: BIG_MIB=512 SMALL_COUNT=200 SMALL_KIB=16 REPEAT=3 PAR=4 TIME_LIMIT=1800 CMD_TIMEOUT=600
@@ -309,7 +311,7 @@ YAML
 # Distribution creates repositories on push; ECR (and warden) do not.
 create_repo() { # server repository
   case "$1" in
-    warden|warden-notrail) timeout 60 ./target/release/warden create-repository --repository-name "$2" --data-dir "${data_of[$1]}" >/dev/null ;;
+    warden|warden-notrail|warden-window) timeout 60 ./target/release/warden create-repository --repository-name "$2" --data-dir "${data_of[$1]}" >/dev/null ;;
     warden-s3pg) s3pg_env timeout 60 ./target/release/warden create-repository --repository-name "$2" --data-dir "$warden_s3pg_data" >/dev/null ;;
   esac
 }
@@ -372,7 +374,9 @@ fi
 if [ "$trail_compare" = 1 ] && [ "$baseline_only" = 0 ]; then
   start_warden warden-notrail --trail off
   echo "== warden-notrail on ${host_of[warden-notrail]} (--trail off)"
-  servers+=(warden-notrail)
+  start_warden warden-window --trail-sync-window-ms 20
+  echo "== warden-window on ${host_of[warden-window]} (--trail-sync-window-ms 20)"
+  servers+=(warden-notrail warden-window)
 fi
 if [ "$scale_out" = 1 ]; then
   need garage "cargo install garage --locked"
@@ -435,4 +439,6 @@ fi
 if [ "$trail_compare" = 1 ] && [ "$baseline_only" = 0 ]; then
   printf '%-14s %16s %16s %20s %20s\n' "trail on/off" "$(paired big_push warden warden-notrail)" "$(paired big_pull warden warden-notrail)" \
     "$(paired small_push warden warden-notrail)" "$(paired small_pull warden warden-notrail)"
+  printf '%-14s %16s %16s %20s %20s\n' "window/off" "$(paired big_push warden-window warden-notrail)" "$(paired big_pull warden-window warden-notrail)" \
+    "$(paired small_push warden-window warden-notrail)" "$(paired small_pull warden-window warden-notrail)"
 fi

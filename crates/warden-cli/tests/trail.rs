@@ -354,11 +354,22 @@ for t in threads: t.join()
 
 #[test]
 fn every_acknowledged_call_has_its_record_after_a_sigkill() {
+    sigkill_mid_burst(&[]);
+}
+
+/// With a sync window, a call is answered once its record is written to the operating system:
+/// a killed process loses none of them either (only a machine crash within the window could).
+#[test]
+fn every_acknowledged_call_has_its_record_after_a_sigkill_with_a_sync_window() {
+    sigkill_mid_burst(&["--trail-sync-window-ms", "50"]);
+}
+
+fn sigkill_mid_burst(extra: &[&str]) {
     require("python3", "apt-get install -y python3");
     let dir = TempDir::new("warden-trail-crash");
     let data = dir.join("data");
     let port = support::free_port();
-    let mut server = serve(&data, port, &[]);
+    let mut server = serve(&data, port, extra);
     let out = dir.join("acked.txt");
     let home = TempDir::new("warden-boto3");
     let mut burst = Command::new("python3")
@@ -386,7 +397,7 @@ fn every_acknowledged_call_has_its_record_after_a_sigkill() {
         records(&data.join("trail")).iter().filter_map(|r| r["requestID"].as_str().map(str::to_owned)).collect();
     let missing: Vec<&String> = ids.difference(&before).collect();
     assert!(missing.is_empty(), "{} of {} acknowledged calls have no record: {missing:?}", missing.len(), ids.len());
-    let mut again = serve(&data, port, &[]);
+    let mut again = serve(&data, port, extra);
     let trail = data.join("trail");
     assert!(!sealed_files(&trail).is_empty(), "the dead process's log is sealed at start");
     let after: BTreeSet<String> =

@@ -8,6 +8,7 @@
 //! [`arn`], [`context`], [`date`], [`principal`], [`variables`], [`limits`]. ECR's own knowledge
 //! lives in [`catalog`] and [`request`]; the IAM simulator's wire types in [`simulate`].
 
+pub mod analyze;
 pub mod arn;
 mod ast;
 pub mod catalog;

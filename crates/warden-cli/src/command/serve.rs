@@ -149,6 +149,12 @@ pub struct ServeArgs {
     /// the metrics, bounded).
     #[arg(long, default_value = "reject", value_name = "reject|continue")]
     trail_on_failure: warden_registry::trail::OnFailure,
+    /// 0 (the default): a mutating call is answered once its audit record is synced to disk.
+    /// N > 0: it is answered once the record is written to the operating system (a killed
+    /// process loses nothing) and synced within N milliseconds (only a machine crash in that
+    /// window can lose it); faster for clients that make many small writes.
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    trail_sync_window_ms: u64,
     /// Seconds between CloudTrail log files (CloudTrail delivers about every 5 minutes).
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
     trail_interval: u64,
@@ -255,6 +261,7 @@ async fn run_serve(args: &ServeArgs) -> Result<(), String> {
         let mut trail = warden_registry::trail::TrailConfig::new(dir, &config.account_id, &config.region);
         trail.on_failure = args.trail_on_failure;
         trail.interval = Duration::from_secs(args.trail_interval);
+        trail.sync_window = (args.trail_sync_window_ms > 0).then(|| Duration::from_millis(args.trail_sync_window_ms));
         config.trail = Some(trail);
     } else {
         eprintln!("warden: the audit trail is off");

@@ -78,6 +78,11 @@ pub struct TrailConfig {
     pub on_failure: OnFailure,
     /// Records queued for the writer at most; beyond, requests wait.
     pub queue: usize,
+    /// `None` (the default): a mutating call is answered once its record is synced to disk.
+    /// `Some(w)`: it is answered once its record is written to the operating system — which a
+    /// crash of the process (SIGKILL) does not lose — and synced within `w`, so only a crash of
+    /// the machine within that window can lose it (`--trail-sync-window-ms`).
+    pub sync_window: Option<Duration>,
 }
 
 impl TrailConfig {
@@ -90,6 +95,7 @@ impl TrailConfig {
             interval: Duration::from_secs(300),
             on_failure: OnFailure::Reject,
             queue: 65_536,
+            sync_window: None,
         }
     }
 }
@@ -254,6 +260,7 @@ impl Trail {
             retained_bytes: 0,
             unsealed: Vec::new(),
             sealed_at: Instant::now(),
+            unsynced_since: None,
         };
         let q = Arc::clone(&queue);
         let thread = std::thread::Builder::new()
@@ -377,6 +384,8 @@ struct Writer {
     /// Logs of this process whose sealing failed, retried at each seal.
     unsealed: Vec<PathBuf>,
     sealed_at: Instant,
+    /// With a sync window: since when written records wait for their sync.
+    unsynced_since: Option<Instant>,
 }
 
 impl Writer {
@@ -393,6 +402,9 @@ impl Writer {
                 }
                 if let Some(since) = p.since {
                     until = until.min(since + FLUSH_EVERY);
+                }
+                if let (Some(since), Some(window)) = (self.unsynced_since, self.config.sync_window) {
+                    until = until.min(since + window);
                 }
                 if p.urgent || p.closed || now >= until {
                     break;
@@ -413,6 +425,7 @@ impl Writer {
             let taken = u64::try_from(lines.len()).unwrap_or(u64::MAX);
             self.write(lines, acks);
             self.stats.backlog.fetch_sub(taken, Ordering::Relaxed);
+            self.sync_if_due();
             if closed {
                 self.seal();
                 for s in seals {
@@ -434,7 +447,8 @@ impl Writer {
         if lines.is_empty() && self.retained.is_empty() {
             return;
         }
-        let sync = !acks.is_empty() || !self.retained.is_empty();
+        // With a sync window, waiters are answered once the write is done; the sync follows.
+        let sync = self.config.sync_window.is_none() && (!acks.is_empty() || !self.retained.is_empty());
         let mut buf = Vec::with_capacity(self.retained_bytes + lines.iter().map(Vec::len).sum::<usize>());
         for l in self.retained.iter().chain(lines.iter()) {
             buf.extend_from_slice(l);
@@ -450,6 +464,9 @@ impl Writer {
                 self.retained.clear();
                 self.retained_bytes = 0;
                 self.healthy.store(true, Ordering::Release);
+                if !sync {
+                    self.unsynced_since.get_or_insert_with(Instant::now);
+                }
                 for a in acks {
                     let _ = a.send(true);
                 }
@@ -478,6 +495,28 @@ impl Writer {
                 for a in acks {
                     let _ = a.send(ok);
                 }
+            }
+        }
+    }
+
+    /// With a sync window: syncs the log once its oldest unsynced record has waited the window.
+    /// A failed sync makes the trail unhealthy (calls are refused under `reject`) until a later
+    /// write succeeds.
+    fn sync_if_due(&mut self) {
+        let (Some(since), Some(window)) = (self.unsynced_since, self.config.sync_window) else { return };
+        if since.elapsed() < window {
+            return;
+        }
+        self.unsynced_since = None;
+        let Some(wal) = self.wal.as_mut() else { return };
+        match wal.file.sync_data() {
+            Ok(()) => {
+                self.stats.syncs.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => {
+                self.stats.failures.fetch_add(1, Ordering::Relaxed);
+                self.healthy.store(false, Ordering::Release);
+                tracing::error!(target: "warden::trail", error = %e, "the audit log could not be synced");
             }
         }
     }
@@ -807,6 +846,22 @@ mod tests {
         assert_eq!(&rest[13..15], "Z_");
         assert!(rest[15..].strip_suffix(".json.gz").unwrap().chars().all(|c| c.is_ascii_alphanumeric()));
         assert_eq!(rest[15..].len(), 16 + ".json.gz".len());
+    }
+
+    #[tokio::test]
+    async fn with_a_sync_window_calls_are_answered_before_the_sync_and_synced_within_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = config(dir.path());
+        c.sync_window = Some(Duration::from_millis(200));
+        let trail = Trail::open(c).unwrap();
+        for i in 0..5 {
+            trail.record(&event(&format!("Put{i}")), true).await.unwrap();
+        }
+        assert_eq!(trail.stats().syncs.load(Ordering::Relaxed), 0, "answered before any sync");
+        let wal = wal_files(dir.path());
+        assert_eq!(std::fs::read_to_string(&wal[0]).unwrap().lines().count(), 5, "written to the OS");
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!(trail.stats().syncs.load(Ordering::Relaxed), 1, "one sync within the window");
     }
 
     #[test]
