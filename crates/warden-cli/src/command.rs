@@ -1,5 +1,6 @@
 //! One module per `warden` command.
 
+pub mod check;
 mod common;
 pub mod explain;
 pub mod lifecycle;

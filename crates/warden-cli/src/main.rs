@@ -29,6 +29,11 @@ enum Command {
     Explain(command::explain::Args),
     /// Policy unit tests: requests and expected decisions, as files.
     Test(command::policy_test::Args),
+    /// Policy checks offline, answered as IAM Access Analyzer answers them (`check
+    /// public-access`).
+    Check(command::check::Args),
+    /// External-access findings for every repository of the registry, as Access Analyzer's.
+    Findings(command::serve::FindingsArgs),
     /// The bundled registry: Docker Registry HTTP API V2 / OCI, authorized like ECR.
     Serve(command::serve::ServeArgs),
     /// A registry password for a user (the twin of `aws ecr get-login-password`).
@@ -50,6 +55,8 @@ fn main() -> ExitCode {
         Command::Validate(args) => command::validate::run(&args),
         Command::Explain(args) => command::explain::run(&args),
         Command::Test(args) => command::policy_test::run(&args),
+        Command::Check(args) => command::check::run(&args),
+        Command::Findings(args) => command::serve::findings(&args),
         Command::Serve(args) => command::serve::serve(&args),
         Command::GetLoginPassword(args) => command::serve::get_login_password(&args),
         Command::CreateRepository(args) => command::serve::create_repository(&args),

@@ -206,6 +206,13 @@ pub struct CreateArgs {
     common: Common,
 }
 
+/// Arguments of `warden findings`.
+#[derive(Debug, clap::Args)]
+pub struct FindingsArgs {
+    #[command(flatten)]
+    common: Common,
+}
+
 /// `10.0.0.0/8`, or a bare address as a one-address network.
 fn parse_cidr(text: &str) -> Result<ipnet::IpNet, String> {
     text.parse::<ipnet::IpNet>()
@@ -374,4 +381,59 @@ pub fn create_repository(args: &CreateArgs) -> ExitCode {
         })
     });
     finish(result, "create-repository")
+}
+
+/// Runs `warden findings`: every repository's policy analyzed for access from outside the
+/// registry's account (`warden_policy::analyze`), printed as Access Analyzer's ListFindings
+/// response (`{"findings": [...]}`), with the statements the method could not decide under
+/// `undecided`. Exit status 0, or 2 when the store cannot be read.
+pub fn findings(args: &FindingsArgs) -> ExitCode {
+    let result = runtime().and_then(|rt| {
+        rt.block_on(async {
+            let config = args.common.config()?;
+            let meta = config.storage.open_metadata(&config.data_dir).await.map_err(|e| e.to_string())?;
+            let owner = config.account_id.clone();
+            let (names, rows) = tokio::task::spawn_blocking(move || {
+                let names = meta.repositories()?;
+                let rows = names.iter().map(|n| meta.repository(n)).collect::<Result<Vec<_>, _>>()?;
+                Ok::<_, warden_registry::storage::meta::MetaError>((names, rows))
+            })
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+            let now = warden_registry::trail::event::event_time(warden_registry::state::now());
+            let mut findings = Vec::new();
+            let mut undecided = Vec::new();
+            for (name, row) in names.iter().zip(rows) {
+                let Some(policy) = row.and_then(|r| r.policy) else { continue };
+                let arn = format!("arn:aws:ecr:{}:{owner}:repository/{name}", config.region);
+                let access = warden_policy::analyze::external_access(&policy, &owner)
+                    .map_err(|e| format!("repository {name}: stored policy: {e}"))?;
+                for f in access.findings {
+                    findings.push(serde_json::json!({
+                        "id": format!("{name}/{}/{}", f.statement_index, f.principal.values().cloned().collect::<Vec<_>>().join(",")),
+                        "resource": arn,
+                        "resourceType": "AWS::ECR::Repository",
+                        "resourceOwnerAccount": owner,
+                        "principal": f.principal,
+                        "action": f.action,
+                        "condition": f.condition,
+                        "isPublic": f.is_public,
+                        "status": "ACTIVE",
+                        "analyzedAt": now,
+                        "createdAt": now,
+                        "updatedAt": now,
+                        "sources": [{"type": "POLICY", "detail": {"statementIndex": f.statement_index, "statementId": f.statement_id}}],
+                    }));
+                }
+                for u in access.undecided {
+                    undecided.push(serde_json::json!({"resource": arn, "statementIndex": u.statement_index, "statementId": u.statement_id, "reason": u.reason}));
+                }
+            }
+            let out = serde_json::json!({"findings": findings, "undecided": undecided});
+            println!("{}", serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?);
+            Ok(())
+        })
+    });
+    finish(result, "findings")
 }

@@ -1,0 +1,128 @@
+//! `warden check public-access` on the user guide's repository policies, and `warden findings`
+//! over a running registry's repositories (policies set with the real AWS CLI), against
+//! hand-written expectations: which policies are public, which grant another account access,
+//! to whom and for which actions.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests fail loudly
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use support::clients::aws_ecr;
+use support::registry::{warden_bin, Registry, ACCOUNT};
+use support::{run, TempDir};
+
+fn example(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/examples").join(name).display().to_string()
+}
+
+fn check(policy: &str) -> (Option<i32>, Value) {
+    let mut cmd = Command::new(warden_bin());
+    cmd.args(["check", "public-access", "--policy", policy, "--account-id", ACCOUNT]);
+    let r = run(&mut cmd, None, Duration::from_secs(30));
+    (r.code, serde_json::from_str(&r.stdout).unwrap_or(Value::Null))
+}
+
+#[test]
+fn the_guides_repository_policies_are_checked_for_public_access() {
+    // (example, exit code, result, who gets in from outside and whether publicly)
+    type Case = (&'static str, i32, &'static str, &'static [(&'static str, bool)]);
+    let cases: &[Case] = &[
+        ("repository-allow-all-accounts-pull.json", 1, "FAIL", &[("*", true)]),
+        ("repository-allow-other-accounts-push.json", 0, "PASS", &[("444455556666", false)]),
+        ("repository-allow-codebuild-service-pull.json", 0, "PASS", &[("codebuild.amazonaws.com", false)]),
+        ("repository-allow-iam-users-push-pull.json", 0, "PASS", &[]),
+        ("repository-allow-user-describe.json", 0, "PASS", &[]),
+        ("repository-allow-users-pull-admin-full.json", 0, "PASS", &[]),
+        ("repository-deny-all.json", 0, "PASS", &[]),
+        ("repository-deny-outside-ip-range.json", 0, "PASS", &[]),
+    ];
+    for (name, code, result, who) in cases {
+        let (exit, out) = check(&example(name));
+        assert_eq!(exit, Some(*code), "{name}: {out}");
+        assert_eq!(out["result"], *result, "{name}: {out}");
+        let found: Vec<(String, bool)> = out["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["principal"].as_object().unwrap().values().next().unwrap().as_str().unwrap().to_owned(),
+                    f["isPublic"].as_bool().unwrap(),
+                )
+            })
+            .collect();
+        let expected: Vec<(String, bool)> = who.iter().map(|(p, public)| ((*p).to_owned(), *public)).collect();
+        assert_eq!(found, expected, "{name}: {out}");
+        if *result == "FAIL" {
+            assert_eq!(out["reasons"][0]["statementIndex"], 0);
+            assert_eq!(out["reasons"][0]["statementId"], "AllowPull");
+        }
+    }
+}
+
+#[test]
+fn undecided_policies_are_unknown_and_bad_input_is_exit_2() {
+    let dir = TempDir::new("warden-check");
+    let unknown = dir.join("unknown.json");
+    std::fs::write(
+        &unknown,
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"ecr:BatchGetImage",
+            "Condition":{"ForAnyValue:StringLike":{"aws:PrincipalAccount":"4444*"}}}]}"#,
+    )
+    .unwrap();
+    let (exit, out) = check(unknown.to_str().unwrap());
+    assert_eq!(exit, Some(3), "{out}");
+    assert_eq!(out["result"], "UNKNOWN");
+    assert!(out["reasons"][0]["description"].as_str().unwrap().contains("aws:PrincipalAccount"), "{out}");
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, r#"{"Statement":[{"Effect":"Allow","Action":"ecr:*"}]}"#).unwrap();
+    let mut cmd = Command::new(warden_bin());
+    cmd.args(["check", "public-access", "--policy", bad.to_str().unwrap()]);
+    let r = run(&mut cmd, None, Duration::from_secs(30));
+    assert_eq!(r.code, Some(2), "a repository policy needs a Principal: {r}");
+    let mut cmd = Command::new(warden_bin());
+    cmd.args(["check", "public-access", "--policy", "/nonexistent.json"]);
+    assert_eq!(run(&mut cmd, None, Duration::from_secs(30)).code, Some(2));
+}
+
+#[test]
+fn findings_cover_every_repository_of_a_running_registry() {
+    let reg = Registry::warden();
+    for repo in ["team/public", "team/partner", "team/private"] {
+        aws_ecr(&reg.host, &["create-repository", "--repository-name", repo], None).ok();
+    }
+    let set = |repo: &str, policy: &str| {
+        aws_ecr(&reg.host, &["set-repository-policy", "--repository-name", repo, "--policy-text", policy], None).ok();
+    };
+    set("team/public", &std::fs::read_to_string(example("repository-allow-all-accounts-pull.json")).unwrap());
+    set("team/partner", &std::fs::read_to_string(example("repository-allow-other-accounts-push.json")).unwrap());
+    set(
+        "team/private",
+        &json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:user/reader")}, "Action": "ecr:BatchGetImage"}]})
+        .to_string(),
+    );
+    let mut cmd = Command::new(warden_bin());
+    cmd.args(["findings", "--data-dir"]).arg(&reg.data_dir).args(["--account-id", ACCOUNT]);
+    let r = run(&mut cmd, None, Duration::from_secs(30));
+    assert!(r.success(), "{r}");
+    let out: Value = serde_json::from_str(&r.stdout).unwrap();
+    let findings = out["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 2, "{out:#}");
+    let public = findings.iter().find(|f| f["resource"] == Registry::repository_arn("team/public")).unwrap();
+    assert_eq!(public["isPublic"], true);
+    assert_eq!(public["principal"], json!({"AWS": "*"}));
+    assert_eq!(public["resourceType"], "AWS::ECR::Repository");
+    assert_eq!(public["resourceOwnerAccount"], ACCOUNT);
+    assert_eq!(public["status"], "ACTIVE");
+    let partner = findings.iter().find(|f| f["resource"] == Registry::repository_arn("team/partner")).unwrap();
+    assert_eq!(partner["isPublic"], false);
+    assert_eq!(partner["principal"], json!({"AWS": "444455556666"}));
+    assert!(partner["action"].as_array().unwrap().contains(&json!("ecr:PutImage")));
+    assert!(out["undecided"].as_array().unwrap().is_empty());
+}
