@@ -36,9 +36,14 @@
 //! assert_eq!(check.reasons[0].statement_index, 0);
 //! ```
 
+pub mod compare;
+mod strings;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
+
+pub use compare::{check_access_not_granted, check_no_new_access, CheckResult, StatementWitnesses, Witness};
 
 use crate::ast::operator::{BaseOp, Operator};
 use crate::ast::{Effect, PolicyKind, PrincipalType, PrincipalValue, Statement};
