@@ -133,7 +133,7 @@ pub(crate) fn item_is_cheap(item: &serde_json::Value) -> bool {
         && resource_policy_is_cheap(item.get("resourcePolicy"))
 }
 
-fn resource_policy_is_cheap(policy: Option<&serde_json::Value>) -> bool {
+pub(crate) fn resource_policy_is_cheap(policy: Option<&serde_json::Value>) -> bool {
     match policy {
         None | Some(serde_json::Value::Null) => true,
         Some(serde_json::Value::String(text)) => text.len() <= CACHED_POLICY_CHARS,

@@ -148,11 +148,20 @@ async fn every_documented_operation_answers_as_documented() {
             }
         }
     }
-    assert_eq!(operations, 22);
+    assert_eq!(operations, 25);
     // The batch's per-item errors are documented results too.
     let op = &doc["paths"]["/v1/authorize/batch"]["post"];
     let bad = json!({"requests": [{"principal": BOB, "action": "x", "resource": "*"}]});
     exercise(&s, &doc, "/v1/authorize/batch", "post", op, Some(&bad), &[]).await;
+    // So are AuthZEN's per-item errors, short-circuits and single-request form.
+    let op = &doc["paths"]["/access/v1/evaluations"]["post"];
+    let item = json!({"subject": {"type": "iam_principal", "id": BOB}, "action": {"name": "x"},
+                      "resource": {"type": "note", "id": "*"}});
+    let semantic = json!({"evaluations": [item], "options": {"evaluations_semantic": "deny_on_first_deny"}});
+    assert_eq!(exercise(&s, &doc, "/access/v1/evaluations", "post", op, Some(&semantic), &[]).await, 200);
+    let single =
+        doc["paths"]["/access/v1/evaluation"]["post"]["requestBody"]["content"]["application/json"]["example"].clone();
+    assert_eq!(exercise(&s, &doc, "/access/v1/evaluations", "post", op, Some(&single), &[]).await, 200);
     s.stop().await;
 }
 

@@ -1,5 +1,6 @@
 //! The HTTP API: one module per resource. `openapi.json` at the crate root documents every route
-//! here except the hidden benchmark route `POST /v1/noop` (enabled by `--bench-noop`).
+//! here except the hidden benchmark route `POST /v1/noop` (enabled by `--bench-noop`). The
+//! OpenID AuthZEN Authorization API 1.0 routes are in `authzen.rs`.
 
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::routing::{any, get, post};
@@ -10,6 +11,7 @@ use crate::extract::BodyLimit;
 use crate::state::AppState;
 
 mod authorize;
+mod authzen;
 mod check;
 mod health;
 mod metrics;
@@ -28,6 +30,12 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics));
+    let authzen_routes = Router::new()
+        .route(authzen::CONFIGURATION_PATH, get(authzen::configuration))
+        .route(authzen::EVALUATION_PATH, post(authzen::evaluation))
+        .route(authzen::EVALUATIONS_PATH, post(authzen::evaluations))
+        .route_layer(axum::middleware::from_fn(authzen::echo_request_id));
+    router = router.merge(authzen_routes);
     if state.inner().bench_noop {
         router = router.route("/v1/noop", post(noop::noop));
     }
