@@ -29,8 +29,8 @@ enum Command {
     Explain(command::explain::Args),
     /// Policy unit tests: requests and expected decisions, as files.
     Test(command::policy_test::Args),
-    /// Policy checks offline, answered as IAM Access Analyzer answers them (`check
-    /// public-access`).
+    /// Policy checks offline, answered as IAM Access Analyzer answers them, with witness
+    /// requests: `no-new-access`, `access-not-granted`, `public-access`.
     Check(command::check::Args),
     /// External-access findings for every repository of the registry, as Access Analyzer's.
     Findings(command::serve::FindingsArgs),

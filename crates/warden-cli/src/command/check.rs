@@ -1,7 +1,15 @@
-//! `warden check public-access --policy FILE`: whether an ECR repository policy grants public
-//! access, answered offline in the shape of IAM Access Analyzer's `CheckNoPublicAccess`
-//! (`result`, `message`, `reasons` with statement indices), plus the external-access findings
-//! behind the answer. The method and what it leaves undecided: `warden_policy::analyze`.
+//! Policy checks offline, answered in the shape of IAM Access Analyzer's (`result`, `message`,
+//! `reasons` with statement indices), with what proves the answer:
+//!
+//! - `warden check no-new-access --existing OLD --new NEW [--type identity|resource]`
+//!   (`CheckNoNewAccess`): FAIL with witness requests that NEW allows and OLD does not;
+//! - `warden check access-not-granted --policy P --access ACTION[,ACTION…] [--resources ARN,…]`
+//!   (`CheckAccessNotGranted`): FAIL with witness requests;
+//! - `warden check public-access --policy FILE` (`CheckNoPublicAccess`, ECR repository
+//!   policies): FAIL with the external-access findings behind it.
+//!
+//! The method, and what it leaves undecided (answered UNKNOWN, never PASS):
+//! `warden_policy::analyze`.
 //!
 //! Exit status: 0 for PASS, 1 for FAIL, 3 for UNKNOWN (the method cannot decide; never a pass),
 //! 2 for bad input.
@@ -21,6 +29,100 @@ pub struct Args {
 enum Sub {
     /// Whether a repository policy grants public access.
     PublicAccess(PublicArgs),
+    /// Whether a new policy allows any request the existing one does not.
+    NoNewAccess(NewAccessArgs),
+    /// Whether a policy allows any of the listed actions.
+    AccessNotGranted(NotGrantedArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct NewAccessArgs {
+    /// The existing policy.
+    #[arg(long)]
+    existing: String,
+    /// The new policy.
+    #[arg(long)]
+    new: String,
+    /// What kind of policies both are.
+    #[arg(long = "type", default_value = "identity", value_parser = ["identity", "resource", "repository"])]
+    kind: String,
+    /// `json` (Access Analyzer's response shape, with `witnesses`) or `text`.
+    #[arg(long, default_value = "json", value_parser = ["json", "text"])]
+    format: String,
+}
+
+#[derive(Debug, clap::Args)]
+struct NotGrantedArgs {
+    /// The policy.
+    #[arg(long)]
+    policy: String,
+    /// The actions that must not be granted (`ecr:PutImage,ecr:BatchDeleteImage`).
+    #[arg(long, value_delimiter = ',', required = true)]
+    access: Vec<String>,
+    /// On these resources only (default: any resource).
+    #[arg(long, value_delimiter = ',')]
+    resources: Vec<String>,
+    /// What kind of policy it is.
+    #[arg(long = "type", default_value = "identity", value_parser = ["identity", "resource", "repository"])]
+    kind: String,
+    /// `json` or `text`.
+    #[arg(long, default_value = "json", value_parser = ["json", "text"])]
+    format: String,
+}
+
+fn kind_of(name: &str) -> warden_policy::PolicyKind {
+    match name {
+        "resource" => warden_policy::PolicyKind::Resource,
+        "repository" => warden_policy::PolicyKind::Repository,
+        _ => warden_policy::PolicyKind::Identity,
+    }
+}
+
+fn read(path: &str) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("cannot read `{path}`: {e}"))
+}
+
+fn exit_of(verdict: Verdict) -> ExitCode {
+    match verdict {
+        Verdict::Pass => ExitCode::SUCCESS,
+        Verdict::Fail => ExitCode::from(1),
+        Verdict::Unknown => ExitCode::from(3),
+    }
+}
+
+fn verdict_text(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Pass => "PASS",
+        Verdict::Fail => "FAIL",
+        Verdict::Unknown => "UNKNOWN",
+    }
+}
+
+/// Prints a comparison check's result.
+fn print_check(check: &warden_policy::analyze::CheckResult, format: &str) -> Result<ExitCode, String> {
+    if format == "json" {
+        println!("{}", serde_json::to_string_pretty(check).map_err(|e| e.to_string())?);
+    } else {
+        println!("{}: {}", verdict_text(check.result), check.message);
+        for r in &check.reasons {
+            let sid = r.statement_id.as_deref().map(|s| format!(" ({s})")).unwrap_or_default();
+            println!("  statement {}{sid}: {}", r.statement_index, r.description);
+        }
+        for group in &check.witnesses {
+            for w in &group.requests {
+                let ctx: Vec<String> = w.context.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                println!(
+                    "  witness (statement {}): {} on {}{}",
+                    group.statement_index,
+                    w.action,
+                    w.resource,
+                    if ctx.is_empty() { String::new() } else { format!(" with {}", ctx.join(", ")) }
+                );
+            }
+        }
+        println!("  ({} requests evaluated in {} ms)", check.evaluated, check.millis);
+    }
+    Ok(exit_of(check.result))
 }
 
 #[derive(Debug, clap::Args)]
@@ -38,8 +140,23 @@ struct PublicArgs {
 
 /// Runs the command.
 pub fn run(args: &Args) -> ExitCode {
-    let Sub::PublicAccess(a) = &args.command;
-    match public_access(a) {
+    let result = match &args.command {
+        Sub::PublicAccess(a) => public_access(a),
+        Sub::NoNewAccess(a) => (|| {
+            let (old, new) = (read(&a.existing)?, read(&a.new)?);
+            let check =
+                warden_policy::analyze::check_no_new_access(&old, &new, kind_of(&a.kind)).map_err(|e| e.to_string())?;
+            print_check(&check, &a.format)
+        })(),
+        Sub::AccessNotGranted(a) => (|| {
+            let text = read(&a.policy)?;
+            let check =
+                warden_policy::analyze::check_access_not_granted(&text, kind_of(&a.kind), &a.access, &a.resources)
+                    .map_err(|e| format!("{}: {e}", a.policy))?;
+            print_check(&check, &a.format)
+        })(),
+    };
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("warden: {e}");
@@ -59,12 +176,7 @@ fn public_access(a: &PublicArgs) -> Result<ExitCode, String> {
         }
         println!("{}", serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?);
     } else {
-        let result = match check.result {
-            Verdict::Pass => "PASS",
-            Verdict::Fail => "FAIL",
-            Verdict::Unknown => "UNKNOWN",
-        };
-        println!("{result}: {}", check.message);
+        println!("{}: {}", verdict_text(check.result), check.message);
         for r in &check.reasons {
             let sid = r.statement_id.as_deref().map(|s| format!(" ({s})")).unwrap_or_default();
             println!("  statement {}{sid}: {}", r.statement_index, r.description);
@@ -80,9 +192,5 @@ fn public_access(a: &PublicArgs) -> Result<ExitCode, String> {
             );
         }
     }
-    Ok(match check.result {
-        Verdict::Pass => ExitCode::SUCCESS,
-        Verdict::Fail => ExitCode::from(1),
-        Verdict::Unknown => ExitCode::from(3),
-    })
+    Ok(exit_of(check.result))
 }

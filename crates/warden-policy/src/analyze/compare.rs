@@ -18,6 +18,8 @@
 //!   key: not decided);
 //! - **numbers**: each literal, a point between neighbours, and a point beyond each end;
 //! - **booleans**: `true`, `false`;
+//! - **IP addresses**: per address family, the first address of every interval the ranges'
+//!   boundaries cut the family into (each address of an interval is in the same ranges);
 //! - **every key**: also absent (for `Null`, `…IfExists`, and operators that fail on a missing
 //!   key).
 //!
@@ -26,7 +28,7 @@
 //! for policies with many statements. The space is then enumerated (at most
 //! [`MAX_EVALUATIONS`] requests per check). A PASS is therefore a proof for every action,
 //! resource and context. Not decided — answered UNKNOWN with the reason, never PASS — are: date,
-//! IP, ARN and binary operators; set qualifiers and keys that can hold several values; policy
+//! ARN and binary operators; set qualifiers and keys that can hold several values; policy
 //! variables; `Principal`s other than `*` in resource policies; regions past the automaton's or
 //! the enumeration's bound.
 
@@ -352,12 +354,54 @@ fn key_dims(statements: &[&Statement], variables: bool) -> Result<Vec<KeyDim>, S
                 values.extend([Some("true".into()), Some("false".into())]);
                 ContextKeyType::Boolean
             }
+            ["ip"] => {
+                let mut cidrs = Vec::new();
+                for (op, vals) in &uses {
+                    if op.base == BaseOp::Null {
+                        continue;
+                    }
+                    for v in vals {
+                        cidrs.push(
+                            crate::ast::operator::parse_cidr(v.trim())
+                                .ok_or_else(|| format!("{name}: `{v}` is not a CIDR"))?,
+                        );
+                    }
+                }
+                values.extend(ip_representatives(&cidrs).into_iter().map(Some));
+                ContextKeyType::Ip
+            }
             [one] => return not(&format!("a {one} operator")),
             _ => return not("operators of several families on one key"),
         };
         dims.push(KeyDim { name, ty, values });
     }
     Ok(dims)
+}
+
+/// One address in each interval the ranges' boundaries cut each address family into: every
+/// address of an interval is in exactly the same ranges.
+fn ip_representatives(cidrs: &[ipnet::IpNet]) -> Vec<String> {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    let mut v4: BTreeSet<u128> = BTreeSet::from([0]);
+    let mut v6: BTreeSet<u128> = BTreeSet::from([0]);
+    for net in cidrs {
+        let (set, start, end, max) = match net {
+            ipnet::IpNet::V4(n) => (
+                &mut v4,
+                u128::from(u32::from(n.network())),
+                u128::from(u32::from(n.broadcast())),
+                u128::from(u32::MAX),
+            ),
+            ipnet::IpNet::V6(n) => (&mut v6, u128::from(n.network()), u128::from(n.broadcast()), u128::MAX),
+        };
+        set.insert(start);
+        if end < max {
+            set.insert(end + 1);
+        }
+    }
+    let v4 = v4.into_iter().filter_map(|a| u32::try_from(a).ok()).map(|a| IpAddr::V4(Ipv4Addr::from(a)).to_string());
+    let v6 = v6.into_iter().map(|a| IpAddr::V6(Ipv6Addr::from(a)).to_string());
+    v4.chain(v6).collect()
 }
 
 /// Enumerates the space: requests `subject` allows (and `baseline`, when given, does not).
@@ -646,6 +690,43 @@ mod tests {
         }
     }
 
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// IP ranges: the analysis agrees with every address of a universe that holds each
+        /// range's edges and their neighbours, in both families.
+        #[test]
+        fn ip_ranges_agree_with_brute_force(
+            old in prop::collection::vec((any::<bool>(), any::<bool>(), 0usize..4), 1..3),
+            new in prop::collection::vec((any::<bool>(), any::<bool>(), 0usize..4), 1..3),
+        ) {
+            let nets = ["10.0.0.0/8", "10.1.0.0/16", "192.168.1.7", "2001:db8::/32"];
+            let doc = |stmts: &[(bool, bool, usize)]| {
+                let body: Vec<String> = stmts.iter().map(|(deny, not, n)| format!(
+                    r#"{{"Effect":"{}","Action":"s:a","Resource":"*","Condition":{{"{}":{{"i":"{}"}}}}}}"#,
+                    if *deny { "Deny" } else { "Allow" }, if *not { "NotIpAddress" } else { "IpAddress" }, nets[*n])).collect();
+                format!(r#"{{"Version":"2012-10-17","Statement":[{}]}}"#, body.join(","))
+            };
+            let (old, new) = (doc(&old), doc(&new));
+            let check = check_no_new_access(&old, &new, PolicyKind::Identity).unwrap();
+            prop_assert_ne!(check.result, Verdict::Unknown);
+            let compile = |t: &str| PolicySet::from(CompiledPolicy::compile(t, PolicyKind::Identity, "p").unwrap());
+            let (o, n) = (compile(&old), compile(&new));
+            let caller = Principal::parse(CALLER).unwrap();
+            let universe = [None, Some("9.255.255.255"), Some("10.0.0.0"), Some("10.0.255.255"), Some("10.1.0.0"),
+                Some("10.1.255.255"), Some("10.2.0.0"), Some("10.255.255.255"), Some("11.0.0.0"), Some("192.168.1.6"),
+                Some("192.168.1.7"), Some("192.168.1.8"), Some("::1"), Some("2001:db8::1"), Some("2001:db9::")];
+            let brute = universe.iter().any(|ip| {
+                let mut ctx = Context::new();
+                if let Some(ip) = ip { ctx.insert("i", ContextKeyType::Ip, &[*ip]).unwrap(); }
+                let req = Request { principal: &caller, action: "s:a", resource: "arn:aws:s:::x", resource_account: ACCOUNT, context: &ctx };
+                evaluate(&Policies::identity(&n), &req).outcome == Outcome::Allowed
+                    && evaluate(&Policies::identity(&o), &req).outcome != Outcome::Allowed
+            });
+            prop_assert_eq!(check.result == Verdict::Fail, brute, "old {} new {}", old, new);
+        }
+    }
+
     #[test]
     fn undecided_constructs_are_unknown() {
         let p = |cond: &str| {
@@ -655,7 +736,7 @@ mod tests {
         };
         let base = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s:a","Resource":"*"}]}"#;
         for cond in [
-            r#"{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}"#,
+            r#"{"ArnLike":{"aws:SourceArn":"arn:aws:s3:::x*"}}"#,
             r#"{"DateLessThan":{"aws:CurrentTime":"2030-01-01T00:00:00Z"}}"#,
             r#"{"ForAnyValue:StringEquals":{"aws:TagKeys":"a"}}"#,
             r#"{"StringEquals":{"aws:TagKeys":"a"}}"#,
