@@ -126,3 +126,65 @@ fn findings_cover_every_repository_of_a_running_registry() {
     assert!(partner["action"].as_array().unwrap().contains(&json!("ecr:PutImage")));
     assert!(out["undecided"].as_array().unwrap().is_empty());
 }
+
+#[test]
+fn no_new_access_and_access_not_granted_answer_with_witnesses() {
+    let dir = TempDir::new("warden-nna");
+    let old = dir.join("old.json");
+    let new = dir.join("new.json");
+    std::fs::write(
+        &old,
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:BatchGetImage","Resource":"arn:aws:ecr:us-east-1:111122223333:repository/team/*"}]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        &new,
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:BatchGetImage","Resource":"arn:aws:ecr:us-east-1:111122223333:repository/team/*"},
+            {"Sid":"Push","Effect":"Allow","Action":["ecr:PutImage","ecr:InitiateLayerUpload"],"Resource":"arn:aws:ecr:us-east-1:111122223333:repository/team/*",
+             "Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}]}"#,
+    )
+    .unwrap();
+    let nna = |a: &Path, b: &Path| {
+        let mut cmd = Command::new(warden_bin());
+        cmd.args(["check", "no-new-access", "--existing"]).arg(a).arg("--new").arg(b);
+        run(&mut cmd, None, Duration::from_secs(60))
+    };
+    let r = nna(&old, &new);
+    assert_eq!(r.code, Some(1), "{r}");
+    let out: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(out["result"], "FAIL");
+    assert_eq!(out["reasons"][0]["statementIndex"], 1);
+    assert_eq!(out["reasons"][0]["statementId"], "Push");
+    let w = &out["witnesses"][0]["requests"][0];
+    assert!(["ecr:putimage", "ecr:initiatelayerupload"].contains(&w["action"].as_str().unwrap()), "{w}");
+    assert!(w["resource"].as_str().unwrap().starts_with("arn:aws:ecr:us-east-1:111122223333:repository/team/"));
+    assert!(w["context"]["aws:SourceIp"].as_str().unwrap().starts_with("10."), "{w}");
+    let r = nna(&new, &old);
+    assert_eq!(r.code, Some(0), "{r}");
+    // The same check over sets of policies, as a simulate request's PolicyInputList.
+    let list = dir.join("list.json");
+    std::fs::write(&list, json!({"PolicyInputList": [std::fs::read_to_string(&old).unwrap()]}).to_string()).unwrap();
+    assert_eq!(nna(&list, &new).code, Some(1));
+    assert_eq!(nna(&list, &old).code, Some(0));
+
+    let ang = |actions: &str| {
+        let mut cmd = Command::new(warden_bin());
+        cmd.args(["check", "access-not-granted", "--policy"]).arg(&new).args(["--access", actions]);
+        run(&mut cmd, None, Duration::from_secs(60))
+    };
+    assert_eq!(ang("ecr:DeleteRepository,ecr:BatchDeleteImage").code, Some(0));
+    let r = ang("ecr:PutImage");
+    assert_eq!(r.code, Some(1), "{r}");
+    let out: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(out["witnesses"][0]["requests"][0]["action"], "ecr:putimage");
+    // Undecided: a date condition.
+    let dated = dir.join("dated.json");
+    std::fs::write(
+        &dated,
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:PutImage","Resource":"*","Condition":{"DateLessThan":{"aws:CurrentTime":"2030-01-01T00:00:00Z"}}}]}"#,
+    )
+    .unwrap();
+    let r = nna(&old, &dated);
+    assert_eq!(r.code, Some(3), "{r}");
+    assert!(r.stdout.contains("UNKNOWN"));
+}

@@ -43,7 +43,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-pub use compare::{check_access_not_granted, check_no_new_access, CheckResult, StatementWitnesses, Witness};
+pub use compare::{
+    check_access_not_granted, check_no_new_access, check_no_new_access_in_sets, CheckResult, StatementWitnesses,
+    Witness,
+};
 
 use crate::ast::operator::{BaseOp, Operator};
 use crate::ast::{Effect, PolicyKind, PrincipalType, PrincipalValue, Statement};
@@ -137,6 +140,9 @@ pub struct Reason {
     /// Its `Sid`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub statement_id: Option<String>,
+    /// The policy of a set it is in (checks of several policies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_index: Option<usize>,
 }
 
 /// The answer of [`check_no_public_access`], shaped as Access Analyzer's
@@ -189,6 +195,7 @@ pub fn check_no_public_access(policy_text: &str, owner_account: &str) -> Result<
                     description: format!("Grants public access to {}.", f.action.join(", ")),
                     statement_index: f.statement_index,
                     statement_id: f.statement_id.clone(),
+                    policy_index: None,
                 })
                 .collect(),
         }
@@ -203,6 +210,7 @@ pub fn check_no_public_access(policy_text: &str, owner_account: &str) -> Result<
                     description: u.reason.clone(),
                     statement_index: u.statement_index,
                     statement_id: u.statement_id.clone(),
+                    policy_index: None,
                 })
                 .collect(),
         }

@@ -37,10 +37,10 @@ enum Sub {
 
 #[derive(Debug, clap::Args)]
 struct NewAccessArgs {
-    /// The existing policy.
+    /// The existing policy (a document, or several as a `PolicyInputList`).
     #[arg(long)]
     existing: String,
-    /// The new policy.
+    /// The new policy (a document, or several as a `PolicyInputList`).
     #[arg(long)]
     new: String,
     /// What kind of policies both are.
@@ -80,6 +80,22 @@ fn kind_of(name: &str) -> warden_policy::PolicyKind {
 
 fn read(path: &str) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("cannot read `{path}`: {e}"))
+}
+
+/// The policies of a file: one policy document, or several that apply together given as the
+/// `PolicyInputList` of a `simulate-custom-policy` request (`{"PolicyInputList": ["{…}", …]}`).
+fn documents(path: &str) -> Result<Vec<String>, String> {
+    let text = read(path)?;
+    let list = serde_json::from_str::<serde_json::Value>(&text).ok().and_then(|v| {
+        v.get("PolicyInputList")
+            .and_then(|l| l.as_array())
+            .map(|l| l.iter().map(|p| p.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>())
+    });
+    match list {
+        Some(Some(docs)) if !docs.is_empty() => Ok(docs),
+        Some(_) => Err(format!("{path}: PolicyInputList must be a non-empty list of policy documents (strings)")),
+        None => Ok(vec![text]),
+    }
 }
 
 fn exit_of(verdict: Verdict) -> ExitCode {
@@ -143,9 +159,9 @@ pub fn run(args: &Args) -> ExitCode {
     let result = match &args.command {
         Sub::PublicAccess(a) => public_access(a),
         Sub::NoNewAccess(a) => (|| {
-            let (old, new) = (read(&a.existing)?, read(&a.new)?);
-            let check =
-                warden_policy::analyze::check_no_new_access(&old, &new, kind_of(&a.kind)).map_err(|e| e.to_string())?;
+            let (old, new) = (documents(&a.existing)?, documents(&a.new)?);
+            let check = warden_policy::analyze::check_no_new_access_in_sets(&old, &new, kind_of(&a.kind))
+                .map_err(|e| e.to_string())?;
             print_check(&check, &a.format)
         })(),
         Sub::AccessNotGranted(a) => (|| {

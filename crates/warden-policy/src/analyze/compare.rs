@@ -78,6 +78,9 @@ pub struct Witness {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StatementWitnesses {
+    /// The policy of the new set it is in (when the set has several).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_index: Option<usize>,
     /// The statement of the new (or checked) policy that allows them.
     pub statement_index: usize,
     /// Its `Sid`.
@@ -106,22 +109,26 @@ pub struct CheckResult {
     pub millis: u128,
 }
 
-/// What a check needs decided.
+/// One side of a check: its policies (a caller's several policies apply together).
 struct Compiled {
-    policy: CompiledPolicy,
+    policies: Vec<CompiledPolicy>,
     set: PolicySet,
 }
 
-fn compile(text: &str, kind: PolicyKind, id: &str) -> Result<Compiled, PolicyError> {
-    let policy = CompiledPolicy::compile(text, kind, id)?;
-    Ok(Compiled { set: PolicySet::from(policy.clone()), policy })
+fn compile(texts: &[String], kind: PolicyKind, side: &str) -> Result<Compiled, PolicyError> {
+    let policies = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| CompiledPolicy::compile(t, kind, &format!("{side}-{i}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Compiled { set: PolicySet::new(policies.clone()), policies })
 }
 
 fn unknown(reason: String, started: Instant) -> CheckResult {
     CheckResult {
         result: Verdict::Unknown,
         message: "The check could not be decided.".into(),
-        reasons: vec![Reason { description: reason, statement_index: 0, statement_id: None }],
+        reasons: vec![Reason { description: reason, statement_index: 0, statement_id: None, policy_index: None }],
         witnesses: Vec::new(),
         evaluated: 0,
         millis: started.elapsed().as_millis(),
@@ -132,10 +139,21 @@ fn unknown(reason: String, started: Instant) -> CheckResult {
 /// or resource). FAIL carries, per statement of `new`, witness requests that `new` allows and
 /// `existing` does not.
 pub fn check_no_new_access(existing: &str, new: &str, kind: PolicyKind) -> Result<CheckResult, PolicyError> {
+    check_no_new_access_in_sets(&[existing.to_owned()], &[new.to_owned()], kind)
+}
+
+/// [`check_no_new_access`] for sets of policies that apply together (a caller's identity
+/// policies): the reasons and witnesses name the new set's policy (`policyIndex`) and statement.
+pub fn check_no_new_access_in_sets(
+    existing: &[String],
+    new: &[String],
+    kind: PolicyKind,
+) -> Result<CheckResult, PolicyError> {
     let started = Instant::now();
     let old = compile(existing, kind, "existing")?;
     let new = compile(new, kind, "new")?;
-    let result = match space(&[&old.policy, &new.policy], None) {
+    let all: Vec<&CompiledPolicy> = old.policies.iter().chain(new.policies.iter()).collect();
+    let result = match space(&all, None) {
         Err(reason) => unknown(reason, started),
         Ok(space) => run(&space, &new, Some(&old), kind, started),
     };
@@ -151,9 +169,10 @@ pub fn check_access_not_granted(
     resources: &[String],
 ) -> Result<CheckResult, PolicyError> {
     let started = Instant::now();
-    let p = compile(policy, kind, "policy")?;
+    let p = compile(&[policy.to_owned()], kind, "policy")?;
     let fixed = Fixed { actions: actions.to_vec(), resources: resources.to_vec() };
-    let result = match space(&[&p.policy], Some(&fixed)) {
+    let all: Vec<&CompiledPolicy> = p.policies.iter().collect();
+    let result = match space(&all, Some(&fixed)) {
         Err(reason) => unknown(reason, started),
         Ok(space) => run(&space, &p, None, kind, started),
     };
@@ -189,13 +208,34 @@ fn action_globs(s: &Statement) -> Vec<Glob> {
     s.action().values().iter().map(|v| Glob { text: v.to_lowercase(), wildcards: true }).collect()
 }
 
-fn matches_glob(g: &Glob, text: &str) -> bool {
-    crate::compile::wildcard::Pattern::new(&g.text, crate::compile::wildcard::Case::Sensitive, g.wildcards, false)
-        .matches_plain(text)
+/// A statement's `Action`/`NotAction`, compiled once.
+struct ActionMatcher {
+    patterns: Vec<crate::compile::wildcard::Pattern>,
+    negated: bool,
 }
 
-fn action_applies(s: &Statement, action: &str) -> bool {
-    action_globs(s).iter().any(|g| matches_glob(g, action)) != s.action().is_negated()
+impl ActionMatcher {
+    fn of(s: &Statement) -> ActionMatcher {
+        ActionMatcher {
+            patterns: action_globs(s)
+                .iter()
+                .map(|g| {
+                    crate::compile::wildcard::Pattern::new(
+                        &g.text,
+                        crate::compile::wildcard::Case::Sensitive,
+                        g.wildcards,
+                        false,
+                    )
+                })
+                .collect(),
+            negated: s.action().is_negated(),
+        }
+    }
+
+    /// Whether the statement applies to `action` (lower-cased).
+    fn applies(&self, action: &str) -> bool {
+        self.patterns.iter().any(|p| p.matches_plain(action)) != self.negated
+    }
 }
 
 fn space(policies: &[&CompiledPolicy], fixed: Option<&Fixed>) -> Result<Space, String> {
@@ -229,8 +269,10 @@ fn space(policies: &[&CompiledPolicy], fixed: Option<&Fixed>) -> Result<Space, S
     };
     let mut resource_cache: HashMap<Vec<Glob>, Vec<String>> = HashMap::new();
     let mut slices = Vec::new();
+    let matchers: Vec<ActionMatcher> = all.iter().map(|s| ActionMatcher::of(s)).collect();
     for action in actions {
-        let relevant: Vec<&Statement> = all.iter().copied().filter(|s| action_applies(s, &action)).collect();
+        let relevant: Vec<&Statement> =
+            all.iter().zip(&matchers).filter(|(_, m)| m.applies(&action)).map(|(s, _)| *s).collect();
         let resources = match fixed.filter(|f| !f.resources.is_empty()) {
             Some(f) => f.resources.clone(),
             None => {
@@ -441,7 +483,7 @@ fn run(
         evaluate(&policies, req).outcome == Outcome::Allowed
     };
     let mut evaluated = 0usize;
-    let mut by_statement: BTreeMap<usize, Vec<Witness>> = BTreeMap::new();
+    let mut by_statement: BTreeMap<(usize, usize), Vec<Witness>> = BTreeMap::new();
     for (action, resources, keys) in &space.slices {
         for resource in resources {
             // Odometer over the keys' representatives.
@@ -468,8 +510,15 @@ fn run(
                         Policies::identity(&subject_set)
                     };
                     let decision = evaluate(&policies, &req);
-                    let index = decision.matched.first().map(|m| m.index).unwrap_or(0);
-                    let list = by_statement.entry(index).or_default();
+                    let at = decision
+                        .matched
+                        .first()
+                        .map(|m| {
+                            let policy = subject.policies.iter().position(|p| p.id() == m.policy.id()).unwrap_or(0);
+                            (policy, m.index)
+                        })
+                        .unwrap_or((0, 0));
+                    let list = by_statement.entry(at).or_default();
                     if list.len() < WITNESSES_PER_STATEMENT {
                         list.push(Witness {
                             principal: CALLER.into(),
@@ -495,8 +544,10 @@ fn run(
             }
         }
     }
-    let statements = subject.policy.policy().statements();
-    let sid = |i: usize| statements.get(i).and_then(|s| s.sid()).map(str::to_owned);
+    let sid = |(p, i): (usize, usize)| {
+        subject.policies.get(p).and_then(|c| c.policy().statements().get(i)).and_then(|s| s.sid()).map(str::to_owned)
+    };
+    let several = subject.policies.len() > 1;
     if by_statement.is_empty() {
         let message = if baseline.is_some() {
             "The modified permissions grant no new access compared to your existing policy."
@@ -522,15 +573,25 @@ fn run(
         message: message.into(),
         reasons: by_statement
             .keys()
-            .map(|&i| Reason {
-                description: format!("{what} in the statement with index: {i}."),
+            .map(|&(p, i)| Reason {
+                description: if several {
+                    format!("{what} in the statement with index: {i} of the policy with index: {p}.")
+                } else {
+                    format!("{what} in the statement with index: {i}.")
+                },
                 statement_index: i,
-                statement_id: sid(i),
+                statement_id: sid((p, i)),
+                policy_index: several.then_some(p),
             })
             .collect(),
         witnesses: by_statement
             .into_iter()
-            .map(|(i, requests)| StatementWitnesses { statement_index: i, statement_id: sid(i), requests })
+            .map(|((p, i), requests)| StatementWitnesses {
+                policy_index: several.then_some(p),
+                statement_index: i,
+                statement_id: sid((p, i)),
+                requests,
+            })
             .collect(),
         evaluated,
         millis: started.elapsed().as_millis(),
