@@ -9,3 +9,4 @@ pub mod serve;
 pub mod simulate;
 pub mod trail;
 pub mod validate;
+pub mod who;

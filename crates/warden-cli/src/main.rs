@@ -32,6 +32,11 @@ enum Command {
     /// Policy checks offline, answered as IAM Access Analyzer answers them, with witness
     /// requests: `no-new-access`, `access-not-granted`, `public-access`.
     Check(command::check::Args),
+    /// Every principal of the identity store (and outside it, through the resource policy) that
+    /// may perform an action on a resource, with the conditions under which it may.
+    WhoCan(command::who::WhoCanArgs),
+    /// What a principal may do: actions and resources, with the conditions under which.
+    PrincipalCan(command::who::PrincipalCanArgs),
     /// External-access findings for every repository of the registry, as Access Analyzer's.
     Findings(command::serve::FindingsArgs),
     /// The bundled registry: Docker Registry HTTP API V2 / OCI, authorized like ECR.
@@ -57,6 +62,8 @@ fn main() -> ExitCode {
         Command::Test(args) => command::policy_test::run(&args),
         Command::Check(args) => command::check::run(&args),
         Command::Findings(args) => command::serve::findings(&args),
+        Command::WhoCan(args) => command::who::who_can(&args),
+        Command::PrincipalCan(args) => command::who::principal_can(&args),
         Command::Serve(args) => command::serve::serve(&args),
         Command::GetLoginPassword(args) => command::serve::get_login_password(&args),
         Command::CreateRepository(args) => command::serve::create_repository(&args),

@@ -125,6 +125,19 @@ fn findings_cover_every_repository_of_a_running_registry() {
     assert_eq!(partner["principal"], json!({"AWS": "444455556666"}));
     assert!(partner["action"].as_array().unwrap().contains(&json!("ecr:PutImage")));
     assert!(out["undecided"].as_array().unwrap().is_empty());
+    // who-can reads the repository's stored policy from the same store.
+    let who = warden_json(&[
+        "who-can",
+        "--action",
+        "ecr:BatchGetImage",
+        "--resource",
+        &Registry::repository_arn("team/public"),
+        "--data-dir",
+        reg.data_dir.to_str().unwrap(),
+        "--policies",
+        reg.policies.to_str().unwrap(),
+    ]);
+    assert_eq!(who["outsideTheStore"][0]["isPublic"], true, "{who:#}");
 }
 
 #[test]
@@ -187,4 +200,107 @@ fn no_new_access_and_access_not_granted_answer_with_witnesses() {
     let r = nna(&old, &dated);
     assert_eq!(r.code, Some(3), "{r}");
     assert!(r.stdout.contains("UNKNOWN"));
+}
+
+fn warden_json(args: &[&str]) -> Value {
+    let mut cmd = Command::new(warden_bin());
+    cmd.args(args);
+    let r = run(&mut cmd, None, Duration::from_secs(60));
+    assert!(r.success(), "{args:?}: {r}");
+    serde_json::from_str(&r.stdout).unwrap()
+}
+
+fn arns(out: &Value) -> Vec<(String, bool)> {
+    out["principals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["principal"].as_str().unwrap().to_owned(), p["always"].as_bool().unwrap()))
+        .collect()
+}
+
+#[test]
+fn who_can_and_principal_can_over_the_demo_store_and_the_guides_policies() {
+    let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies").display().to_string();
+    let repo = "arn:aws:ecr:us-east-1:111122223333:repository/team/app";
+    // Push: the power users and the admin, always; the partner account through the repository
+    // policy (its own account must allow it too).
+    let push = warden_json(&[
+        "who-can",
+        "--action",
+        "ecr:PutImage",
+        "--resource",
+        repo,
+        "--policies",
+        &policies,
+        "--resource-policy",
+        &example("repository-allow-other-accounts-push.json"),
+    ]);
+    assert_eq!(
+        arns(&push),
+        [
+            ("arn:aws:iam::111122223333:role/teams/ci".to_owned(), true),
+            ("arn:aws:iam::111122223333:user/admin".to_owned(), true),
+            ("arn:aws:iam::111122223333:user/pusher".to_owned(), true),
+        ]
+    );
+    assert_eq!(push["outsideTheStore"][0]["principal"], json!({"AWS": "444455556666"}));
+    // Pull through the public example: everyone in the store who may pull, and the public.
+    let pull = warden_json(&[
+        "who-can",
+        "--action",
+        "ecr:BatchGetImage",
+        "--resource",
+        repo,
+        "--policies",
+        &policies,
+        "--resource-policy",
+        &example("repository-allow-all-accounts-pull.json"),
+    ]);
+    assert_eq!(arns(&pull).len(), 4, "{pull:#}");
+    assert_eq!(pull["outsideTheStore"][0]["isPublic"], true);
+    // Delete: only the admin (the power-user policy has no BatchDeleteImage).
+    let delete =
+        warden_json(&["who-can", "--action", "ecr:BatchDeleteImage", "--resource", repo, "--policies", &policies]);
+    assert_eq!(arns(&delete), [("arn:aws:iam::111122223333:user/admin".to_owned(), true)]);
+
+    // A conditional grant: who-can says under which conditions.
+    let dir = TempDir::new("warden-who");
+    std::fs::create_dir_all(dir.join("identities")).unwrap();
+    std::fs::write(
+        dir.join("identities/a.json"),
+        json!({"account": "111122223333", "users": {"builder": {"inline_policies": {"push": {"Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "ecr:PutImage", "Resource": "*",
+                "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}]}}}}})
+        .to_string(),
+    )
+    .unwrap();
+    let who = warden_json(&[
+        "who-can",
+        "--action",
+        "ecr:PutImage",
+        "--resource",
+        repo,
+        "--policies",
+        dir.path().to_str().unwrap(),
+    ]);
+    let builder = &who["principals"][0];
+    assert_eq!(builder["principal"], "arn:aws:iam::111122223333:user/builder");
+    assert_eq!(builder["always"], false);
+    let conditions = builder["conditions"].as_array().unwrap();
+    assert!(!conditions.is_empty());
+    assert!(conditions.iter().all(|c| c["aws:SourceIp"].as_str().unwrap().starts_with("10.")), "{conditions:?}");
+
+    // principal-can: the reader may read, never write.
+    let reader = warden_json(&[
+        "principal-can",
+        "--principal",
+        "arn:aws:iam::111122223333:user/reader",
+        "--policies",
+        &policies,
+    ]);
+    let actions: Vec<&str> =
+        reader["permissions"].as_array().unwrap().iter().map(|p| p["exampleAction"].as_str().unwrap()).collect();
+    assert!(actions.contains(&"ecr:batchgetimage"), "{actions:?}");
+    assert!(!actions.iter().any(|a| a.contains("put") || a.contains("delete")), "{actions:?}");
 }

@@ -44,8 +44,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 pub use compare::{
-    check_access_not_granted, check_no_new_access, check_no_new_access_in_sets, CheckResult, StatementWitnesses,
-    Witness,
+    allowing, check_access_not_granted, check_no_new_access, check_no_new_access_in_sets, effective_permissions,
+    Allowing, CheckResult, Permission, StatementWitnesses, Witness,
 };
 
 use crate::ast::operator::{BaseOp, Operator};

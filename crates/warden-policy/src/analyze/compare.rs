@@ -598,6 +598,174 @@ fn run(
     }
 }
 
+/// Keys that describe the caller: fixed by who the principal is, never free.
+fn is_principal_key(lower: &str) -> bool {
+    lower.starts_with("aws:principal") || lower == "aws:username" || lower == "aws:userid"
+}
+
+/// Under which conditions a principal may perform one action on one resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Allowing {
+    /// Allowed whatever the request's other condition keys say.
+    pub always: bool,
+    /// Contexts that allow it (at most the number asked for), one per region of the condition
+    /// keys the policies test; empty when nothing allows it.
+    pub contexts: Vec<BTreeMap<String, String>>,
+    /// Requests evaluated.
+    pub evaluated: usize,
+}
+
+/// Under which conditions `policies` let `principal` perform `action` on `resource`: every region
+/// of the condition keys the applicable statements test is evaluated, the principal's own keys
+/// (`aws:PrincipalTag/*`, `aws:username`, …) taken from `base` rather than varied. `Err` names
+/// what the method does not decide.
+pub fn allowing(
+    policies: &Policies<'_>,
+    principal: &Principal,
+    base: &std::sync::Arc<Context>,
+    action: &str,
+    resource: &str,
+    resource_account: &str,
+    max_contexts: usize,
+) -> Result<Allowing, String> {
+    let sets = [Some(policies.identity), policies.boundary, policies.session, policies.resource];
+    let all: Vec<&Statement> = sets
+        .iter()
+        .flatten()
+        .flat_map(|set| set.policies().iter())
+        .flat_map(|p| p.policy().statements().iter())
+        .collect();
+    let action_lower = action.to_lowercase();
+    let relevant: Vec<&Statement> =
+        all.iter().copied().filter(|s| ActionMatcher::of(s).applies(&action_lower)).collect();
+    let variables = sets
+        .iter()
+        .flatten()
+        .flat_map(|set| set.policies().iter())
+        .any(|p| p.policy().version() == Version::V2012_10_17);
+    let keys: Vec<KeyDim> = key_dims(&relevant, variables)?
+        .into_iter()
+        .filter(|d| !is_principal_key(&d.name.to_ascii_lowercase()))
+        .collect();
+    let total = keys.iter().fold(1usize, |n, d| n.saturating_mul(d.values.len()));
+    if total > MAX_EVALUATIONS {
+        return Err(format!("{total} condition regions, more than {MAX_EVALUATIONS}"));
+    }
+    let mut at = vec![0usize; keys.len()];
+    let mut out = Allowing { always: true, contexts: Vec::new(), evaluated: 0 };
+    loop {
+        let mut ctx = Context::on_layers(std::slice::from_ref(base));
+        let mut shown = BTreeMap::new();
+        for (dim, &i) in keys.iter().zip(&at) {
+            if let Some(Some(v)) = dim.values.get(i) {
+                if ctx.insert(&dim.name, dim.ty, &[v.as_str()]).is_ok() {
+                    shown.insert(dim.name.clone(), v.clone());
+                }
+            }
+        }
+        let req = Request { principal, action, resource, resource_account, context: &ctx };
+        out.evaluated += 1;
+        if evaluate(policies, &req).outcome == Outcome::Allowed {
+            if out.contexts.len() < max_contexts {
+                out.contexts.push(shown);
+            }
+        } else {
+            out.always = false;
+        }
+        let mut k = 0;
+        while let Some(slot) = at.get_mut(k) {
+            *slot += 1;
+            if keys.get(k).is_some_and(|d| *slot < d.values.len()) {
+                break;
+            }
+            *slot = 0;
+            k += 1;
+        }
+        if k >= keys.len() {
+            break;
+        }
+    }
+    if out.contexts.is_empty() {
+        out.always = false;
+    }
+    Ok(out)
+}
+
+/// One line of an effective-permissions summary: the actions of an action region, the resources
+/// of a resource region, and whether (always, or under which conditions) they are allowed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Permission {
+    /// The `Action` patterns the region's actions match (a witness action when none).
+    pub actions: Vec<String>,
+    /// A concrete action of the region.
+    pub example_action: String,
+    /// The `Resource` patterns the region's resources match.
+    pub resources: Vec<String>,
+    /// A concrete resource of the region.
+    pub example_resource: String,
+    /// Under which conditions.
+    pub allowing: Allowing,
+}
+
+/// What `principal` may do under `policies` (identity, boundary, session; no resource policy):
+/// one line per action region and resource region that some context allows.
+pub fn effective_permissions(
+    policies: &Policies<'_>,
+    principal: &Principal,
+    base: &std::sync::Arc<Context>,
+    max_contexts: usize,
+) -> Result<Vec<Permission>, String> {
+    let sets = [Some(policies.identity), policies.boundary, policies.session];
+    let compiled: Vec<&CompiledPolicy> = sets.iter().flatten().flat_map(|set| set.policies().iter()).collect();
+    let all = statements(&compiled);
+    let mut action_globs_all: Vec<Glob> = all.iter().flat_map(|s| action_globs(s)).collect();
+    action_globs_all.sort();
+    action_globs_all.dedup();
+    let action_regions = regions(&action_globs_all).ok_or("too many action regions")?;
+    let matchers: Vec<ActionMatcher> = all.iter().map(|s| ActionMatcher::of(s)).collect();
+    let mut out = Vec::new();
+    for (flags, action) in action_regions {
+        let relevant: Vec<&Statement> =
+            all.iter().zip(&matchers).filter(|(_, m)| m.applies(&action)).map(|(s, _)| *s).collect();
+        if !relevant.iter().any(|s| s.effect() == crate::ast::Effect::Allow) {
+            continue;
+        }
+        let mut res_globs: Vec<Glob> = relevant
+            .iter()
+            .flat_map(|s| s.resource().map(|r| r.values().to_vec()).unwrap_or_default())
+            .map(|v| Glob { text: v, wildcards: true })
+            .collect();
+        res_globs.sort();
+        res_globs.dedup();
+        let resource_regions = regions(&res_globs).ok_or("too many resource regions")?;
+        for (rflags, resource) in resource_regions {
+            let account = crate::arn::Arn::parse(&resource)
+                .map(|a| a.account.to_owned())
+                .filter(|a| !a.is_empty())
+                .unwrap_or_else(|| principal.account().to_owned());
+            let allowing = allowing(policies, principal, base, &action, &resource, &account, max_contexts)?;
+            if allowing.contexts.is_empty() {
+                continue;
+            }
+            out.push(Permission {
+                actions: action_globs_all
+                    .iter()
+                    .zip(&flags)
+                    .filter(|(_, f)| **f)
+                    .map(|(g, _)| g.text.clone())
+                    .collect(),
+                example_action: action.clone(),
+                resources: res_globs.iter().zip(&rflags).filter(|(_, f)| **f).map(|(g, _)| g.text.clone()).collect(),
+                example_resource: resource,
+                allowing,
+            });
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
