@@ -18,6 +18,8 @@
 //!   key: not decided);
 //! - **numbers**: each literal, a point between neighbours, and a point beyond each end;
 //! - **booleans**: `true`, `false`;
+//! - **dates**: as numbers, at nanosecond resolution (each literal instant, a point between
+//!   neighbours, a second beyond each end);
 //! - **IP addresses**: per address family, the first address of every interval the ranges'
 //!   boundaries cut the family into (each address of an interval is in the same ranges);
 //! - **every key**: also absent (for `Null`, `…IfExists`, and operators that fail on a missing
@@ -27,9 +29,14 @@
 //! `Action`/`NotAction` match it contribute resource regions and keys, so the product stays small
 //! for policies with many statements. The space is then enumerated (at most
 //! [`MAX_EVALUATIONS`] requests per check). A PASS is therefore a proof for every action,
-//! resource and context. Not decided — answered UNKNOWN with the reason, never PASS — are: date,
-//! ARN and binary operators; set qualifiers and keys that can hold several values; policy
-//! variables; `Principal`s other than `*` in resource policies; regions past the automaton's or
+//! resource and context. Keys that can hold several values (`aws:TagKeys`, or any key tested
+//! with `ForAnyValue:`/`ForAllValues:`) range over sets: a set behaves as the regions its members
+//! fall in, so every subset of the representatives (at most 2^10) is evaluated, with absence.
+//! - **ARNs** (`ArnEquals`, `ArnLike`, …): the regions of each of the six colon-separated fields'
+//!   patterns, combined, and one value that is not an ARN.
+//!
+//! Not decided — answered UNKNOWN with the reason, never PASS — are: binary operators;
+//! policy variables; `Principal`s other than `*` in resource policies; regions past the automaton's or
 //! the enumeration's bound.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -44,6 +51,9 @@ use crate::ast::{PolicyKind, PrincipalType, PrincipalValue, Statement, Version};
 use crate::{
     evaluate, CompiledPolicy, Context, ContextKeyType, Outcome, Policies, PolicyError, PolicySet, Principal, Request,
 };
+
+/// Regions of one multi-valued key at most (its representatives are every subset of them).
+const MAX_SET_REGIONS: usize = 10;
 
 /// Requests evaluated at most by one check.
 pub const MAX_EVALUATIONS: usize = 2_000_000;
@@ -190,7 +200,8 @@ struct Fixed {
 struct KeyDim {
     name: String,
     ty: ContextKeyType,
-    values: Vec<Option<String>>,
+    /// `None`: absent; a list of one value for single-valued keys.
+    values: Vec<Option<Vec<String>>>,
 }
 
 /// The request space, sliced by action.
@@ -320,12 +331,10 @@ fn key_dims(statements: &[&Statement], variables: bool) -> Result<Vec<KeyDim>, S
     let mut dims = Vec::new();
     for (lower, (name, uses)) in keys {
         let not = |what: &str| Err(format!("{name}: {what} is not decided"));
-        if MULTI_VALUED.contains(&lower.as_str()) {
-            return not("a key that can hold several values");
-        }
-        if uses.iter().any(|(op, _)| op.set.is_some()) {
-            return not("a set qualifier (ForAnyValue/ForAllValues)");
-        }
+        // A key that can hold several values (or is tested with a set qualifier) ranges over sets
+        // of values: a set behaves as the regions its members fall in, so every subset of the
+        // regions' representatives is one representative set.
+        let multi = MULTI_VALUED.contains(&lower.as_str()) || uses.iter().any(|(op, _)| op.set.is_some());
         if variables && uses.iter().any(|(_, vals)| vals.iter().any(|v| v.contains("${"))) {
             return not("a policy variable");
         }
@@ -344,7 +353,7 @@ fn key_dims(statements: &[&Statement], variables: bool) -> Result<Vec<KeyDim>, S
                 (ValueType::Null, _) => "null",
             })
             .collect();
-        let mut values: Vec<Option<String>> = vec![None];
+        let mut values: Vec<Option<String>> = Vec::new();
         let ty = match families.iter().copied().collect::<Vec<_>>().as_slice() {
             [] => {
                 values.push(Some("present".into()));
@@ -396,6 +405,78 @@ fn key_dims(statements: &[&Statement], variables: bool) -> Result<Vec<KeyDim>, S
                 values.extend([Some("true".into()), Some("false".into())]);
                 ContextKeyType::Boolean
             }
+            ["date"] => {
+                let mut instants: Vec<i128> = Vec::new();
+                for (op, vals) in &uses {
+                    if op.base == BaseOp::Null {
+                        continue;
+                    }
+                    for v in vals {
+                        instants
+                            .push(crate::date::parse(v.trim()).ok_or_else(|| format!("{name}: `{v}` is not a date"))?);
+                    }
+                }
+                instants.sort_unstable();
+                instants.dedup();
+                let mut reps: BTreeSet<i128> = instants.iter().copied().collect();
+                for w in instants.windows(2) {
+                    if let [a, b] = w {
+                        reps.insert(a + (b - a) / 2);
+                    }
+                }
+                if let (Some(lo), Some(hi)) = (instants.first(), instants.last()) {
+                    reps.insert(lo - 1_000_000_000);
+                    reps.insert(hi + 1_000_000_000);
+                }
+                for ns in reps {
+                    let secs = i64::try_from(ns.div_euclid(1_000_000_000))
+                        .map_err(|_| format!("{name}: date out of range"))?;
+                    let nanos = u32::try_from(ns.rem_euclid(1_000_000_000)).unwrap_or(0);
+                    let t = chrono::DateTime::from_timestamp(secs, nanos)
+                        .ok_or_else(|| format!("{name}: date out of range"))?;
+                    values.push(Some(t.format("%Y-%m-%dT%H:%M:%S%.9fZ").to_string()));
+                }
+                ContextKeyType::Date
+            }
+            ["arn"] => {
+                // ArnEquals/ArnLike compare each of the six colon-separated fields on its own, with
+                // `*` and `?` in each: the regions of each field's patterns, combined.
+                let mut fields: Vec<Vec<Glob>> = vec![Vec::new(); 6];
+                for (op, vals) in &uses {
+                    if op.base == BaseOp::Null {
+                        continue;
+                    }
+                    for v in vals {
+                        let parts: Vec<&str> = v.splitn(6, ':').collect();
+                        if parts.len() == 6 {
+                            for (field, part) in fields.iter_mut().zip(parts) {
+                                field.push(Glob { text: part.to_owned(), wildcards: true });
+                            }
+                        }
+                    }
+                }
+                let mut combos: Vec<String> = vec![String::new()];
+                for (i, field) in fields.iter_mut().enumerate() {
+                    field.sort();
+                    field.dedup();
+                    let reps: Vec<String> =
+                        regions(field).ok_or_else(|| format!("{name}: too many regions"))?.into_values().collect();
+                    let mut next = Vec::new();
+                    for c in &combos {
+                        for r in &reps {
+                            next.push(if i == 0 { r.clone() } else { format!("{c}:{r}") });
+                        }
+                    }
+                    if next.len() > 100_000 {
+                        return not("an ARN space of more than 100,000 regions");
+                    }
+                    combos = next;
+                }
+                values.extend(combos.into_iter().map(Some));
+                // A value that is not an ARN (fewer than six fields) matches no ARN pattern.
+                values.push(Some("not-an-arn".into()));
+                ContextKeyType::String
+            }
             ["ip"] => {
                 let mut cidrs = Vec::new();
                 for (op, vals) in &uses {
@@ -415,6 +496,22 @@ fn key_dims(statements: &[&Statement], variables: bool) -> Result<Vec<KeyDim>, S
             [one] => return not(&format!("a {one} operator")),
             _ => return not("operators of several families on one key"),
         };
+        let singles: Vec<String> = values.into_iter().flatten().collect();
+        let values: Vec<Option<Vec<String>>> = if multi {
+            if singles.len() > MAX_SET_REGIONS {
+                return not(&format!("a set over {} regions (more than {MAX_SET_REGIONS})", singles.len()));
+            }
+            let mut sets = vec![None];
+            for mask in 0u32..(1u32 << singles.len()) {
+                let set: Vec<String> =
+                    singles.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, v)| v.clone()).collect();
+                sets.push(Some(set));
+            }
+            sets
+        } else {
+            std::iter::once(None).chain(singles.into_iter().map(|v| Some(vec![v]))).collect()
+        };
+        let ty = if multi { crate::request::list_type(ty) } else { ty };
         dims.push(KeyDim { name, ty, values });
     }
     Ok(dims)
@@ -493,10 +590,10 @@ fn run(
                 let mut shown = BTreeMap::new();
                 for (dim, &i) in keys.iter().zip(&at) {
                     if let Some(Some(v)) = dim.values.get(i) {
-                        if ctx.insert(&dim.name, dim.ty, &[v.as_str()]).is_err() {
+                        if ctx.insert(&dim.name, dim.ty, v).is_err() {
                             continue;
                         }
-                        shown.insert(dim.name.clone(), v.clone());
+                        shown.insert(dim.name.clone(), v.join(","));
                     }
                 }
                 let req = Request { principal: &caller, action, resource, resource_account: ACCOUNT, context: &ctx };
@@ -659,8 +756,8 @@ pub fn allowing(
         let mut shown = BTreeMap::new();
         for (dim, &i) in keys.iter().zip(&at) {
             if let Some(Some(v)) = dim.values.get(i) {
-                if ctx.insert(&dim.name, dim.ty, &[v.as_str()]).is_ok() {
-                    shown.insert(dim.name.clone(), v.clone());
+                if ctx.insert(&dim.name, dim.ty, v).is_ok() {
+                    shown.insert(dim.name.clone(), v.join(","));
                 }
             }
         }
@@ -956,6 +1053,67 @@ mod tests {
         }
     }
 
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// Dates and sets of values (set qualifiers, a multi-valued key): the analysis agrees with
+        /// brute force over a universe holding every literal's neighbourhood and every subset.
+        #[test]
+        fn dates_and_sets_agree_with_brute_force(
+            old in prop::collection::vec((any::<bool>(), 0usize..8), 1..3),
+            new in prop::collection::vec((any::<bool>(), 0usize..8), 1..3),
+        ) {
+            let conditions = [
+                r#""DateLessThan":{"d":"2021-01-01T00:00:00Z"}"#,
+                r#""DateGreaterThanEquals":{"d":["2020-01-01","1640995200"]}"#,
+                r#""ForAnyValue:StringEquals":{"t":["a","b"]}"#,
+                r#""ForAllValues:StringLike":{"t":"a*"}"#,
+                r#""StringEquals":{"t":"c"}"#,
+                r#""ForAnyValue:StringNotEquals":{"t":"a"}"#,
+                r#""ArnLike":{"r":"arn:aws:s3:::x*"}"#,
+                r#""ArnNotEquals":{"r":["arn:aws:s?:*:1:y","arn:aws:s3:::xy"]}"#,
+            ];
+            let doc = |stmts: &[(bool, usize)]| {
+                let body: Vec<String> = stmts.iter().map(|(deny, c)| format!(
+                    r#"{{"Effect":"{}","Action":"s:a","Resource":"*","Condition":{{{}}}}}"#,
+                    if *deny { "Deny" } else { "Allow" }, conditions[*c])).collect();
+                format!(r#"{{"Version":"2012-10-17","Statement":[{}]}}"#, body.join(","))
+            };
+            let (old, new) = (doc(&old), doc(&new));
+            let check = check_no_new_access(&old, &new, PolicyKind::Identity).unwrap();
+            prop_assert_ne!(check.result, Verdict::Unknown, "{:?}", check.reasons);
+            let compile = |t: &str| PolicySet::from(CompiledPolicy::compile(t, PolicyKind::Identity, "p").unwrap());
+            let (o, n) = (compile(&old), compile(&new));
+            let caller = Principal::parse(CALLER).unwrap();
+            let dates = [None, Some("2019-12-31T23:59:59Z"), Some("2020-01-01T00:00:00Z"), Some("2020-06-01T00:00:00Z"),
+                Some("2021-01-01T00:00:00Z"), Some("2021-06-01T00:00:00Z"), Some("2022-01-01T00:00:00Z"), Some("2023-01-01T00:00:00Z")];
+            let members = ["a", "b", "c", "ab"];
+            let mut sets: Vec<Option<Vec<&str>>> = vec![None];
+            for mask in 0u32..16 {
+                sets.push(Some(members.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, m)| *m).collect()));
+            }
+            let arns = [None, Some("x"), Some("arn:aws:s3:::x"), Some("arn:aws:s3:::xy"), Some("arn:aws:s3:::y"),
+                Some("arn:aws:s4:q:1:y"), Some("arn:aws:s4::1:y"), Some("arn:aws:s44:q:1:y"), Some("arn:aws:s3:q:1:x:z")];
+            let mut brute = false;
+            for d in &dates {
+                for t in &sets {
+                  for r in &arns {
+                    let mut ctx = Context::new();
+                    if let Some(d) = d { ctx.insert("d", ContextKeyType::Date, &[*d]).unwrap(); }
+                    if let Some(t) = t { ctx.insert("t", ContextKeyType::StringList, t).unwrap(); }
+                    if let Some(r) = r { ctx.insert("r", ContextKeyType::String, &[*r]).unwrap(); }
+                    let req = Request { principal: &caller, action: "s:a", resource: "arn:aws:s:::x", resource_account: ACCOUNT, context: &ctx };
+                    if evaluate(&Policies::identity(&n), &req).outcome == Outcome::Allowed
+                        && evaluate(&Policies::identity(&o), &req).outcome != Outcome::Allowed {
+                        brute = true;
+                    }
+                  }
+                }
+            }
+            prop_assert_eq!(check.result == Verdict::Fail, brute, "old {} new {}", old, new);
+        }
+    }
+
     #[test]
     fn undecided_constructs_are_unknown() {
         let p = |cond: &str| {
@@ -965,10 +1123,7 @@ mod tests {
         };
         let base = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s:a","Resource":"*"}]}"#;
         for cond in [
-            r#"{"ArnLike":{"aws:SourceArn":"arn:aws:s3:::x*"}}"#,
-            r#"{"DateLessThan":{"aws:CurrentTime":"2030-01-01T00:00:00Z"}}"#,
-            r#"{"ForAnyValue:StringEquals":{"aws:TagKeys":"a"}}"#,
-            r#"{"StringEquals":{"aws:TagKeys":"a"}}"#,
+            r#"{"BinaryEquals":{"k":"QmluYXJ5"}}"#,
             r#"{"StringEquals":{"k":"${aws:username}"}}"#,
             r#"{"StringEquals":{"k":"a"},"StringEqualsIgnoreCase":{"k":"B"}}"#,
         ] {
