@@ -35,8 +35,17 @@
 //! - **ARNs** (`ArnEquals`, `ArnLike`, …): the regions of each of the six colon-separated fields'
 //!   patterns, combined, and one value that is not an ARN.
 //!
-//! Not decided — answered UNKNOWN with the reason, never PASS — are: binary operators;
-//! policy variables; `Principal`s other than `*` in resource policies; regions past the automaton's or
+//! - **callers of a resource policy**: in the owner's account, in every account the policies
+//!   name (in `Principal` or `aws:PrincipalAccount`/`aws:PrincipalArn` conditions) and in one they
+//!   do not name, a user, a role session and the root; and every user, role, session and service
+//!   named. The caller's own keys (`aws:PrincipalArn`, `aws:PrincipalAccount`,
+//!   `aws:PrincipalType`, …) come from the caller; a caller of another account is given an
+//!   identity policy that allows everything, so that what is compared is what the resource policy
+//!   grants.
+//!
+//! Not decided — answered UNKNOWN with the reason, never PASS — are: binary operators; policy
+//! variables; wildcards in principals, patterns on `aws:PrincipalArn`, `aws:username`/`aws:userid`
+//! in resource policies, federated and canonical-user principals; regions past the automaton's or
 //! the enumeration's bound.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -163,7 +172,7 @@ pub fn check_no_new_access_in_sets(
     let old = compile(existing, kind, "existing")?;
     let new = compile(new, kind, "new")?;
     let all: Vec<&CompiledPolicy> = old.policies.iter().chain(new.policies.iter()).collect();
-    let result = match space(&all, None) {
+    let result = match space(&all, None, is_resource(kind)) {
         Err(reason) => unknown(reason, started),
         Ok(space) => run(&space, &new, Some(&old), kind, started),
     };
@@ -182,11 +191,15 @@ pub fn check_access_not_granted(
     let p = compile(&[policy.to_owned()], kind, "policy")?;
     let fixed = Fixed { actions: actions.to_vec(), resources: resources.to_vec() };
     let all: Vec<&CompiledPolicy> = p.policies.iter().collect();
-    let result = match space(&all, Some(&fixed)) {
+    let result = match space(&all, Some(&fixed), is_resource(kind)) {
         Err(reason) => unknown(reason, started),
         Ok(space) => run(&space, &p, None, kind, started),
     };
     Ok(result)
+}
+
+fn is_resource(kind: PolicyKind) -> bool {
+    matches!(kind, PolicyKind::Resource | PolicyKind::Repository)
 }
 
 /// Actions and resources given by the caller instead of derived from the policies.
@@ -206,8 +219,98 @@ struct KeyDim {
 
 /// The request space, sliced by action.
 struct Space {
+    /// The callers: one for identity policies (whoever they are attached to); for resource
+    /// policies, a caller of each kind from each account and each principal the policies name.
+    principals: Vec<String>,
     /// Per action representative: the resources and keys that matter for it.
     slices: Vec<(String, Vec<String>, Vec<KeyDim>)>,
+}
+
+/// Keys that describe the caller as the request context carries them: fixed by the principal in
+/// resource-policy checks (free in identity-policy checks, whose caller is anyone).
+const PRINCIPAL_KEYS: &[&str] = &[
+    "aws:principalarn",
+    "aws:principalaccount",
+    "aws:principaltype",
+    "aws:username",
+    "aws:userid",
+    "aws:principalisawsservice",
+    "aws:principalservicename",
+];
+
+/// An account no policy names: "everyone else".
+const OTHER_ACCOUNT: &str = "999999999999";
+
+/// The callers a resource policy must be checked for: in every account it names (and the
+/// owner's, and one it does not name) a user, a role session and the root; each user, role and
+/// session it names; each service.
+fn principal_reps(all: &[&Statement]) -> Result<Vec<String>, String> {
+    let mut accounts: BTreeSet<String> = [ACCOUNT.to_owned(), OTHER_ACCOUNT.to_owned()].into();
+    let mut named: BTreeSet<String> = BTreeSet::new();
+    let account_of = |v: &str| -> Option<String> {
+        let a = if v.starts_with("arn:") { v.split(':').nth(4)? } else { v };
+        (a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())).then(|| a.to_owned())
+    };
+    for (i, s) in all.iter().enumerate() {
+        if let Some(p) = s.principal() {
+            if let PrincipalValue::Map(entries) = p.value() {
+                for (kind, values) in entries {
+                    for v in values.values() {
+                        match kind {
+                            PrincipalType::Aws if v == "*" => {}
+                            PrincipalType::Aws => {
+                                if v.contains(['*', '?']) {
+                                    return Err(format!(
+                                        "statement {i}: a wildcard in the principal `{v}` is not decided"
+                                    ));
+                                }
+                                let a = account_of(v).ok_or_else(|| format!("statement {i}: principal `{v}`"))?;
+                                accounts.insert(a);
+                                if v.starts_with("arn:") && !v.ends_with(":root") {
+                                    named.insert(v.clone());
+                                }
+                            }
+                            PrincipalType::Service => {
+                                named.insert(v.clone());
+                            }
+                            _ => return Err(format!("statement {i}: a {} principal is not decided", kind.as_str())),
+                        }
+                    }
+                }
+            }
+        }
+        for block in s.condition() {
+            for e in block.entries() {
+                let key = e.key().to_ascii_lowercase();
+                match key.as_str() {
+                    "aws:principalaccount" => accounts.extend(e.values().iter().filter_map(|v| account_of(v))),
+                    "aws:principalarn" => {
+                        for v in e.values() {
+                            if v.contains(['*', '?']) {
+                                return Err(format!("statement {i}: a pattern on aws:PrincipalArn is not decided"));
+                            }
+                            if let Some(a) = account_of(v) {
+                                accounts.insert(a);
+                            }
+                            named.insert(v.clone());
+                        }
+                    }
+                    "aws:username" | "aws:userid" | "aws:principalservicename" => {
+                        return Err(format!("statement {i}: {} in a resource policy is not decided", e.key()))
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    let mut out: Vec<String> = Vec::new();
+    for a in &accounts {
+        out.push(format!("arn:aws:iam::{a}:user/analysis"));
+        out.push(format!("arn:aws:iam::{a}:role/analysis"));
+        out.push(format!("arn:aws:iam::{a}:root"));
+    }
+    out.extend(named);
+    Ok(out)
 }
 
 /// The statements of `policies`, with the policy each is in.
@@ -249,25 +352,16 @@ impl ActionMatcher {
     }
 }
 
-fn space(policies: &[&CompiledPolicy], fixed: Option<&Fixed>) -> Result<Space, String> {
+fn space(policies: &[&CompiledPolicy], fixed: Option<&Fixed>, resource_side: bool) -> Result<Space, String> {
     let all = statements(policies);
     let variables = policies.iter().any(|p| p.policy().version() == Version::V2012_10_17);
     for (i, s) in all.iter().enumerate() {
-        if let Some(p) = s.principal() {
-            let any = !p.is_negated()
-                && match p.value() {
-                    PrincipalValue::Any => true,
-                    PrincipalValue::Map(m) => m.iter().all(|(t, v)| *t == PrincipalType::Aws && v.values() == ["*"]),
-                };
-            if !any {
-                return Err(format!("statement {i}: a Principal other than \"*\" is not decided"));
-            }
-        }
         let texts = s.action().values().iter().chain(s.resource().map(|r| r.values()).unwrap_or(&[]).iter());
         if variables && texts.clone().any(|t| t.contains("${")) {
             return Err(format!("statement {i}: policy variables are not decided"));
         }
     }
+    let principals = if resource_side { principal_reps(&all)? } else { vec![CALLER.to_owned()] };
     // Action representatives: one per region of every Action/NotAction pattern.
     let actions: Vec<String> = match fixed {
         Some(f) => f.actions.iter().map(|a| a.to_lowercase()).collect(),
@@ -305,10 +399,13 @@ fn space(policies: &[&CompiledPolicy], fixed: Option<&Fixed>) -> Result<Space, S
                 }
             }
         };
-        let keys = key_dims(&relevant, variables)?;
+        let keys: Vec<KeyDim> = key_dims(&relevant, variables)?
+            .into_iter()
+            .filter(|d| !(resource_side && PRINCIPAL_KEYS.contains(&d.name.to_ascii_lowercase().as_str())))
+            .collect();
         slices.push((action, resources, keys));
     }
-    Ok(Space { slices })
+    Ok(Space { principals, slices })
 }
 
 /// A key as first written, and each operator that tests it with its values.
@@ -551,92 +648,109 @@ fn run(
     kind: PolicyKind,
     started: Instant,
 ) -> CheckResult {
-    let total: usize = space
+    let per_principal: usize = space
         .slices
         .iter()
         .map(|(_, r, k)| k.iter().fold(r.len(), |n, d| n.saturating_mul(d.values.len())))
         .fold(0usize, usize::saturating_add);
+    let total = per_principal.saturating_mul(space.principals.len());
     if total > MAX_EVALUATIONS {
         return unknown(format!("the request space has {total} regions, more than {MAX_EVALUATIONS}"), started);
     }
-    let Ok(caller) = Principal::parse(CALLER) else {
-        return unknown("the analysis caller does not parse".into(), started);
-    };
+    let resource_side = is_resource(kind);
     let empty = PolicySet::default();
-    let policies_of = |c: &'_ Compiled| -> (PolicySet, bool) {
-        match kind {
-            PolicyKind::Resource | PolicyKind::Repository => (c.set.clone(), true),
-            _ => (c.set.clone(), false),
-        }
+    // A caller of another account needs its own account's allow too: assume it has one, so that
+    // what is checked is what the resource policy grants.
+    let Ok(anything) = CompiledPolicy::compile(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+        PolicyKind::Identity,
+        "the caller's own account",
+    ) else {
+        return unknown("the caller's policy does not compile".into(), started);
     };
-    let (subject_set, resource_side) = policies_of(subject);
-    let baseline_set = baseline.map(|b| b.set.clone());
-    let decide = |set: &PolicySet, req: &Request<'_>| -> bool {
-        let policies = if resource_side {
-            Policies { identity: &empty, boundary: None, session: None, resource: Some(set) }
-        } else {
-            Policies::identity(set)
-        };
-        evaluate(&policies, req).outcome == Outcome::Allowed
-    };
+    let anything = PolicySet::from(anything);
     let mut evaluated = 0usize;
     let mut by_statement: BTreeMap<(usize, usize), Vec<Witness>> = BTreeMap::new();
-    for (action, resources, keys) in &space.slices {
-        for resource in resources {
-            // Odometer over the keys' representatives.
-            let mut at = vec![0usize; keys.len()];
-            loop {
-                let mut ctx = Context::new();
-                let mut shown = BTreeMap::new();
-                for (dim, &i) in keys.iter().zip(&at) {
-                    if let Some(Some(v)) = dim.values.get(i) {
-                        if ctx.insert(&dim.name, dim.ty, v).is_err() {
-                            continue;
+    for principal_arn in &space.principals {
+        let Ok(principal) = Principal::parse(principal_arn) else {
+            return unknown(format!("the principal `{principal_arn}` does not parse"), started);
+        };
+        let base = if resource_side {
+            match crate::request::principal_context(&principal, None, &[], None) {
+                Ok(c) => std::sync::Arc::new(c),
+                Err(e) => return unknown(format!("{principal_arn}: {e}"), started),
+            }
+        } else {
+            std::sync::Arc::new(Context::new())
+        };
+        let own = if resource_side && !principal.account().is_empty() && principal.account() != ACCOUNT {
+            &anything
+        } else {
+            &empty
+        };
+        fn policies_for<'a>(resource_side: bool, own: &'a PolicySet, set: &'a PolicySet) -> Policies<'a> {
+            if resource_side {
+                Policies { identity: own, boundary: None, session: None, resource: Some(set) }
+            } else {
+                Policies::identity(set)
+            }
+        }
+        for (action, resources, keys) in &space.slices {
+            for resource in resources {
+                // Odometer over the keys' representatives.
+                let mut at = vec![0usize; keys.len()];
+                loop {
+                    let mut ctx = Context::on_layers(std::slice::from_ref(&base));
+                    let mut shown = BTreeMap::new();
+                    for (dim, &i) in keys.iter().zip(&at) {
+                        if let Some(Some(v)) = dim.values.get(i) {
+                            if ctx.insert(&dim.name, dim.ty, v).is_err() {
+                                continue;
+                            }
+                            shown.insert(dim.name.clone(), v.join(","));
                         }
-                        shown.insert(dim.name.clone(), v.join(","));
                     }
-                }
-                let req = Request { principal: &caller, action, resource, resource_account: ACCOUNT, context: &ctx };
-                evaluated += 1;
-                let allowed = decide(&subject_set, &req);
-                let fails = allowed && baseline_set.as_ref().is_none_or(|b| !decide(b, &req));
-                if fails {
-                    let policies = if resource_side {
-                        Policies { identity: &empty, boundary: None, session: None, resource: Some(&subject_set) }
-                    } else {
-                        Policies::identity(&subject_set)
-                    };
-                    let decision = evaluate(&policies, &req);
-                    let at = decision
-                        .matched
-                        .first()
-                        .map(|m| {
-                            let policy = subject.policies.iter().position(|p| p.id() == m.policy.id()).unwrap_or(0);
-                            (policy, m.index)
-                        })
-                        .unwrap_or((0, 0));
-                    let list = by_statement.entry(at).or_default();
-                    if list.len() < WITNESSES_PER_STATEMENT {
-                        list.push(Witness {
-                            principal: CALLER.into(),
-                            action: action.clone(),
-                            resource: resource.clone(),
-                            context: shown,
+                    let req =
+                        Request { principal: &principal, action, resource, resource_account: ACCOUNT, context: &ctx };
+                    evaluated += 1;
+                    let decision = evaluate(&policies_for(resource_side, own, &subject.set), &req);
+                    let fails = decision.outcome == Outcome::Allowed
+                        && baseline.is_none_or(|b| {
+                            evaluate(&policies_for(resource_side, own, &b.set), &req).outcome != Outcome::Allowed
                         });
+                    if fails {
+                        let at_statement = decision
+                            .matched
+                            .iter()
+                            .find(|m| subject.policies.iter().any(|p| p.id() == m.policy.id()))
+                            .map(|m| {
+                                let policy = subject.policies.iter().position(|p| p.id() == m.policy.id()).unwrap_or(0);
+                                (policy, m.index)
+                            })
+                            .unwrap_or((0, 0));
+                        let list = by_statement.entry(at_statement).or_default();
+                        if list.len() < WITNESSES_PER_STATEMENT {
+                            list.push(Witness {
+                                principal: principal_arn.clone(),
+                                action: action.clone(),
+                                resource: resource.clone(),
+                                context: shown,
+                            });
+                        }
                     }
-                }
-                // Next combination.
-                let mut k = 0;
-                while let Some(slot) = at.get_mut(k) {
-                    *slot += 1;
-                    if keys.get(k).is_some_and(|d| *slot < d.values.len()) {
+                    // Next combination.
+                    let mut k = 0;
+                    while let Some(slot) = at.get_mut(k) {
+                        *slot += 1;
+                        if keys.get(k).is_some_and(|d| *slot < d.values.len()) {
+                            break;
+                        }
+                        *slot = 0;
+                        k += 1;
+                    }
+                    if k >= keys.len() {
                         break;
                     }
-                    *slot = 0;
-                    k += 1;
-                }
-                if k >= keys.len() {
-                    break;
                 }
             }
         }
@@ -1108,6 +1222,103 @@ mod tests {
                         brute = true;
                     }
                   }
+                }
+            }
+            prop_assert_eq!(check.result == Verdict::Fail, brute, "old {} new {}", old, new);
+        }
+    }
+
+    fn example(name: &str) -> String {
+        std::fs::read_to_string(format!("{}/../../policies/examples/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    }
+
+    #[test]
+    fn repository_policies_are_compared_per_principal() {
+        let public = example("repository-allow-all-accounts-pull.json");
+        let partner = example("repository-allow-other-accounts-push.json");
+        // Making a partner's push policy a public pull policy: new access for everyone else.
+        let check = check_no_new_access(&partner, &public, PolicyKind::Repository).unwrap();
+        assert_eq!(check.result, Verdict::Fail, "{check:?}");
+        let w = &check.witnesses[0].requests[0];
+        assert!(w.principal.contains(":999999999999:") || w.principal.contains(":111122223333:"), "{w:?}");
+        assert_eq!(check_no_new_access(&public, &public, PolicyKind::Repository).unwrap().result, Verdict::Pass);
+        // The public pull policy grants the partner nothing it could not pull before… but not push.
+        let check = check_no_new_access(&public, &partner, PolicyKind::Repository).unwrap();
+        assert_eq!(check.result, Verdict::Fail);
+        assert!(check.witnesses.iter().flat_map(|g| &g.requests).all(|w| w.principal.contains(":444455556666:")));
+        // A new named user: the witness is that user.
+        let users = example("repository-allow-iam-users-push-pull.json");
+        let with_more = users.replace(
+            "\"arn:aws:iam::account-id:user/push-pull-user-2\"",
+            "\"arn:aws:iam::account-id:user/push-pull-user-2\", \"arn:aws:iam::444455556666:user/new-user\"",
+        );
+        if with_more != users {
+            let check = check_no_new_access(&users, &with_more, PolicyKind::Repository).unwrap();
+            assert_eq!(check.result, Verdict::Fail, "{check:?}");
+        }
+        // A pattern on aws:PrincipalArn is not decided.
+        let pattern = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"ecr:BatchGetImage",
+            "Condition":{"StringLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/ci-*"}}}]}"#;
+        assert_eq!(check_no_new_access(&partner, pattern, PolicyKind::Repository).unwrap().result, Verdict::Unknown);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        /// Resource policies: agreement with brute force over callers of three accounts (user,
+        /// role session, root, named ones), with the caller's own account allowing everything for
+        /// cross-account callers.
+        #[test]
+        fn resource_policies_agree_with_brute_force(
+            old in prop::collection::vec((any::<bool>(), 0usize..5, 0usize..4), 1..3),
+            new in prop::collection::vec((any::<bool>(), 0usize..5, 0usize..4), 1..3),
+        ) {
+            let principals = [
+                r#""*""#,
+                r#"{"AWS":"444455556666"}"#,
+                r#"{"AWS":"arn:aws:iam::444455556666:user/bob"}"#,
+                r#"{"AWS":"arn:aws:iam::111122223333:role/ci"}"#,
+                r#"{"AWS":["arn:aws:iam::111122223333:root","arn:aws:iam::555566667777:root"]}"#,
+            ];
+            let conditions = [
+                "",
+                r#""StringEquals":{"aws:PrincipalAccount":"444455556666"}"#,
+                r#""StringNotEquals":{"aws:PrincipalType":"AssumedRole"}"#,
+                r#""Bool":{"aws:SecureTransport":"true"}"#,
+            ];
+            let doc = |stmts: &[(bool, usize, usize)]| {
+                let body: Vec<String> = stmts.iter().map(|(deny, p, c)| format!(
+                    r#"{{"Effect":"{}","Principal":{},"Action":"ecr:BatchGetImage","Condition":{{{}}}}}"#,
+                    if *deny { "Deny" } else { "Allow" }, principals[*p], conditions[*c])).collect();
+                format!(r#"{{"Version":"2012-10-17","Statement":[{}]}}"#, body.join(","))
+            };
+            let (old, new) = (doc(&old), doc(&new));
+            let check = check_no_new_access(&old, &new, PolicyKind::Repository).unwrap();
+            prop_assert_ne!(check.result, Verdict::Unknown, "{:?}", check.reasons);
+            let compile = |t: &str| PolicySet::from(CompiledPolicy::compile(t, PolicyKind::Repository, "p").unwrap());
+            let (o, n) = (compile(&old), compile(&new));
+            let anything = PolicySet::from(CompiledPolicy::compile(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+                PolicyKind::Identity, "any").unwrap());
+            let empty = PolicySet::default();
+            let callers = [
+                "arn:aws:iam::111122223333:user/alice", "arn:aws:iam::111122223333:role/ci", "arn:aws:iam::111122223333:role/other",
+                "arn:aws:iam::111122223333:root", "arn:aws:iam::444455556666:user/bob", "arn:aws:iam::444455556666:user/eve",
+                "arn:aws:iam::444455556666:role/r", "arn:aws:iam::444455556666:root", "arn:aws:iam::555566667777:user/u",
+                "arn:aws:iam::123456789012:user/z", "arn:aws:iam::123456789012:root",
+            ];
+            let mut brute = false;
+            for c in callers {
+                let principal = Principal::parse(c).unwrap();
+                let own = if principal.account() == ACCOUNT { &empty } else { &anything };
+                for secure in [None, Some("true"), Some("false")] {
+                    let mut ctx = Context::on_layers(&[std::sync::Arc::new(
+                        crate::request::principal_context(&principal, None, &[], None).unwrap())]);
+                    if let Some(v) = secure { ctx.insert("aws:SecureTransport", ContextKeyType::Boolean, &[v]).unwrap(); }
+                    let req = Request { principal: &principal, action: "ecr:BatchGetImage",
+                        resource: "arn:aws:ecr:us-east-1:111122223333:repository/r", resource_account: ACCOUNT, context: &ctx };
+                    let allowed = |set: &PolicySet| evaluate(&Policies { identity: own, boundary: None, session: None, resource: Some(set) }, &req).outcome == Outcome::Allowed;
+                    if allowed(&n) && !allowed(&o) { brute = true; }
                 }
             }
             prop_assert_eq!(check.result == Verdict::Fail, brute, "old {} new {}", old, new);
