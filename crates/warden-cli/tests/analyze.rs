@@ -304,3 +304,65 @@ fn who_can_and_principal_can_over_the_demo_store_and_the_guides_policies() {
     assert!(actions.contains(&"ecr:batchgetimage"), "{actions:?}");
     assert!(!actions.iter().any(|a| a.contains("put") || a.contains("delete")), "{actions:?}");
 }
+
+/// who-can for each of the guide's repository policies, over a store holding the users they name
+/// (with no identity policies of their own: in the same account, the repository policy alone
+/// grants) and one user they do not name.
+#[test]
+fn who_can_answers_for_each_of_the_guides_repository_policies() {
+    let dir = TempDir::new("warden-who-guide");
+    std::fs::create_dir_all(dir.join("identities")).unwrap();
+    let users = ["push-pull-user-1", "pull-user-1", "admin-user", "username", "nobody"];
+    let spec: serde_json::Map<String, Value> = users.iter().map(|u| ((*u).to_owned(), json!({}))).collect();
+    std::fs::write(dir.join("identities/guide.json"), json!({"account": ACCOUNT, "users": spec}).to_string()).unwrap();
+    let policies = dir.path().to_str().unwrap().to_owned();
+    let repo = "arn:aws:ecr:us-east-1:111122223333:repository/guide";
+    let who = |policy: &str, action: &str| -> (Vec<String>, Vec<Value>) {
+        let out = warden_json(&[
+            "who-can",
+            "--action",
+            action,
+            "--resource",
+            repo,
+            "--policies",
+            &policies,
+            "--resource-policy",
+            &example(policy),
+        ]);
+        let inside = out["principals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["principal"].as_str().unwrap().rsplit('/').next().unwrap().to_owned())
+            .collect();
+        (inside, out["outsideTheStore"].as_array().unwrap().iter().map(|o| o["principal"].clone()).collect())
+    };
+    let cases: &[(&str, &str, &[&str], &[Value])] = &[
+        (
+            "repository-allow-all-accounts-pull.json",
+            "ecr:BatchGetImage",
+            &["admin-user", "nobody", "pull-user-1", "push-pull-user-1", "username"],
+            &[],
+        ),
+        ("repository-allow-iam-users-push-pull.json", "ecr:PutImage", &["push-pull-user-1"], &[]),
+        ("repository-allow-user-describe.json", "ecr:DescribeImages", &["username"], &[]),
+        ("repository-allow-user-describe.json", "ecr:BatchGetImage", &[], &[]),
+        ("repository-allow-users-pull-admin-full.json", "ecr:BatchGetImage", &["admin-user", "pull-user-1"], &[]),
+        ("repository-allow-users-pull-admin-full.json", "ecr:DeleteRepository", &["admin-user"], &[]),
+        ("repository-deny-all.json", "ecr:BatchGetImage", &[], &[]),
+        ("repository-deny-outside-ip-range.json", "ecr:BatchGetImage", &[], &[]),
+        ("repository-allow-other-accounts-push.json", "ecr:PutImage", &[], &[]),
+        ("repository-allow-codebuild-service-pull.json", "ecr:BatchGetImage", &[], &[]),
+    ];
+    for (policy, action, inside, _) in cases {
+        let (got, _) = who(policy, action);
+        assert_eq!(got, inside.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>(), "{policy} {action}");
+    }
+    // Outside the store: the public, the partner account, the CodeBuild service.
+    assert_eq!(who("repository-allow-all-accounts-pull.json", "ecr:BatchGetImage").1, [json!({"AWS": "*"})]);
+    assert_eq!(who("repository-allow-other-accounts-push.json", "ecr:PutImage").1, [json!({"AWS": "444455556666"})]);
+    assert_eq!(
+        who("repository-allow-codebuild-service-pull.json", "ecr:BatchGetImage").1,
+        [json!({"Service": "codebuild.amazonaws.com"})]
+    );
+}
