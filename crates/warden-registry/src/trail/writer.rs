@@ -261,6 +261,7 @@ impl Trail {
             unsealed: Vec::new(),
             sealed_at: Instant::now(),
             unsynced_since: None,
+            attempted_at: Instant::now(),
         };
         let q = Arc::clone(&queue);
         let thread = std::thread::Builder::new()
@@ -386,6 +387,8 @@ struct Writer {
     sealed_at: Instant,
     /// With a sync window: since when written records wait for their sync.
     unsynced_since: Option<Instant>,
+    /// When the log was last written to (a failed write is retried [`RETRY_EVERY`] after it).
+    attempted_at: Instant,
 }
 
 impl Writer {
@@ -398,7 +401,7 @@ impl Writer {
                 let now = Instant::now();
                 let mut until = self.sealed_at + self.config.interval;
                 if !self.retained.is_empty() {
-                    until = until.min(now + RETRY_EVERY);
+                    until = until.min(self.attempted_at + RETRY_EVERY);
                 }
                 if let Some(since) = p.since {
                     until = until.min(since + FLUSH_EVERY);
@@ -454,6 +457,7 @@ impl Writer {
             buf.extend_from_slice(l);
         }
         let count = self.retained.len() + lines.len();
+        self.attempted_at = Instant::now();
         match self.append(&buf, sync) {
             Ok(()) => {
                 if !self.retained.is_empty() {
