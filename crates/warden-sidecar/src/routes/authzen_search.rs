@@ -292,7 +292,7 @@ fn write_token(kind: Kind, fingerprint: u64, last: &str) -> String {
 fn read_token(token: &str, kind: Kind, fingerprint: u64) -> Result<String, ApiError> {
     let bad =
         || ApiError::invalid("page.token", "not a page token of this search: send the `next_token` of its last page");
-    if token.len() > MAX_TOKEN || token.len() % 2 != 0 {
+    if token.len() > MAX_TOKEN || !token.len().is_multiple_of(2) {
         return Err(bad());
     }
     let bytes = (0..token.len())
