@@ -410,7 +410,9 @@ async fn the_metadata_document_and_its_urls() {
     assert_eq!(meta["policy_decision_point"], base);
     assert_eq!(meta["access_evaluation_endpoint"], format!("{base}/access/v1/evaluation"));
     assert_eq!(meta["access_evaluations_endpoint"], format!("{base}/access/v1/evaluations"));
-    assert!(meta.get("search_subject_endpoint").is_none(), "search is not offered: {meta}");
+    for search in ["subject", "resource", "action"] {
+        assert_eq!(meta[format!("search_{search}_endpoint")], format!("{base}/access/v1/search/{search}"));
+    }
 
     let one = evaluation(ALICE, "notes:GetNote", "public/todo");
     let resp = s.client.post(meta["access_evaluation_endpoint"].as_str().unwrap()).json(&one).send().await.unwrap();

@@ -148,7 +148,7 @@ async fn every_documented_operation_answers_as_documented() {
             }
         }
     }
-    assert_eq!(operations, 25);
+    assert_eq!(operations, 28);
     // The batch's per-item errors are documented results too.
     let op = &doc["paths"]["/v1/authorize/batch"]["post"];
     let bad = json!({"requests": [{"principal": BOB, "action": "x", "resource": "*"}]});
@@ -165,7 +165,8 @@ async fn every_documented_operation_answers_as_documented() {
     s.stop().await;
 }
 
-/// The 503 of a busy evaluation pool is documented too (simulate, batch, an explained decision).
+/// The 503 of a busy evaluation pool is documented too (simulate, batch, an explained decision,
+/// a search).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn busy_answers_are_documented() {
     let doc = document();
@@ -178,7 +179,7 @@ async fn busy_answers_are_documented() {
     let (client, url) = (s.client.clone(), s.url("/v1/simulate"));
     let long = tokio::spawn(async move { client.post(&url).json(&heavy).send().await.unwrap().status().as_u16() });
     assert!(common::eventually(10, || async { s.metric("warden_evaluation_slots_busy").await >= 1.0 }).await);
-    for path in ["/v1/simulate", "/v1/authorize/batch", "/v1/authorize"] {
+    for path in ["/v1/simulate", "/v1/authorize/batch", "/v1/authorize", "/access/v1/search/subject"] {
         let op = &doc["paths"][path]["post"];
         let mut example = op["requestBody"]["content"]["application/json"]["example"].clone();
         // Authorize requests that go to the pool: with an explanation.

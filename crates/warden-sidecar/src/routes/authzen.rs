@@ -7,10 +7,12 @@
 //! | `GET /.well-known/authzen-configuration` | Policy Decision Point Metadata (§ "Policy Decision Point Metadata", "Obtaining Policy Decision Point Metadata") |
 //! | `POST /access/v1/evaluation` | Access Evaluation API (§ "Access Evaluation API", "HTTPS Access Evaluation Request") |
 //! | `POST /access/v1/evaluations` | Access Evaluations API (§ "Access Evaluations API", "Default values", "Evaluations semantics", "Errors") |
+//! | `POST /access/v1/search/subject` | Subject Search API (§ "Subject Search API"; module [`super::authzen_search`]) |
+//! | `POST /access/v1/search/resource` | Resource Search API (§ "Resource Search API"; answered with ARN patterns) |
+//! | `POST /access/v1/search/action` | Action Search API (§ "Action Search API"; over a finite list of actions) |
 //!
-//! The search APIs (subject, resource, action search) are not served, and the metadata does not
-//! name them (the spec: the absence of an endpoint parameter tells the PEP the PDP does not offer
-//! that API).
+//! The search APIs, their semantics over IAM and their pagination are documented in
+//! `authzen_search.rs`.
 //!
 //! # The mapping onto IAM
 //!
@@ -94,10 +96,10 @@ pub(super) const CONFIGURATION_PATH: &str = "/.well-known/authzen-configuration"
 pub(crate) struct Subject {
     #[serde(rename = "type")]
     #[allow(dead_code)]
-    ty: String,
-    id: String,
+    pub(super) ty: String,
+    pub(super) id: String,
     #[serde(default)]
-    properties: Option<Map<String, Value>>,
+    pub(super) properties: Option<Map<String, Value>>,
 }
 
 /// A Resource (§ "Resource"): as a Subject.
@@ -105,18 +107,18 @@ pub(crate) struct Subject {
 pub(crate) struct Resource {
     #[serde(rename = "type")]
     #[allow(dead_code)]
-    ty: String,
-    id: String,
+    pub(super) ty: String,
+    pub(super) id: String,
     #[serde(default)]
-    properties: Option<Map<String, Value>>,
+    pub(super) properties: Option<Map<String, Value>>,
 }
 
 /// An Action (§ "Action"): `name` required, `properties` optional.
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct Action {
-    name: String,
+    pub(super) name: String,
     #[serde(default)]
-    properties: Option<Map<String, Value>>,
+    pub(super) properties: Option<Map<String, Value>>,
 }
 
 /// The 4-tuple, every member optional: an Access Evaluation Request once its required members
@@ -125,13 +127,13 @@ pub(crate) struct Action {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub(crate) struct Tuple {
     #[serde(default)]
-    subject: Option<Subject>,
+    pub(super) subject: Option<Subject>,
     #[serde(default)]
-    action: Option<Action>,
+    pub(super) action: Option<Action>,
     #[serde(default)]
-    resource: Option<Resource>,
+    pub(super) resource: Option<Resource>,
     #[serde(default)]
-    context: Option<Map<String, Value>>,
+    pub(super) context: Option<Map<String, Value>>,
 }
 
 /// The body of `POST /access/v1/evaluations` (§ "The Access Evaluations API Request"): the
@@ -255,12 +257,15 @@ pub(super) async fn echo_request_id(req: Request, next: Next) -> Response {
     response
 }
 
-/// The PDP metadata document (§ "Endpoint Parameters").
+/// The PDP metadata document (§ "Endpoint Parameters"): every endpoint warden serves.
 #[derive(Debug, Serialize)]
 struct Metadata {
     policy_decision_point: String,
     access_evaluation_endpoint: String,
     access_evaluations_endpoint: String,
+    search_subject_endpoint: String,
+    search_action_endpoint: String,
+    search_resource_endpoint: String,
 }
 
 /// `GET /.well-known/authzen-configuration` → 200 metadata (§ "Policy Decision Point Metadata
@@ -290,6 +295,9 @@ pub(super) async fn configuration(headers: HeaderMap, uri: Uri) -> Result<Respon
     let metadata = Metadata {
         access_evaluation_endpoint: format!("{base}{EVALUATION_PATH}"),
         access_evaluations_endpoint: format!("{base}{EVALUATIONS_PATH}"),
+        search_subject_endpoint: format!("{base}{}", super::authzen_search::SUBJECT_PATH),
+        search_action_endpoint: format!("{base}{}", super::authzen_search::ACTION_PATH),
+        search_resource_endpoint: format!("{base}{}", super::authzen_search::RESOURCE_PATH),
         policy_decision_point: base,
     };
     Ok(([(CACHE_CONTROL, "max-age=60")], Json(metadata)).into_response())
@@ -415,7 +423,7 @@ fn failed(e: &ApiError) -> Evaluation {
 
 /// The `/v1/authorize` request of a 4-tuple whose missing members come from `defaults`; an
 /// error names the AuthZEN member, prefixed with `prefix` (`evaluations[2]`).
-fn complete(tuple: Tuple, defaults: &Tuple, prefix: &str) -> Result<AuthorizeRequest, ApiError> {
+pub(super) fn complete(tuple: Tuple, defaults: &Tuple, prefix: &str) -> Result<AuthorizeRequest, ApiError> {
     let field = |name: &str| crate::extract::field_name(prefix, name);
     let missing = |name: &str| {
         let hint = if prefix.is_empty() { "" } else { " (and there is no default at the top level)" };
@@ -545,7 +553,7 @@ fn decide(state: &AppState, req: &AuthorizeRequest, prefix: &str) -> Result<Eval
 }
 
 /// Renames the `/v1/authorize` field an error names to the AuthZEN member it came from.
-fn rename(e: ApiError, req: &AuthorizeRequest, prefix: &str) -> ApiError {
+pub(super) fn rename(e: ApiError, req: &AuthorizeRequest, prefix: &str) -> ApiError {
     let member = |field: &str| -> String {
         let name = match field {
             "action" => "action.name".to_owned(),

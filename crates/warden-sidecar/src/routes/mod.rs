@@ -12,6 +12,7 @@ use crate::state::AppState;
 
 mod authorize;
 mod authzen;
+mod authzen_search;
 mod check;
 mod health;
 mod metrics;
@@ -34,6 +35,9 @@ pub fn router(state: AppState) -> Router {
         .route(authzen::CONFIGURATION_PATH, get(authzen::configuration))
         .route(authzen::EVALUATION_PATH, post(authzen::evaluation))
         .route(authzen::EVALUATIONS_PATH, post(authzen::evaluations))
+        .route(authzen_search::SUBJECT_PATH, post(authzen_search::subject))
+        .route(authzen_search::RESOURCE_PATH, post(authzen_search::resource))
+        .route(authzen_search::ACTION_PATH, post(authzen_search::action))
         .route_layer(axum::middleware::from_fn(authzen::echo_request_id));
     router = router.merge(authzen_routes);
     if state.inner().bench_noop {
