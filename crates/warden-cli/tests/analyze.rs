@@ -108,7 +108,7 @@ fn findings_cover_every_repository_of_a_running_registry() {
         .to_string(),
     );
     let mut cmd = Command::new(warden_bin());
-    cmd.args(["findings", "--data-dir"]).arg(&reg.data_dir).args(["--account-id", ACCOUNT]);
+    cmd.args(["findings", "--registry"]).arg(&reg.data_dir).args(["--account-id", ACCOUNT]);
     let r = run(&mut cmd, None, Duration::from_secs(30));
     assert!(r.success(), "{r}");
     let out: Value = serde_json::from_str(&r.stdout).unwrap();
@@ -190,7 +190,7 @@ fn no_new_access_and_access_not_granted_answer_with_witnesses() {
     assert_eq!(r.code, Some(1), "{r}");
     let out: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(out["witnesses"][0]["requests"][0]["action"], "ecr:putimage");
-    // Undecided: a date condition.
+    // Decided: a date condition (FAIL: before 2030 the new policy allows PutImage).
     let dated = dir.join("dated.json");
     std::fs::write(
         &dated,
@@ -198,6 +198,17 @@ fn no_new_access_and_access_not_granted_answer_with_witnesses() {
     )
     .unwrap();
     let r = nna(&old, &dated);
+    assert_eq!(r.code, Some(1), "{r}");
+    let out: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(out["witnesses"][0]["requests"][0]["context"]["aws:CurrentTime"].as_str().unwrap() < "2030", "{out}");
+    // Undecided: a binary condition.
+    let binary = dir.join("binary.json");
+    std::fs::write(
+        &binary,
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:PutImage","Resource":"*","Condition":{"BinaryEquals":{"k":"QmluYXJ5"}}}]}"#,
+    )
+    .unwrap();
+    let r = nna(&old, &binary);
     assert_eq!(r.code, Some(3), "{r}");
     assert!(r.stdout.contains("UNKNOWN"));
 }

@@ -209,6 +209,9 @@ pub struct CreateArgs {
 /// Arguments of `warden findings`.
 #[derive(Debug, clap::Args)]
 pub struct FindingsArgs {
+    /// The registry's data directory (the same as `--data-dir`).
+    #[arg(long, value_name = "DATA_DIR")]
+    registry: Option<PathBuf>,
     #[command(flatten)]
     common: Common,
 }
@@ -390,7 +393,10 @@ pub fn create_repository(args: &CreateArgs) -> ExitCode {
 pub fn findings(args: &FindingsArgs) -> ExitCode {
     let result = runtime().and_then(|rt| {
         rt.block_on(async {
-            let config = args.common.config()?;
+            let mut config = args.common.config()?;
+            if let Some(dir) = &args.registry {
+                config.data_dir = dir.clone();
+            }
             let meta = config.storage.open_metadata(&config.data_dir).await.map_err(|e| e.to_string())?;
             let owner = config.account_id.clone();
             let (names, rows) = tokio::task::spawn_blocking(move || {
