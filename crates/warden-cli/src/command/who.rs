@@ -94,7 +94,9 @@ fn run_who_can(args: &WhoCanArgs) -> Result<Value, String> {
         .map(|t| CompiledPolicy::compile(t, PolicyKind::Repository, "resource-policy").map(PolicySet::from))
         .transpose()
         .map_err(|e| format!("resource policy: {e}"))?;
-    let owner = warden_policy::arn::Arn::parse(&args.resource).map(|a| a.account.to_owned()).unwrap_or_default();
+    // The resource's owner: the account in its ARN. A resource without one (`*`) is nobody's
+    // other account: each caller is then in the same account as it.
+    let owner = warden_policy::arn::Arn::parse(&args.resource).map(|a| a.account.to_owned()).filter(|a| !a.is_empty());
     let mut principals = Vec::new();
     let mut undecided = Vec::new();
     for identity in store.identities() {
@@ -107,7 +109,8 @@ fn run_who_can(args: &WhoCanArgs) -> Result<Value, String> {
             session: None,
             resource: resource_set.as_ref(),
         };
-        match allowing(&policies, &resolved.principal, &base, &args.action, &args.resource, &owner, MAX_CONTEXTS) {
+        let account = owner.clone().unwrap_or_else(|| resolved.principal.account().to_owned());
+        match allowing(&policies, &resolved.principal, &base, &args.action, &args.resource, &account, MAX_CONTEXTS) {
             Ok(a) if !a.contexts.is_empty() => principals.push(json!({
                 "principal": identity.arn,
                 "type": match identity.kind { IdentityKind::User => "User", IdentityKind::Role => "Role" },
@@ -122,7 +125,8 @@ fn run_who_can(args: &WhoCanArgs) -> Result<Value, String> {
     // the call too, which this store cannot see).
     let mut outside = Vec::new();
     if let Some(t) = text.as_deref() {
-        let access = external_access(t, &owner).map_err(|e| e.to_string())?;
+        let owner = owner.as_deref().ok_or("--resource must be an ARN with an account to read its resource policy")?;
+        let access = external_access(t, owner).map_err(|e| e.to_string())?;
         for f in access.findings {
             if f.action.iter().any(|a| a.eq_ignore_ascii_case(&args.action)) {
                 outside.push(json!({

@@ -697,60 +697,34 @@ fn run(
         }
         for (action, resources, keys) in &space.slices {
             for resource in resources {
-                // Odometer over the keys' representatives.
-                let mut at = vec![0usize; keys.len()];
-                loop {
-                    let mut ctx = Context::on_layers(std::slice::from_ref(&base));
-                    let mut shown = BTreeMap::new();
-                    for (dim, &i) in keys.iter().zip(&at) {
-                        if let Some(Some(v)) = dim.values.get(i) {
-                            if ctx.insert(&dim.name, dim.ty, v).is_err() {
-                                continue;
-                            }
-                            shown.insert(dim.name.clone(), v.join(","));
-                        }
-                    }
+                let visited = for_each_context(keys, &base, |ctx, shown| {
                     let req =
-                        Request { principal: &principal, action, resource, resource_account: ACCOUNT, context: &ctx };
+                        Request { principal: &principal, action, resource, resource_account: ACCOUNT, context: ctx };
                     evaluated += 1;
                     let decision = evaluate(&policies_for(resource_side, own, &subject.set), &req);
                     let fails = decision.outcome == Outcome::Allowed
                         && baseline.is_none_or(|b| {
                             evaluate(&policies_for(resource_side, own, &b.set), &req).outcome != Outcome::Allowed
                         });
-                    if fails {
-                        let at_statement = decision
-                            .matched
-                            .iter()
-                            .find(|m| subject.policies.iter().any(|p| p.id() == m.policy.id()))
-                            .map(|m| {
-                                let policy = subject.policies.iter().position(|p| p.id() == m.policy.id()).unwrap_or(0);
-                                (policy, m.index)
-                            })
-                            .unwrap_or((0, 0));
-                        let list = by_statement.entry(at_statement).or_default();
-                        if list.len() < WITNESSES_PER_STATEMENT {
-                            list.push(Witness {
-                                principal: principal_arn.clone(),
-                                action: action.clone(),
-                                resource: resource.clone(),
-                                context: shown,
-                            });
-                        }
+                    if !fails {
+                        return;
                     }
-                    // Next combination.
-                    let mut k = 0;
-                    while let Some(slot) = at.get_mut(k) {
-                        *slot += 1;
-                        if keys.get(k).is_some_and(|d| *slot < d.values.len()) {
-                            break;
-                        }
-                        *slot = 0;
-                        k += 1;
+                    // The statement of the checked policy that allowed it.
+                    let at_statement = decision.matched.iter().find_map(|m| {
+                        subject.policies.iter().position(|p| p.id() == m.policy.id()).map(|policy| (policy, m.index))
+                    });
+                    let list = by_statement.entry(at_statement.unwrap_or((0, 0))).or_default();
+                    if list.len() < WITNESSES_PER_STATEMENT {
+                        list.push(Witness {
+                            principal: principal_arn.clone(),
+                            action: action.clone(),
+                            resource: resource.clone(),
+                            context: shown.clone(),
+                        });
                     }
-                    if k >= keys.len() {
-                        break;
-                    }
+                });
+                if let Err(reason) = visited {
+                    return unknown(reason, started);
                 }
             }
         }
@@ -809,6 +783,41 @@ fn run(
     }
 }
 
+/// Calls `visit` with every combination of the keys' representatives: the context (over `base`)
+/// and the keys as a witness shows them. A representative the context refuses is an error, never
+/// skipped: its region would go unchecked.
+fn for_each_context(
+    keys: &[KeyDim],
+    base: &std::sync::Arc<Context>,
+    mut visit: impl FnMut(&Context, &BTreeMap<String, String>),
+) -> Result<(), String> {
+    // An odometer over the keys' representatives.
+    let mut at = vec![0usize; keys.len()];
+    loop {
+        let mut ctx = Context::on_layers(std::slice::from_ref(base));
+        let mut shown = BTreeMap::new();
+        for (dim, &i) in keys.iter().zip(&at) {
+            if let Some(Some(v)) = dim.values.get(i) {
+                ctx.insert(&dim.name, dim.ty, v).map_err(|e| format!("{}: {e}", dim.name))?;
+                shown.insert(dim.name.clone(), v.join(","));
+            }
+        }
+        visit(&ctx, &shown);
+        let mut k = 0;
+        while let Some(slot) = at.get_mut(k) {
+            *slot += 1;
+            if keys.get(k).is_some_and(|d| *slot < d.values.len()) {
+                break;
+            }
+            *slot = 0;
+            k += 1;
+        }
+        if k >= keys.len() {
+            return Ok(());
+        }
+    }
+}
+
 /// Keys that describe the caller: fixed by who the principal is, never free.
 fn is_principal_key(lower: &str) -> bool {
     lower.starts_with("aws:principal") || lower == "aws:username" || lower == "aws:userid"
@@ -863,40 +872,18 @@ pub fn allowing(
     if total > MAX_EVALUATIONS {
         return Err(format!("{total} condition regions, more than {MAX_EVALUATIONS}"));
     }
-    let mut at = vec![0usize; keys.len()];
     let mut out = Allowing { always: true, contexts: Vec::new(), evaluated: 0 };
-    loop {
-        let mut ctx = Context::on_layers(std::slice::from_ref(base));
-        let mut shown = BTreeMap::new();
-        for (dim, &i) in keys.iter().zip(&at) {
-            if let Some(Some(v)) = dim.values.get(i) {
-                if ctx.insert(&dim.name, dim.ty, v).is_ok() {
-                    shown.insert(dim.name.clone(), v.join(","));
-                }
-            }
-        }
-        let req = Request { principal, action, resource, resource_account, context: &ctx };
+    for_each_context(&keys, base, |ctx, shown| {
+        let req = Request { principal, action, resource, resource_account, context: ctx };
         out.evaluated += 1;
         if evaluate(policies, &req).outcome == Outcome::Allowed {
             if out.contexts.len() < max_contexts {
-                out.contexts.push(shown);
+                out.contexts.push(shown.clone());
             }
         } else {
             out.always = false;
         }
-        let mut k = 0;
-        while let Some(slot) = at.get_mut(k) {
-            *slot += 1;
-            if keys.get(k).is_some_and(|d| *slot < d.values.len()) {
-                break;
-            }
-            *slot = 0;
-            k += 1;
-        }
-        if k >= keys.len() {
-            break;
-        }
-    }
+    })?;
     if out.contexts.is_empty() {
         out.always = false;
     }

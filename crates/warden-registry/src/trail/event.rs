@@ -157,6 +157,20 @@ pub fn event_time(secs: i64) -> String {
     })
 }
 
+/// Sixteen random bytes; without randomness, the time in nanoseconds (ids and file names need to
+/// be unique, not secret, and a record is never refused for want of one).
+pub(crate) fn random_bytes() -> [u8; 16] {
+    let mut b = [0u8; 16];
+    if getrandom::getrandom(&mut b).is_err() {
+        b = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default()
+            .to_le_bytes();
+    }
+    b
+}
+
 /// A UUID in version 4's format, for `eventID` and `requestID`: unique, not secret. The high half
 /// is random per process; the low half is a bijective mix of a per-process counter, so ids never
 /// repeat within a process and no system call is made per id.
@@ -166,15 +180,7 @@ pub fn uuid() -> String {
     static SEED: OnceLock<(u64, u64)> = OnceLock::new();
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let (hi, lo_seed) = *SEED.get_or_init(|| {
-        let mut b = [0u8; 16];
-        if getrandom::getrandom(&mut b).is_err() {
-            // Without randomness, the start time keeps processes apart.
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or_default();
-            b = nanos.to_le_bytes();
-        }
+        let b = random_bytes();
         let (h, l) = b.split_at(8);
         (u64::from_le_bytes(h.try_into().unwrap_or_default()), u64::from_le_bytes(l.try_into().unwrap_or_default()))
     });

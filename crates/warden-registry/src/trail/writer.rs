@@ -592,14 +592,7 @@ impl Writer {
 /// Sixteen random letters and digits (the `UniqueString` of CloudTrail's file names).
 fn unique_string() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut b = [0u8; 16];
-    if getrandom::getrandom(&mut b).is_err() {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default();
-        b = nanos.to_le_bytes();
-    }
+    let b = super::event::random_bytes();
     b.iter().map(|x| char::from(ALPHABET.get(usize::from(*x) % ALPHABET.len()).copied().unwrap_or(b'A'))).collect()
 }
 

@@ -91,27 +91,22 @@ pub(super) const EVALUATIONS_PATH: &str = "/access/v1/evaluations";
 /// The well-known metadata path (§ "Obtaining Policy Decision Point Metadata").
 pub(super) const CONFIGURATION_PATH: &str = "/.well-known/authzen-configuration";
 
-/// A Subject (§ "Subject"): `type` and `id` required strings, `properties` an optional object.
+/// A Subject or a Resource (§ "Subject", § "Resource"): `type` and `id` required strings,
+/// `properties` an optional object. The two have the same shape.
 #[derive(Debug, Clone, Deserialize)]
-pub(crate) struct Subject {
+pub(crate) struct Entity {
     #[serde(rename = "type")]
-    #[allow(dead_code)]
+    #[expect(dead_code, reason = "required by the spec, so a request without it is refused; not interpreted")]
     pub(super) ty: String,
     pub(super) id: String,
     #[serde(default)]
     pub(super) properties: Option<Map<String, Value>>,
 }
 
-/// A Resource (§ "Resource"): as a Subject.
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct Resource {
-    #[serde(rename = "type")]
-    #[allow(dead_code)]
-    pub(super) ty: String,
-    pub(super) id: String,
-    #[serde(default)]
-    pub(super) properties: Option<Map<String, Value>>,
-}
+/// A Subject (§ "Subject").
+pub(crate) type Subject = Entity;
+/// A Resource (§ "Resource").
+pub(crate) type Resource = Entity;
 
 /// An Action (§ "Action"): `name` required, `properties` optional.
 #[derive(Debug, Clone, Deserialize)]
