@@ -1292,7 +1292,8 @@ mod tests {
                 "arn:aws:iam::111122223333:user/alice", "arn:aws:iam::111122223333:role/ci", "arn:aws:iam::111122223333:role/other",
                 "arn:aws:iam::111122223333:root", "arn:aws:iam::444455556666:user/bob", "arn:aws:iam::444455556666:user/eve",
                 "arn:aws:iam::444455556666:role/r", "arn:aws:iam::444455556666:root", "arn:aws:iam::555566667777:user/u",
-                "arn:aws:iam::123456789012:user/z", "arn:aws:iam::123456789012:root",
+                "arn:aws:iam::555566667777:role/r", "arn:aws:iam::555566667777:root",
+                "arn:aws:iam::123456789012:user/z", "arn:aws:iam::123456789012:role/r", "arn:aws:iam::123456789012:root",
             ];
             let mut brute = false;
             for c in callers {
