@@ -107,6 +107,37 @@ impl TokenIssuer {
         self
     }
 
+    /// An issuer for another purpose (`"console-session"`), with a key derived from this one
+    /// (HMAC-SHA256 of the purpose), so its tokens and tags never pass as this issuer's, and
+    /// `lifetime`.
+    pub fn derive(&self, purpose: &str, lifetime: Duration) -> TokenIssuer {
+        TokenIssuer {
+            key: self.mac(format!("warden/derive/{purpose}").as_bytes()),
+            account: self.account.clone(),
+            region: self.region.clone(),
+            lifetime,
+        }
+    }
+
+    /// The validity of new tokens.
+    pub fn lifetime(&self) -> Duration {
+        self.lifetime
+    }
+
+    /// A tag of `data` under this issuer's key (base64url HMAC-SHA256): a value only a holder of
+    /// the key can make, checked with [`TokenIssuer::check_tag`].
+    pub fn tag(&self, data: &[u8]) -> String {
+        URL_SAFE_NO_PAD.encode(self.mac(data))
+    }
+
+    /// Whether `tag` is [`TokenIssuer::tag`] of `data`, compared in constant time.
+    pub fn check_tag(&self, data: &[u8], tag: &str) -> bool {
+        let Ok(tag) = URL_SAFE_NO_PAD.decode(tag) else { return false };
+        let Ok(mut check) = Hmac::<Sha256>::new_from_slice(&self.key) else { return false };
+        check.update(data);
+        check.verify_slice(&tag).is_ok()
+    }
+
     /// The registry account.
     pub fn account(&self) -> &str {
         &self.account

@@ -25,6 +25,7 @@
 mod format;
 mod reload;
 mod store;
+pub mod who;
 
 pub use reload::{ReloadEvent, StoreHandle, Watcher};
 pub use store::{Credential, DemoKeysError, Identity, IdentityKind, Problem, Resolved, Store, StoreError};

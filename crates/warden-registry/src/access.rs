@@ -120,7 +120,7 @@ impl DecisionHook for AccessHook {
 pub enum Api {
     /// `/v2/…`.
     Distribution,
-    /// `POST /` (the ECR API).
+    /// `POST /` (the ECR API), and the console's ECR calls.
     Ecr,
     /// Presigned downloads and anything else.
     Other,
@@ -133,7 +133,7 @@ pub async fn observe(State(reg): State<Arc<Registry>>, req: Request, next: Next)
     let path = req.uri().path().chars().take(512).collect::<String>();
     let api = if path == "/v2" || path.starts_with("/v2/") {
         Api::Distribution
-    } else if path == "/" {
+    } else if path == "/" || path == "/console/api/ecr" {
         Api::Ecr
     } else {
         Api::Other

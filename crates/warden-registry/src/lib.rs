@@ -15,6 +15,7 @@
 //! [`error::RegistryError`], rendered for each API.
 
 pub mod access;
+pub mod console;
 pub mod ecr;
 pub mod error;
 pub mod manifest;
@@ -55,6 +56,8 @@ pub struct ServeOptions {
     pub trusted_proxies: Vec<IpNet>,
     /// Timeouts and the connection limit of the listener.
     pub limits: warden_server::ServerLimits,
+    /// The web console at `/console` (`None`: not served).
+    pub console: Option<console::ConsoleOptions>,
 }
 
 /// The registry's router with default options: `/v2/...` and the ECR API behind the
@@ -88,8 +91,13 @@ pub fn router_with(registry: Arc<Registry>, options: &ServeOptions) -> Router {
         .with_state(Arc::clone(&registry));
     let trusted: Arc<[IpNet]> = options.trusted_proxies.clone().into();
     // Uploads stream; the default 2 MB body limit of axum's extractors does not apply to them.
+    let console = match &options.console {
+        Some(c) => console::router(Arc::clone(&registry), c),
+        None => Router::new(),
+    };
     v2.merge(api)
         .merge(presigned)
+        .merge(console)
         .fallback(|| async { error::RegistryError::NotFound })
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn_with_state(Arc::clone(&registry), access::observe))

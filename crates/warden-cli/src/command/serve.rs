@@ -162,6 +162,14 @@ pub struct ServeArgs {
     /// own port serves only authenticated clients).
     #[arg(long, value_name = "ADDR")]
     metrics_listen: Option<SocketAddr>,
+    /// The web console at `/console` on the registry's port (`on`, the default, or `off`):
+    /// repositories, images, policies with live validation, the simulator, lifecycle previews,
+    /// the audit trail and who-can, as the signed-in user.
+    #[arg(long, default_value = "on", value_name = "on|off", value_parser = ["on", "off"])]
+    console: String,
+    /// Seconds a console session lasts after sign-in.
+    #[arg(long, default_value_t = 900, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=43_200))]
+    console_session_ttl: u64,
     #[command(flatten)]
     common: Common,
 }
@@ -295,6 +303,17 @@ async fn run_serve(args: &ServeArgs) -> Result<(), String> {
         config.data_dir.display(),
         config.policies_dir.display()
     );
+    if args.console == "on" {
+        eprintln!("warden: console at http://{addr}/console");
+        eprintln!(
+            "  sign in with an access key ID and its secret access key from {}/identities/*.json,",
+            config.policies_dir.display()
+        );
+        if registry.store.current().credential("AKIAIOSFODNN7EXAMPLE").is_some_and(|c| c.demo) {
+            eprintln!("  e.g. the demo user admin's key AKIAIOSFODNN7EXAMPLE (its secret is beside it in demo.json),");
+        }
+        eprintln!("  or with a registry token (`warden get-login-password --user NAME`)");
+    }
     let scheduler = warden_registry::lifecycle::spawn_scheduler(
         Arc::clone(&registry),
         std::time::Duration::from_secs(args.lifecycle_interval),
@@ -317,7 +336,10 @@ async fn run_serve(args: &ServeArgs) -> Result<(), String> {
         }
         None => None,
     };
-    let options = warden_registry::ServeOptions { trusted_proxies: args.trusted_proxies.clone(), limits };
+    let console = (args.console == "on").then(|| warden_registry::console::ConsoleOptions {
+        session_ttl: Duration::from_secs(args.console_session_ttl),
+    });
+    let options = warden_registry::ServeOptions { trusted_proxies: args.trusted_proxies.clone(), limits, console };
     let served = warden_registry::serve_with(Arc::clone(&registry), listener, options).await.map_err(|e| e.to_string());
     scheduler.abort();
     if let Some(m) = metrics {

@@ -6,16 +6,9 @@
 //! Exit status 0, or 2 for bad input (an unknown principal, an unreadable policy or store).
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use serde_json::{json, Value};
-use warden_identity::{IdentityKind, Store};
-use warden_policy::analyze::{allowing, effective_permissions, external_access};
-use warden_policy::request::principal_context;
-use warden_policy::{CompiledPolicy, Context, Policies, PolicyKind, PolicySet};
-
-/// Conditions listed per answer at most.
-const MAX_CONTEXTS: usize = 5;
+use serde_json::Value;
+use warden_identity::Store;
 
 /// Arguments of `warden who-can`.
 #[derive(Debug, clap::Args)]
@@ -53,12 +46,6 @@ fn fail(e: String) -> ExitCode {
     ExitCode::from(2)
 }
 
-/// The caller's own condition keys.
-fn base_context(resolved: &warden_identity::Resolved) -> Result<Arc<Context>, String> {
-    let id = &resolved.identity;
-    principal_context(&resolved.principal, Some(&id.unique_id), &id.tags, None).map(Arc::new).map_err(|e| e.to_string())
-}
-
 /// The repository policy stored for the repository `arn` names in a registry data directory.
 fn stored_policy(dir: &std::path::Path, arn: &str) -> Result<Option<String>, String> {
     let name = arn
@@ -89,81 +76,14 @@ fn run_who_can(args: &WhoCanArgs) -> Result<Value, String> {
         (None, Some(dir)) => stored_policy(dir, &args.resource)?,
         (None, None) => None,
     };
-    let resource_set = text
-        .as_deref()
-        .map(|t| CompiledPolicy::compile(t, PolicyKind::Repository, "resource-policy").map(PolicySet::from))
-        .transpose()
-        .map_err(|e| format!("resource policy: {e}"))?;
-    // The resource's owner: the account in its ARN. A resource without one (`*`) is nobody's
-    // other account: each caller is then in the same account as it.
-    let owner = warden_policy::arn::Arn::parse(&args.resource).map(|a| a.account.to_owned()).filter(|a| !a.is_empty());
-    let mut principals = Vec::new();
-    let mut undecided = Vec::new();
-    for identity in store.identities() {
-        let resolved = store.resolve(&identity.arn).ok_or_else(|| format!("{} does not resolve", identity.arn))?;
-        let base = base_context(&resolved)?;
-        // A resource policy of another account's resource applies only with the caller's allow.
-        let policies = Policies {
-            identity: &identity.policies,
-            boundary: identity.boundary.as_ref(),
-            session: None,
-            resource: resource_set.as_ref(),
-        };
-        let account = owner.clone().unwrap_or_else(|| resolved.principal.account().to_owned());
-        match allowing(&policies, &resolved.principal, &base, &args.action, &args.resource, &account, MAX_CONTEXTS) {
-            Ok(a) if !a.contexts.is_empty() => principals.push(json!({
-                "principal": identity.arn,
-                "type": match identity.kind { IdentityKind::User => "User", IdentityKind::Role => "Role" },
-                "always": a.always,
-                "conditions": if a.always { Vec::new() } else { a.contexts },
-            })),
-            Ok(_) => {}
-            Err(reason) => undecided.push(json!({"principal": identity.arn, "reason": reason})),
-        }
-    }
-    // Principals outside the store that the resource policy lets in (their own account must allow
-    // the call too, which this store cannot see).
-    let mut outside = Vec::new();
-    if let Some(t) = text.as_deref() {
-        let owner = owner.as_deref().ok_or("--resource must be an ARN with an account to read its resource policy")?;
-        let access = external_access(t, owner).map_err(|e| e.to_string())?;
-        for f in access.findings {
-            if f.action.iter().any(|a| a.eq_ignore_ascii_case(&args.action)) {
-                outside.push(json!({
-                    "principal": f.principal,
-                    "isPublic": f.is_public,
-                    "condition": f.condition,
-                    "statementIndex": f.statement_index,
-                    "note": "also needs an allow in the caller's own account",
-                }));
-            }
-        }
-        for u in access.undecided {
-            undecided.push(json!({"statementIndex": u.statement_index, "reason": u.reason}));
-        }
-    }
-    Ok(json!({
-        "action": args.action,
-        "resource": args.resource,
-        "principals": principals,
-        "outsideTheStore": outside,
-        "undecided": undecided,
-    }))
+    warden_identity::who::who_can(&store, &args.action, &args.resource, text.as_deref())
 }
 
 /// Runs `warden principal-can`.
 pub fn principal_can(args: &PrincipalCanArgs) -> ExitCode {
     let run = || -> Result<Value, String> {
         let store = Store::load(&args.policies).map_err(|e| e.to_string())?;
-        let resolved = store
-            .resolve(&args.principal)
-            .ok_or_else(|| format!("no user or role `{}` in the identity store", args.principal))?;
-        let base = base_context(&resolved)?;
-        let id = &resolved.identity;
-        let policies =
-            Policies { identity: &id.policies, boundary: id.boundary.as_ref(), session: None, resource: None };
-        let permissions = effective_permissions(&policies, &resolved.principal, &base, MAX_CONTEXTS)?;
-        Ok(json!({"principal": args.principal, "permissions": permissions}))
+        warden_identity::who::principal_can(&store, &args.principal)
     };
     match run() {
         Ok(out) => {

@@ -1,0 +1,438 @@
+//! Console sessions: sign-in with an access key and its secret, or a registry token, exchanged for
+//! a short-lived session cookie; every later call authenticated by that cookie and, unless it is a
+//! read, by a CSRF token bound to it.
+//!
+//! - **The cookie** (`warden-session`) is a token of the registry's token issuer under a key of its
+//!   own ([`TokenIssuer::derive`]), naming the principal and an expiry: any instance holding the
+//!   registry's token key accepts it, nothing is stored per session, and it can be neither forged
+//!   nor used as a registry password. It is `HttpOnly` (no script reads it), `SameSite=Strict`
+//!   (no other site's page sends it), `Path=/console`, and lives [`Sessions::ttl`].
+//! - **CSRF.** Every call that is not a `GET` carries `X-Warden-Csrf`, an HMAC of the session
+//!   token under a third derived key, which the page reads from `GET /console/api/session` (a
+//!   same-origin read no other site can make). A call whose `Origin` is another origin, or that
+//!   the browser marks `Sec-Fetch-Site: cross-site`, is refused whatever it carries — sign-in
+//!   included, so no other site can sign a browser in under its own keys.
+//! - **Sign-out** revokes the token on this instance until it would have expired and clears the
+//!   cookie; other instances accept it until its expiry (at most the session lifetime).
+//! - **Secrets** arrive only in the sign-in body: they are compared in constant time, never
+//!   logged, never echoed, and the answer for an unknown key and a wrong secret is the same.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use http::{header, HeaderMap, HeaderValue, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde::Deserialize;
+use serde_json::json;
+use warden_auth::token::TokenError;
+use warden_auth::TokenIssuer;
+use warden_identity::StoreHandle;
+use warden_tower::{Authenticate, Caller, Rejection};
+
+use crate::state::Registry;
+
+/// The session cookie's name.
+pub const COOKIE: &str = "warden-session";
+/// The header carrying the CSRF token.
+pub const CSRF_HEADER: &str = "x-warden-csrf";
+/// The longest sign-in body read.
+const MAX_SIGNIN_BYTES: usize = 16 * 1024;
+/// Signed-out tokens remembered at most (older ones are forgotten first; each expires anyway).
+const MAX_REVOKED: usize = 10_000;
+
+/// The console's session keys and lifetime, shared by the sign-in handlers and the authenticator.
+#[derive(Debug)]
+pub struct Sessions {
+    tokens: TokenIssuer,
+    csrf: TokenIssuer,
+    revoked: Mutex<HashMap<String, i64>>,
+}
+
+impl Sessions {
+    /// Sessions of `registry_tokens`' registry lasting `ttl`.
+    pub fn new(registry_tokens: &TokenIssuer, ttl: Duration) -> Sessions {
+        Sessions {
+            tokens: registry_tokens.derive("console-session", ttl),
+            csrf: registry_tokens.derive("console-csrf", ttl),
+            revoked: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// How long a session lasts.
+    pub fn ttl(&self) -> Duration {
+        self.tokens.lifetime()
+    }
+
+    /// A new session for `principal_arn`: its token and expiry.
+    fn open(&self, principal_arn: &str, now: SystemTime) -> (String, SystemTime) {
+        self.tokens.mint(principal_arn, now)
+    }
+
+    /// The CSRF token of a session token.
+    fn csrf_of(&self, token: &str) -> String {
+        self.csrf.tag(token.as_bytes())
+    }
+
+    /// The principal of a live session token.
+    fn verify(&self, token: &str, now: SystemTime) -> Result<(String, i64), Rejection> {
+        let claims = self.tokens.verify(token, now).map_err(|e| match e {
+            TokenError::Expired => expired(),
+            _ => invalid(),
+        })?;
+        if self.revoked.lock().map_or(true, |r| r.contains_key(token)) {
+            return Err(invalid());
+        }
+        Ok((claims.principal_arn, claims.expires_at))
+    }
+
+    fn revoke(&self, token: &str, expires_at: i64) {
+        if let Ok(mut r) = self.revoked.lock() {
+            let now = epoch(SystemTime::now());
+            r.retain(|_, &mut e| e > now);
+            if r.len() >= MAX_REVOKED {
+                if let Some(oldest) = r.iter().min_by_key(|(_, &e)| e).map(|(k, _)| k.clone()) {
+                    r.remove(&oldest);
+                }
+            }
+            r.insert(token.to_owned(), expires_at);
+        }
+    }
+}
+
+fn expired() -> Rejection {
+    Rejection::new(
+        "ExpiredTokenException",
+        StatusCode::UNAUTHORIZED,
+        "Your console session has expired. Sign in again.",
+    )
+}
+
+fn invalid() -> Rejection {
+    Rejection::new(
+        "MissingAuthenticationTokenException",
+        StatusCode::UNAUTHORIZED,
+        "Sign in to the console: the request has no valid session.",
+    )
+}
+
+fn forbidden_origin() -> Rejection {
+    Rejection::new(
+        "InvalidCsrfTokenException",
+        StatusCode::FORBIDDEN,
+        "The request came from another site; the console accepts only its own pages' requests.",
+    )
+}
+
+fn epoch(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH).map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)).unwrap_or(0)
+}
+
+/// The session token of a request's `Cookie` headers.
+fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.trim())
+        .filter(|v| !v.is_empty())
+}
+
+/// Refuses a request another site made: an `Origin` that is not the `Host` it was sent to, or
+/// `Sec-Fetch-Site: cross-site` / `same-site` (a sibling subdomain is another site's page too).
+fn same_origin(headers: &HeaderMap) -> Result<(), Rejection> {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        if !matches!(site.as_bytes(), b"same-origin" | b"none") {
+            return Err(forbidden_origin());
+        }
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).ok_or_else(forbidden_origin)?;
+        let origin = origin.to_str().map_err(|_| forbidden_origin())?;
+        let authority = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://"));
+        if authority != Some(host) {
+            return Err(forbidden_origin());
+        }
+    }
+    Ok(())
+}
+
+/// Authenticates console calls by their session cookie (and CSRF token, for anything but `GET`),
+/// as the signed-in principal of the identity store serving now.
+#[derive(Clone)]
+pub struct SessionAuthenticator {
+    /// The session keys.
+    pub sessions: Arc<Sessions>,
+    /// The identities.
+    pub store: Arc<StoreHandle>,
+}
+
+impl SessionAuthenticator {
+    /// The caller of `req`.
+    pub fn verify<B>(&self, req: &Request<B>) -> Result<Caller, Rejection> {
+        let headers = req.headers();
+        same_origin(headers)?;
+        let token = session_cookie(headers).ok_or_else(invalid)?;
+        let (principal, _) = self.sessions.verify(token, SystemTime::now())?;
+        if req.method() != Method::GET {
+            let csrf = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+            if !self.sessions.csrf.check_tag(token.as_bytes(), csrf) {
+                return Err(Rejection::new(
+                    "InvalidCsrfTokenException",
+                    StatusCode::FORBIDDEN,
+                    "The request's CSRF token is missing or does not match the session.",
+                ));
+            }
+        }
+        // The principal as the identity store has it now: a user removed since sign-in is out.
+        let store = self.store.current();
+        store.resolve(&principal).map(warden_auth::caller_of).ok_or_else(invalid)
+    }
+}
+
+impl<B: Send + 'static> Authenticate<B> for SessionAuthenticator {
+    async fn authenticate(&self, req: Request<B>) -> Result<(Request<B>, Caller), Rejection> {
+        let caller = self.verify(&req)?;
+        Ok((req, caller))
+    }
+
+    fn authenticate_head(&self, req: &Request<B>) -> Option<Result<Caller, Rejection>> {
+        Some(self.verify(req))
+    }
+}
+
+/// What the sign-in form sends.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SignIn {
+    access_key_id: Option<String>,
+    secret_access_key: Option<String>,
+    registry_token: Option<String>,
+}
+
+/// The console's state for its session routes.
+#[derive(Clone)]
+pub(crate) struct SessionState {
+    pub(crate) registry: Arc<Registry>,
+    pub(crate) sessions: Arc<Sessions>,
+}
+
+/// An error answer in the AWS JSON protocol's shape.
+pub(crate) fn error(r: &Rejection) -> Response {
+    warden_tower::deny::json_error::<Body>(r.status, r.code, &r.message, None).into_response()
+}
+
+fn bad_credentials() -> Rejection {
+    Rejection::new(
+        "UnrecognizedClientException",
+        StatusCode::UNAUTHORIZED,
+        "The access key ID or secret access key, or the registry token, is not valid.",
+    )
+}
+
+/// Equal, in time that depends only on the lengths.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The principal a sign-in names, if its credentials hold.
+fn principal_of(state: &SessionState, form: &SignIn, now: SystemTime) -> Result<String, Rejection> {
+    let store = state.registry.store.current();
+    match (&form.access_key_id, &form.secret_access_key, &form.registry_token) {
+        (Some(id), Some(secret), None) => {
+            let credential = store.credential(id.trim()).ok_or_else(bad_credentials)?;
+            if !constant_time_eq(credential.secret.as_bytes(), secret.as_bytes()) {
+                return Err(bad_credentials());
+            }
+            Ok(credential.user_arn.clone())
+        }
+        (None, None, Some(token)) => {
+            let token = token.trim();
+            // The password `aws ecr get-login-password` prints, or the base64 `AWS:password`
+            // of GetAuthorizationToken.
+            let decoded = STANDARD
+                .decode(token)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .and_then(|s| s.strip_prefix("AWS:").map(str::to_owned));
+            let password = decoded.as_deref().unwrap_or(token);
+            let claims = state.registry.issuer.verify(password, now).map_err(|e| match e {
+                TokenError::Expired => Rejection::new(
+                    "ExpiredTokenException",
+                    StatusCode::UNAUTHORIZED,
+                    "The registry token has expired. Get a new one and try again.",
+                ),
+                _ => bad_credentials(),
+            })?;
+            store.resolve(&claims.principal_arn).ok_or_else(bad_credentials)?;
+            Ok(claims.principal_arn)
+        }
+        _ => Err(Rejection::new(
+            "ValidationException",
+            StatusCode::BAD_REQUEST,
+            "Give either an access key ID and its secret access key, or a registry token.",
+        )),
+    }
+}
+
+/// The session's description for the page.
+fn session_json(state: &SessionState, principal: &str, token: &str, expires_at: i64) -> serde_json::Value {
+    json!({
+        "principal": principal,
+        "account": state.registry.config.account_id,
+        "region": state.registry.config.region,
+        "csrfToken": state.sessions.csrf_of(token),
+        "expiresAt": expires_at,
+    })
+}
+
+fn json_response(status: StatusCode, value: &serde_json::Value) -> Response {
+    let mut r = Response::new(Body::from(value.to_string()));
+    *r.status_mut() = status;
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
+fn set_cookie(r: &mut Response, value: &str, max_age: u64) {
+    let cookie = format!("{COOKIE}={value}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={max_age}");
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+/// `POST /console/api/signin`.
+pub(crate) async fn sign_in(State(state): State<SessionState>, req: Request<Body>) -> Response {
+    if let Err(r) = same_origin(req.headers()) {
+        return error(&r);
+    }
+    let body = match http_body_util::Limited::new(req.into_body(), MAX_SIGNIN_BYTES).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            return error(&Rejection::new(
+                "ValidationException",
+                StatusCode::BAD_REQUEST,
+                format!("The sign-in request is larger than {MAX_SIGNIN_BYTES} bytes."),
+            ))
+        }
+    };
+    let Ok(form) = serde_json::from_slice::<SignIn>(&body) else {
+        return error(&Rejection::new(
+            "ValidationException",
+            StatusCode::BAD_REQUEST,
+            "The sign-in request is not the JSON object the console sends.",
+        ));
+    };
+    let now = SystemTime::now();
+    let principal = match principal_of(&state, &form, now) {
+        Ok(p) => p,
+        Err(r) => {
+            tracing::info!(target: "warden::console", outcome = "refused", code = r.code, "console sign-in");
+            return error(&r);
+        }
+    };
+    let (token, expiry) = state.sessions.open(&principal, now);
+    tracing::info!(target: "warden::console", outcome = "signed-in", principal, "console sign-in");
+    let mut r = json_response(StatusCode::OK, &session_json(&state, &principal, &token, epoch(expiry)));
+    set_cookie(&mut r, &token, state.sessions.ttl().as_secs());
+    r
+}
+
+/// `GET /console/api/session`: who is signed in, and the CSRF token of the session.
+pub(crate) async fn session(State(state): State<SessionState>, req: Request<Body>) -> Response {
+    let auth = SessionAuthenticator { sessions: Arc::clone(&state.sessions), store: Arc::clone(&state.registry.store) };
+    let caller = match auth.verify(&req) {
+        Ok(c) => c,
+        Err(r) => return error(&r),
+    };
+    let Some(token) = session_cookie(req.headers()) else { return error(&invalid()) };
+    let expires_at = state.sessions.verify(token, SystemTime::now()).map(|(_, e)| e).unwrap_or(0);
+    json_response(StatusCode::OK, &session_json(&state, caller.principal.arn(), token, expires_at))
+}
+
+/// `POST /console/api/signout`: revokes the session here and clears the cookie.
+pub(crate) async fn sign_out(State(state): State<SessionState>, req: Request<Body>) -> Response {
+    let auth = SessionAuthenticator { sessions: Arc::clone(&state.sessions), store: Arc::clone(&state.registry.store) };
+    if let Err(r) = auth.verify(&req) {
+        return error(&r);
+    }
+    if let Some(token) = session_cookie(req.headers()) {
+        if let Ok((principal, expires_at)) = state.sessions.verify(token, SystemTime::now()) {
+            state.sessions.revoke(token, expires_at);
+            tracing::info!(target: "warden::console", principal, "console sign-out");
+        }
+    }
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    set_cookie(&mut r, "", 0);
+    r
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(http::HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let h = headers(&[("cookie", "a=1; warden-session=tok.en; b=2")]);
+        assert_eq!(session_cookie(&h), Some("tok.en"));
+        let h = headers(&[("cookie", "a=1"), ("cookie", "warden-session=x")]);
+        assert_eq!(session_cookie(&h), Some("x"));
+        assert_eq!(session_cookie(&headers(&[("cookie", "warden-session=")])), None);
+        assert_eq!(session_cookie(&headers(&[("cookie", "xwarden-session=y")])), None);
+    }
+
+    #[test]
+    fn another_sites_request_is_refused() {
+        assert!(same_origin(&headers(&[("host", "127.0.0.1:5000")])).is_ok());
+        assert!(same_origin(&headers(&[("host", "127.0.0.1:5000"), ("origin", "http://127.0.0.1:5000")])).is_ok());
+        assert!(same_origin(&headers(&[("host", "127.0.0.1:5000"), ("origin", "http://127.0.0.1:5001")])).is_err());
+        assert!(same_origin(&headers(&[("host", "a"), ("origin", "null")])).is_err());
+        assert!(same_origin(&headers(&[("host", "a"), ("sec-fetch-site", "cross-site")])).is_err());
+        assert!(same_origin(&headers(&[("host", "a"), ("sec-fetch-site", "same-site")])).is_err());
+        assert!(same_origin(&headers(&[("host", "a"), ("sec-fetch-site", "same-origin")])).is_ok());
+    }
+
+    #[test]
+    fn a_session_is_its_issuers_and_expires_and_is_revoked() {
+        let issuer = TokenIssuer::new(&[7u8; 32], "111122223333", "us-east-1");
+        let sessions = Sessions::new(&issuer, Duration::from_secs(60));
+        let now = SystemTime::now();
+        let (token, _) = sessions.open("arn:aws:iam::111122223333:user/admin", now);
+        assert_eq!(sessions.verify(&token, now).unwrap().0, "arn:aws:iam::111122223333:user/admin");
+        // Not a registry password, and a registry password is not a session.
+        assert!(issuer.verify(&token, now).is_err());
+        let (password, _) = issuer.mint("arn:aws:iam::111122223333:user/admin", now);
+        assert_eq!(sessions.verify(&password, now).unwrap_err().code, "MissingAuthenticationTokenException");
+        assert_eq!(sessions.verify(&token, now + Duration::from_secs(61)).unwrap_err().code, "ExpiredTokenException");
+        // The CSRF token is bound to the session and is neither the session nor a registry tag.
+        let csrf = sessions.csrf_of(&token);
+        assert!(sessions.csrf.check_tag(token.as_bytes(), &csrf));
+        assert!(!sessions.csrf.check_tag(password.as_bytes(), &csrf));
+        assert!(!sessions.tokens.check_tag(token.as_bytes(), &csrf));
+        sessions.revoke(&token, epoch(now) + 60);
+        assert!(sessions.verify(&token, now).is_err());
+    }
+
+    #[test]
+    fn secrets_compare_by_content() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
+    }
+}

@@ -1,0 +1,674 @@
+//! The console's policy tools: validation, the simulator, who-can and the audit trail, each
+//! described once ([`ToolCall`]) and authorized by the layer as the signed-in user with the IAM
+//! action AWS asks for the same question:
+//!
+//! | call | checks |
+//! | --- | --- |
+//! | `validate`, `validate-lifecycle` | none: they read only the text sent |
+//! | `simulate` | `iam:SimulatePrincipalPolicy` on the simulated principal; `ecr:GetRepositoryPolicy` on the repository |
+//! | `who-can` | `iam:GetAccountAuthorizationDetails` on `*`; `ecr:GetRepositoryPolicy` on the repository |
+//! | `trail` | `cloudtrail:LookupEvents` on `*` |
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::response::Response;
+use http::{header, HeaderValue, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use warden_identity::Resolved;
+use warden_policy::explain::{explain, lack_words};
+use warden_policy::request::{global_key_type, list_type, principal_context, time_context};
+use warden_policy::validate::validate;
+use warden_policy::{Context, ContextKeyType, Policies, PolicySet};
+use warden_tower::{Caller, Check, DescribeRequest, Rejection};
+
+use crate::names::RepoName;
+use crate::state::Registry;
+use crate::storage::meta::Repository;
+use crate::trail::lookup::{lookup, LookupAttribute, LookupError, LookupQuery};
+
+/// The longest tool request read (a policy is at most 10,240 characters; room for JSON escapes).
+const MAX_BODY: usize = 128 * 1024;
+/// Context entries a simulation takes at most.
+const MAX_CONTEXT_ENTRIES: usize = 50;
+/// Values per context entry at most.
+const MAX_CONTEXT_VALUES: usize = 50;
+/// The longest action or principal accepted.
+const MAX_NAME: usize = 2048;
+
+/// A tool call as described: the typed request the handler runs, with what the describer read.
+#[derive(Debug, Clone)]
+pub enum ToolCall {
+    /// Validate a repository or identity policy.
+    Validate {
+        /// The text.
+        text: String,
+        /// `repository` or `identity`.
+        kind: &'static str,
+    },
+    /// Validate a lifecycle policy.
+    ValidateLifecycle {
+        /// The text.
+        text: String,
+    },
+    /// Simulate a principal's call.
+    Simulate(Box<Simulation>),
+    /// Who may perform an action on a repository.
+    WhoCan {
+        /// The action.
+        action: String,
+        /// The repository's ARN.
+        resource: String,
+        /// Its policy text.
+        policy: Option<String>,
+    },
+    /// Look the audit trail up.
+    Trail(LookupQuery),
+}
+
+/// A simulation, resolved.
+#[derive(Debug, Clone)]
+pub struct Simulation {
+    resolved: Resolved,
+    action: String,
+    resource: String,
+    resource_account: String,
+    resource_policy: Option<PolicySet>,
+    context: Context,
+}
+
+/// The tool request bodies.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ValidateInput {
+    policy_text: String,
+    #[serde(default)]
+    policy_type: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct LifecycleInput {
+    lifecycle_policy_text: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SimulateInput {
+    principal: String,
+    action: String,
+    #[serde(default)]
+    repository_name: Option<String>,
+    #[serde(default)]
+    context: Vec<ContextInput>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ContextInput {
+    key: String,
+    values: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct WhoCanInput {
+    action: String,
+    repository_name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct TrailInput {
+    #[serde(default)]
+    lookup_attributes: Vec<AttributeInput>,
+    #[serde(default)]
+    max_results: Option<usize>,
+    #[serde(default)]
+    next_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct AttributeInput {
+    attribute_key: String,
+    attribute_value: String,
+}
+
+fn invalid(message: impl Into<String>) -> Rejection {
+    Rejection::new("InvalidParameterException", StatusCode::BAD_REQUEST, message)
+}
+
+fn server(e: impl std::fmt::Display) -> Rejection {
+    tracing::error!(target: "warden::console", error = %e, "console tool failed");
+    Rejection::new("ServerException", StatusCode::INTERNAL_SERVER_ERROR, "The server could not answer; see its log.")
+}
+
+fn parse<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, Rejection> {
+    serde_json::from_slice(body).map_err(|e| invalid(format!("The request is not valid: {e}")))
+}
+
+fn bounded(value: &str, what: &str) -> Result<(), Rejection> {
+    if value.is_empty() || value.len() > MAX_NAME {
+        return Err(invalid(format!("{what} must be 1 to {MAX_NAME} characters long")));
+    }
+    Ok(())
+}
+
+/// Describes the console's tool calls.
+#[derive(Clone)]
+pub struct ToolDescriber {
+    /// The registry.
+    pub registry: Arc<Registry>,
+}
+
+impl ToolDescriber {
+    /// The check of `action` on repository `name`, with its policy and tags, as the API makes it.
+    fn repository_check(
+        &self,
+        req: &Request<()>,
+        caller: &Caller,
+        action: &'static str,
+        name: &RepoName,
+        repo: Option<&Repository>,
+    ) -> Result<Check, Rejection> {
+        let reg = &self.registry;
+        let context = reg.request_context(req, caller).map_err(server)?;
+        reg.check(context, action, name.as_str(), repo).map_err(server)
+    }
+
+    fn global_check(
+        &self,
+        req: &Request<()>,
+        caller: &Caller,
+        action: &'static str,
+        resource: String,
+        account: String,
+    ) -> Result<Check, Rejection> {
+        let context = self.registry.request_context(req, caller).map_err(server)?;
+        Ok(Check {
+            action: Cow::Borrowed(action),
+            resource,
+            resource_account: Cow::Owned(account),
+            resource_policy: None,
+            context,
+        })
+    }
+
+    async fn repository(&self, name: &str) -> Result<(RepoName, Option<Repository>), Rejection> {
+        let repo = RepoName::parse(name).map_err(|_| invalid(format!("`{name}` is not a valid repository name")))?;
+        let lookup = repo.as_str().to_owned();
+        let row = self.registry.meta(move |m| m.repository(&lookup)).await.map_err(server)?;
+        Ok((repo, row))
+    }
+
+    async fn describe_tool(
+        &self,
+        req: &Request<()>,
+        caller: &Caller,
+        tool: &str,
+        body: &[u8],
+    ) -> Result<(ToolCall, Vec<Check>), Rejection> {
+        let reg = &self.registry;
+        match tool {
+            "validate" => {
+                let i: ValidateInput = parse(body)?;
+                let kind = match i.policy_type.as_deref() {
+                    None | Some("repository") => "repository",
+                    Some("identity") => "identity",
+                    Some(other) => return Err(invalid(format!("policyType `{other}` is not repository or identity"))),
+                };
+                Ok((ToolCall::Validate { text: i.policy_text, kind }, Vec::new()))
+            }
+            "validate-lifecycle" => {
+                let i: LifecycleInput = parse(body)?;
+                Ok((ToolCall::ValidateLifecycle { text: i.lifecycle_policy_text }, Vec::new()))
+            }
+            "simulate" => {
+                let i: SimulateInput = parse(body)?;
+                bounded(&i.principal, "principal")?;
+                bounded(&i.action, "action")?;
+                let store = reg.store.current();
+                let resolved = store.resolve(i.principal.trim()).ok_or_else(|| {
+                    invalid(format!("No user or role `{}` in the identity store", i.principal.trim()))
+                })?;
+                let principal_arn = resolved.identity.arn.clone();
+                let principal_account = resolved.identity.account.clone();
+                let mut checks = vec![self.global_check(
+                    req,
+                    caller,
+                    "iam:SimulatePrincipalPolicy",
+                    principal_arn,
+                    principal_account,
+                )?];
+                let (resource, resource_policy, tags) = match i.repository_name.as_deref().filter(|n| !n.is_empty()) {
+                    Some(name) => {
+                        let (repo, row) = self.repository(name).await?;
+                        checks.push(self.repository_check(
+                            req,
+                            caller,
+                            "ecr:GetRepositoryPolicy",
+                            &repo,
+                            row.as_ref(),
+                        )?);
+                        let policy = row.as_ref().map(|r| reg.policy_set(r)).transpose().map_err(server)?.flatten();
+                        let tags = row.map(|r| r.tags).unwrap_or_default();
+                        (reg.repository_arn(repo.as_str()), policy, tags)
+                    }
+                    None => ("*".to_owned(), None, Vec::new()),
+                };
+                let context = simulation_context(&resolved, &tags, &i.context)?;
+                let simulation = Simulation {
+                    resolved,
+                    action: i.action.trim().to_owned(),
+                    resource,
+                    resource_account: reg.config.account_id.clone(),
+                    resource_policy,
+                    context,
+                };
+                Ok((ToolCall::Simulate(Box::new(simulation)), checks))
+            }
+            "who-can" => {
+                let i: WhoCanInput = parse(body)?;
+                bounded(&i.action, "action")?;
+                let (repo, row) = self.repository(&i.repository_name).await?;
+                let checks = vec![
+                    self.global_check(
+                        req,
+                        caller,
+                        "iam:GetAccountAuthorizationDetails",
+                        "*".to_owned(),
+                        reg.config.account_id.clone(),
+                    )?,
+                    self.repository_check(req, caller, "ecr:GetRepositoryPolicy", &repo, row.as_ref())?,
+                ];
+                let policy = row.and_then(|r| r.policy);
+                let resource = reg.repository_arn(repo.as_str());
+                Ok((ToolCall::WhoCan { action: i.action.trim().to_owned(), resource, policy }, checks))
+            }
+            "trail" => {
+                let i: TrailInput = parse(body)?;
+                let attributes = i
+                    .lookup_attributes
+                    .iter()
+                    .map(|a| LookupAttribute::new(&a.attribute_key, &a.attribute_value))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| lookup_rejection(&e))?;
+                let query = LookupQuery {
+                    attributes,
+                    start_time: None,
+                    end_time: None,
+                    max_results: i.max_results,
+                    next_token: i.next_token,
+                };
+                let check = self.global_check(
+                    req,
+                    caller,
+                    "cloudtrail:LookupEvents",
+                    "*".to_owned(),
+                    reg.config.account_id.clone(),
+                )?;
+                Ok((ToolCall::Trail(query), vec![check]))
+            }
+            other => Err(Rejection::new(
+                "UnknownOperationException",
+                StatusCode::NOT_FOUND,
+                format!("The console has no tool `{}`", other.chars().take(64).collect::<String>()),
+            )),
+        }
+    }
+}
+
+/// The context of a simulated call: the principal's keys, the time, the repository's tags, and
+/// the keys the user gave (a key given several values is a list).
+fn simulation_context(
+    resolved: &Resolved,
+    tags: &[(String, String)],
+    given: &[ContextInput],
+) -> Result<Context, Rejection> {
+    if given.len() > MAX_CONTEXT_ENTRIES {
+        return Err(invalid(format!("At most {MAX_CONTEXT_ENTRIES} context keys")));
+    }
+    let id = &resolved.identity;
+    let base = principal_context(&resolved.principal, Some(&id.unique_id), &id.tags, None).map_err(server)?;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let time = time_context(i64::try_from(now).unwrap_or(i64::MAX)).map_err(server)?;
+    let mut ctx = Context::on_layers(&[Arc::new(base), Arc::new(time)]);
+    for (k, v) in tags {
+        for key in [format!("aws:ResourceTag/{k}"), format!("ecr:ResourceTag/{k}")] {
+            ctx.insert(&key, ContextKeyType::String, &[v.as_str()]).map_err(server)?;
+        }
+    }
+    for entry in given {
+        if entry.values.is_empty() || entry.values.len() > MAX_CONTEXT_VALUES {
+            return Err(invalid(format!("Context key `{}` needs 1 to {MAX_CONTEXT_VALUES} values", entry.key)));
+        }
+        bounded(&entry.key, "a context key")?;
+        let ty = global_key_type(&entry.key);
+        let ty =
+            if entry.values.len() > 1 || entry.key.eq_ignore_ascii_case("aws:TagKeys") { list_type(ty) } else { ty };
+        let values: Vec<&str> = entry.values.iter().map(String::as_str).collect();
+        ctx.insert(&entry.key, ty, &values)
+            .map_err(|e| invalid(format!("Context key `{}`: {e}", entry.key.chars().take(128).collect::<String>())))?;
+    }
+    Ok(ctx)
+}
+
+fn lookup_rejection(e: &LookupError) -> Rejection {
+    match e {
+        LookupError::Io { .. } | LookupError::Corrupt { .. } => server(e),
+        LookupError::TrailNotFound(_) => Rejection::new(
+            "TrailNotFoundException",
+            StatusCode::BAD_REQUEST,
+            "This registry keeps no audit trail (it runs with --trail off).",
+        ),
+        _ => {
+            let text = e.to_string();
+            let message = text.split_once(": ").map_or(text.as_str(), |(_, m)| m).to_owned();
+            Rejection::new(e.aws_exception(), StatusCode::BAD_REQUEST, message)
+        }
+    }
+}
+
+impl DescribeRequest<Body> for ToolDescriber {
+    async fn describe(&self, req: Request<Body>, caller: &Caller) -> Result<(Request<Body>, Vec<Check>), Rejection> {
+        let tool = req.uri().path().rsplit('/').next().unwrap_or("").to_owned();
+        let (parts, body) = req.into_parts();
+        let body = http_body_util::Limited::new(body, MAX_BODY)
+            .collect()
+            .await
+            .map_err(|_| invalid(format!("The request body is larger than {MAX_BODY} bytes")))?
+            .to_bytes();
+        let head = Request::from_parts(parts, ());
+        let (call, checks) = self.describe_tool(&head, caller, &tool, &body).await?;
+        let (mut parts, _) = head.into_parts();
+        parts.extensions.insert(call);
+        Ok((Request::from_parts(parts, Body::empty()), checks))
+    }
+}
+
+fn ok(value: &Value) -> Response {
+    let mut r = Response::new(Body::from(value.to_string()));
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
+/// `POST /console/api/{tool}`: runs the described call.
+pub(crate) async fn handle(State(reg): State<Arc<Registry>>, mut req: Request<Body>) -> Response {
+    let Some(call) = req.extensions_mut().remove::<ToolCall>() else {
+        return super::session::error(&server("a console call reached its handler without its description"));
+    };
+    let answer = match call {
+        ToolCall::Validate { text, kind } => Ok(validate_answer(&text, kind)),
+        ToolCall::ValidateLifecycle { text } => Ok(lifecycle_answer(&text)),
+        ToolCall::Simulate(s) => Ok(simulate_answer(&s)),
+        ToolCall::WhoCan { action, resource, policy } => {
+            let store = reg.store.current();
+            tokio::task::spawn_blocking(move || {
+                warden_identity::who::who_can(&store, &action, &resource, policy.as_deref()).map_err(invalid)
+            })
+            .await
+            .map_err(server)
+            .and_then(|r| r)
+        }
+        ToolCall::Trail(query) => match reg.trail.as_ref().map(|t| t.config().dir.clone()) {
+            None => Err(lookup_rejection(&LookupError::TrailNotFound(std::path::PathBuf::new()))),
+            Some(dir) => tokio::task::spawn_blocking(move || lookup(&dir, &query))
+                .await
+                .map_err(server)
+                .and_then(|r| r.map_err(|e| lookup_rejection(&e)))
+                .and_then(|r| serde_json::to_value(r).map_err(server)),
+        },
+    };
+    match answer {
+        Ok(v) => ok(&v),
+        Err(r) => super::session::error(&r),
+    }
+}
+
+/// A source position as the page reads it: `{"line", "column"}`, 1-based.
+fn position(p: warden_policy::Position) -> Value {
+    json!({"line": p.line, "column": p.column})
+}
+
+fn validate_answer(text: &str, kind: &str) -> Value {
+    let findings = warden_policy::validate::kind_from_name(kind).map(|k| validate(text, k)).unwrap_or_default();
+    let findings: Vec<Value> = findings
+        .iter()
+        .map(|f| {
+            json!({
+                "findingType": f.finding_type,
+                "issueCode": f.issue_code,
+                "findingDetails": f.finding_details,
+                "statement": f.statement,
+                "location": f.location.map(|l| json!({"start": position(l.start), "end": position(l.end)})),
+            })
+        })
+        .collect();
+    json!({ "findings": findings })
+}
+
+/// A lifecycle policy's problems as findings of the same shape: ECR's validation stops at the
+/// first, so there is at most one.
+fn lifecycle_answer(text: &str) -> Value {
+    match warden_lifecycle::LifecyclePolicy::parse(text) {
+        Ok(_) => json!({ "findings": [] }),
+        Err(e) => json!({ "findings": [{
+            "findingType": "ERROR",
+            "issueCode": "INVALID_LIFECYCLE_POLICY",
+            "findingDetails": e.aws_message(),
+        }]}),
+    }
+}
+
+fn simulate_answer(s: &Simulation) -> Value {
+    let request = warden_policy::Request {
+        principal: &s.resolved.principal,
+        action: &s.action,
+        resource: &s.resource,
+        resource_account: &s.resource_account,
+        context: &s.context,
+    };
+    let id = &s.resolved.identity;
+    let policies = Policies {
+        identity: &id.policies,
+        boundary: id.boundary.as_ref(),
+        session: None,
+        resource: s.resource_policy.as_ref(),
+    };
+    let e = explain(&policies, &request);
+    let statements: Vec<Value> = e
+        .statements
+        .iter()
+        .map(|st| {
+            json!({
+                "policyId": st.policy_id,
+                "role": st.role,
+                "index": st.index,
+                "sid": st.sid,
+                "effect": st.effect,
+                "matched": st.matched,
+                "notApplicable": st.not_applicable,
+                "position": st.position.map(position),
+                "lacks": st.lacks.iter().map(|l| lack_words(l, &request)).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({
+        "principal": s.resolved.principal.arn(),
+        "action": s.action,
+        "resource": s.resource,
+        "decision": e.decision,
+        "rule": e.rule,
+        "message": e.message,
+        "statements": statements,
+        "missingContextKeys": e.missing_context_keys,
+        "suggestions": e.suggestions,
+    })
+}
+
+/// The user guide's examples, as templates for the policy editors.
+const REPOSITORY_TEMPLATES: &[(&str, &str, &str)] = &[
+    (
+        "Allow IAM users within your account",
+        "Two named users of the account may push and pull.",
+        include_str!("../../../../policies/examples/repository-allow-iam-users-push-pull.json"),
+    ),
+    (
+        "Allow other accounts to push",
+        "Another account may push images.",
+        include_str!("../../../../policies/examples/repository-allow-other-accounts-push.json"),
+    ),
+    (
+        "Allow all accounts to pull",
+        "Any principal may pull (its own account must allow it too).",
+        include_str!("../../../../policies/examples/repository-allow-all-accounts-pull.json"),
+    ),
+    (
+        "Pull for two users, everything for an admin",
+        "pull-user-1 and pull-user-2 may pull; admin-user gets ecr:* on this repository.",
+        include_str!("../../../../policies/examples/repository-allow-users-pull-admin-full.json"),
+    ),
+    (
+        "Deny all pulls",
+        "Every principal is denied pulls, whatever its own policies say.",
+        include_str!("../../../../policies/examples/repository-deny-all.json"),
+    ),
+    (
+        "Deny outside an IP range",
+        "Denies ecr:* to callers outside 54.240.143.0/24.",
+        include_str!("../../../../policies/examples/repository-deny-outside-ip-range.json"),
+    ),
+    (
+        "Allow an AWS service (CodeBuild)",
+        "CodeBuild may pull for one project of the account.",
+        include_str!("../../../../policies/examples/repository-allow-codebuild-service-pull.json"),
+    ),
+    (
+        "Allow a user to describe",
+        "One user may describe this repository and its images.",
+        include_str!("../../../../policies/examples/repository-allow-user-describe.json"),
+    ),
+];
+
+/// The guide's "Examples of Lifecycle Policies" (pp. 37-41).
+const LIFECYCLE_TEMPLATES: &[(&str, &str, &str)] = &[
+    (
+        "Filtering on image age",
+        "Expires untagged images older than 14 days.",
+        r#"{
+  "rules": [
+    {
+      "rulePriority": 1,
+      "description": "Expire images older than 14 days",
+      "selection": {
+        "tagStatus": "untagged",
+        "countType": "sinceImagePushed",
+        "countUnit": "days",
+        "countNumber": 14
+      },
+      "action": {
+        "type": "expire"
+      }
+    }
+  ]
+}
+"#,
+    ),
+    (
+        "Filtering on image count",
+        "Keeps only one untagged image and expires all others.",
+        r#"{
+  "rules": [
+    {
+      "rulePriority": 1,
+      "description": "Keep only one untagged image, expire all others",
+      "selection": {
+        "tagStatus": "untagged",
+        "countType": "imageCountMoreThan",
+        "countNumber": 1
+      },
+      "action": {
+        "type": "expire"
+      }
+    }
+  ]
+}
+"#,
+    ),
+    (
+        "Filtering on multiple rules",
+        "Keeps one image tagged prod* and one tagged beta* (Example A).",
+        r#"{
+  "rules": [
+    {
+      "rulePriority": 1,
+      "description": "Rule 1",
+      "selection": {
+        "tagStatus": "tagged",
+        "tagPrefixList": ["prod"],
+        "countType": "imageCountMoreThan",
+        "countNumber": 1
+      },
+      "action": {
+        "type": "expire"
+      }
+    },
+    {
+      "rulePriority": 2,
+      "description": "Rule 2",
+      "selection": {
+        "tagStatus": "tagged",
+        "tagPrefixList": ["beta"],
+        "countType": "imageCountMoreThan",
+        "countNumber": 1
+      },
+      "action": {
+        "type": "expire"
+      }
+    }
+  ]
+}
+"#,
+    ),
+    (
+        "Filtering on all images",
+        "Keeps one image of any tag status and expires the others.",
+        r#"{
+  "rules": [
+    {
+      "rulePriority": 1,
+      "description": "Rule 1",
+      "selection": {
+        "tagStatus": "any",
+        "countType": "imageCountMoreThan",
+        "countNumber": 1
+      },
+      "action": {
+        "type": "expire"
+      }
+    }
+  ]
+}
+"#,
+    ),
+];
+
+fn templates_json(list: &[(&str, &str, &str)]) -> Vec<Value> {
+    list.iter()
+        .map(|(name, description, policy)| json!({"name": name, "description": description, "policy": policy}))
+        .collect()
+}
+
+/// `GET /console/api/templates`: the guide's examples (public text; no session needed).
+pub(crate) async fn templates() -> Response {
+    ok(&json!({
+        "repository": templates_json(REPOSITORY_TEMPLATES),
+        "lifecycle": templates_json(LIFECYCLE_TEMPLATES),
+    }))
+}
