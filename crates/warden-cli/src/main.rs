@@ -8,9 +8,23 @@ use clap::{Parser, Subcommand};
 
 mod command;
 
-/// Authorization that decides exactly as AWS IAM decides.
+/// Authorization that decides exactly as AWS IAM decides, and the container registry it guards.
 #[derive(Debug, Parser)]
-#[command(name = "warden", version, about)]
+#[command(
+    name = "warden",
+    version,
+    about = "Authorization that decides exactly as AWS IAM decides, and an Amazon ECR-compatible container registry it guards",
+    long_about = "Authorization that decides exactly as AWS IAM decides, and an Amazon ECR-compatible container registry it guards.
+
+  The registry:     `warden serve` — OCI distribution / Docker Registry V2 and the Amazon ECR API (the AWS CLI,
+                    SDKs, docker, skopeo and oras work unchanged), every request authorized by IAM policies, a
+                    CloudTrail-format audit trail, and a web console at http://ADDR/console.
+  Policy tools:     simulate, validate, explain, test, check, who-can, principal-can, findings, lifecycle — offline,
+                    on policy files and the identity store (policies/identities/*.json).
+  Decision service: `warden authorizer` — /v1/authorize, /v1/check and AuthZEN 1.0, beside apps in any language.
+
+Start with `warden serve` (it prints the console's address and how to sign in)."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -39,7 +53,8 @@ enum Command {
     PrincipalCan(command::who::PrincipalCanArgs),
     /// External-access findings for every repository of the registry, as Access Analyzer's.
     Findings(command::serve::FindingsArgs),
-    /// The bundled registry: Docker Registry HTTP API V2 / OCI, authorized like ECR.
+    /// The bundled registry: OCI / Docker Registry V2 and the ECR API, authorized like ECR, with
+    /// its audit trail and the web console at `/console`.
     Serve(command::serve::ServeArgs),
     /// A registry password for a user (the twin of `aws ecr get-login-password`).
     GetLoginPassword(command::serve::LoginArgs),
@@ -48,7 +63,8 @@ enum Command {
     /// The registry's audit trail, read back as `aws cloudtrail lookup-events` reads CloudTrail:
     /// `warden trail lookup [--lookup-attributes ...] [--start-time T] [--end-time T]`.
     Trail(command::trail::Args),
-    /// A stateless decision service beside apps in any language (`/v1/authorize`, `/v1/check`).
+    /// A stateless decision service beside apps in any language (`/v1/authorize`, `/v1/check`,
+    /// AuthZEN 1.0).
     Authorizer(warden_sidecar::Args),
 }
 

@@ -454,6 +454,36 @@ async fn admin_creates_pushes_retags_edits_policy_simulates_and_previews_lifecyc
     for e in &events {
         assert_eq!(e["userIdentity"]["arn"], json!(format!("arn:aws:iam::{ACCOUNT}:user/admin")));
     }
+    // Sign-ins are recorded as CloudTrail records console sign-ins: the wrong secret, then the
+    // right one.
+    let logins = Command::new(warden_bin())
+        .args(["trail", "lookup", "--data-dir"])
+        .arg(&reg.data_dir)
+        .args(["--lookup-attributes", "AttributeKey=EventName,AttributeValue=ConsoleLogin"])
+        .output()
+        .expect("warden trail lookup");
+    let logins: Value = serde_json::from_slice(&logins.stdout).expect("lookup output");
+    let logins: Vec<Value> = logins["Events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| serde_json::from_str(e["CloudTrailEvent"].as_str().unwrap()).unwrap())
+        .collect();
+    // (Events of one second come in eventID order, not in the order they happened.)
+    let mut outcomes: Vec<String> = logins
+        .iter()
+        .map(|e| {
+            format!("{} {} {}", e["responseElements"]["ConsoleLogin"], e["errorMessage"], e["userIdentity"]["userName"])
+        })
+        .collect();
+    outcomes.sort();
+    assert_eq!(outcomes, vec![r#""Failure" "Failed authentication" "admin""#, r#""Success" null "admin""#]);
+    for e in &logins {
+        assert_eq!(
+            (&e["eventSource"], &e["eventType"], &e["userIdentity"]["accessKeyId"]),
+            (&json!("signin.amazonaws.com"), &json!("AwsConsoleSignIn"), &json!(ADMIN_KEY))
+        );
+    }
     let trail = trail_text(&reg.data_dir.join("trail"));
     assert!(trail.contains("SetRepositoryPolicy"), "the trail holds the console's calls");
     assert!(!trail.contains(ADMIN_SECRET) && !trail.contains(&cookie), "a secret is in the trail");

@@ -36,6 +36,7 @@ use warden_identity::StoreHandle;
 use warden_tower::{Authenticate, Caller, Rejection};
 
 use crate::state::Registry;
+use crate::trail::event::{self, Event, UserIdentity};
 
 /// The session cookie's name.
 pub const COOKIE: &str = "warden-session";
@@ -308,11 +309,85 @@ fn set_cookie(r: &mut Response, value: &str, max_age: u64) {
     }
 }
 
+/// Who a sign-in named, for its audit record: the user of a known access key or of a valid
+/// registry token; for anything else CloudTrail's `HIDDEN_DUE_TO_SECURITY_REASONS`.
+fn signing_in(state: &SessionState, form: &SignIn, principal: Option<&str>) -> UserIdentity {
+    let store = state.registry.store.current();
+    let named = principal.map(str::to_owned).or_else(|| {
+        form.access_key_id.as_deref().and_then(|id| store.credential(id.trim())).map(|c| c.user_arn.clone())
+    });
+    let caller = named.as_deref().and_then(|arn| store.resolve(arn)).map(warden_auth::caller_of);
+    match (caller, form.access_key_id.as_deref()) {
+        (Some(c), Some(key)) => UserIdentity::of(&c.with_access_key(key.trim())),
+        (Some(c), None) => UserIdentity::of(&c),
+        (None, _) => UserIdentity {
+            kind: Some("IAMUser"),
+            account_id: state.registry.config.account_id.clone(),
+            user_name: Some("HIDDEN_DUE_TO_SECURITY_REASONS".to_owned()),
+            ..UserIdentity::default()
+        },
+    }
+}
+
+/// Records a sign-in as CloudTrail records console sign-ins: `ConsoleLogin` from
+/// `signin.amazonaws.com`, `AwsConsoleSignIn`, `responseElements.ConsoleLogin` `Success` or
+/// `Failure` (with `errorMessage` "Failed authentication"). The answer waits until the record is
+/// durable; a trail that cannot be written refuses the sign-in (503) under
+/// `--trail-on-failure reject`, as it refuses API calls.
+async fn audit_sign_in(
+    state: &SessionState,
+    headers: &HeaderMap,
+    client: Option<std::net::IpAddr>,
+    identity: UserIdentity,
+    success: bool,
+) -> Result<(), Rejection> {
+    let Some(trail) = state.registry.trail.as_ref() else { return Ok(()) };
+    let result = if success { "Success" } else { "Failure" };
+    let record = Event {
+        event_version: event::EVENT_VERSION,
+        user_identity: identity,
+        event_time: event::event_time(crate::state::now()),
+        event_source: "signin.amazonaws.com",
+        event_name: "ConsoleLogin".to_owned(),
+        aws_region: state.registry.config.region.clone(),
+        source_ip_address: client.map(|c| c.to_string()).unwrap_or_default(),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().take(1024).collect())
+            .unwrap_or_default(),
+        error_code: None,
+        error_message: (!success).then(|| "Failed authentication".to_owned()),
+        request_parameters: None,
+        response_elements: event::raw(&json!({ "ConsoleLogin": result })),
+        request_id: None,
+        event_id: event::uuid(),
+        read_only: false,
+        resources: Vec::new(),
+        event_type: "AwsConsoleSignIn",
+        management_event: true,
+        recipient_account_id: state.registry.config.account_id.clone(),
+        service_event_details: None,
+        event_category: "Management",
+    };
+    trail.record(&record, true).await.map_err(|e| {
+        tracing::error!(target: "warden::trail", error = %e, "console sign-in not recorded");
+        trail.count_rejected();
+        Rejection::new(
+            "ServiceUnavailableException",
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the audit trail cannot be written; sign-ins are refused until it can",
+        )
+    })
+}
+
 /// `POST /console/api/signin`.
 pub(crate) async fn sign_in(State(state): State<SessionState>, req: Request<Body>) -> Response {
     if let Err(r) = same_origin(req.headers()) {
         return error(&r);
     }
+    let client = req.extensions().get::<warden_tower::ClientAddr>().map(|a| a.0);
+    let headers = req.headers().clone();
     let body = match http_body_util::Limited::new(req.into_body(), MAX_SIGNIN_BYTES).collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => {
@@ -335,9 +410,17 @@ pub(crate) async fn sign_in(State(state): State<SessionState>, req: Request<Body
         Ok(p) => p,
         Err(r) => {
             tracing::info!(target: "warden::console", outcome = "refused", code = r.code, "console sign-in");
+            let identity = signing_in(&state, &form, None);
+            if let Err(unrecorded) = audit_sign_in(&state, &headers, client, identity, false).await {
+                return error(&unrecorded);
+            }
             return error(&r);
         }
     };
+    let identity = signing_in(&state, &form, Some(&principal));
+    if let Err(unrecorded) = audit_sign_in(&state, &headers, client, identity, true).await {
+        return error(&unrecorded);
+    }
     let (token, expiry) = state.sessions.open(&principal, now);
     tracing::info!(target: "warden::console", outcome = "signed-in", principal, "console sign-in");
     let mut r = json_response(StatusCode::OK, &session_json(&state, &principal, &token, epoch(expiry)));

@@ -41,7 +41,7 @@
     hadSession: false, // a 401 after this means "expired"
     gen: 0, // bumped on every render; late answers for an old page are dropped
     templates: null, // promise of GET /console/api/templates
-    rendered: false,
+    contentLinkAt: 0, // when a link inside the page was last followed
   };
 
   const $ = (id) => document.getElementById(id);
@@ -451,8 +451,11 @@
       history.replaceState(null, '', '#/repositories');
       route = parseRoute();
     }
-    const refocusTab = !first && document.activeElement && /^tab-/.test(document.activeElement.id || '')
-      ? document.activeElement.id : null;
+    const active = document.activeElement;
+    const refocusTab = !first && active && /^tab-/.test(active.id || '') ? active.id : null;
+    const inHeader = !!active && $('site-header').contains(active);
+    const fromContent = Date.now() - state.contentLinkAt < 1000;
+    state.contentLinkAt = 0;
     state.gen += 1;
     const gen = state.gen;
     clearError($('page-error'));
@@ -469,10 +472,13 @@
     };
     pages[route.page](view, route, gen);
     if (!first) {
+      // A link in the page (a repository, a tab) leads to the new page's heading; the navigation
+      // keeps its focus; anything else starts again from the top, as a page load does.
       const again = refocusTab && $(refocusTab);
       const heading = view.querySelector('h1');
       if (again) again.focus();
-      else if (heading) heading.focus();
+      else if (fromContent && heading) heading.focus();
+      else if (!inHeader) $('site-header').focus();
     }
   }
 
@@ -1802,6 +1808,10 @@
     $('signin').addEventListener('submit', onSignin);
     $('signout').addEventListener('click', onSignout);
     window.addEventListener('hashchange', () => render(false));
+    document.addEventListener('click', (ev) => {
+      const a = ev.target instanceof Element ? ev.target.closest('a[href^="#/"]') : null;
+      if (a && $('view').contains(a)) state.contentLinkAt = Date.now();
+    }, true);
     let res;
     let data = null;
     try {
