@@ -145,8 +145,17 @@ impl TokenIssuer {
 
     /// A password for `principal_arn`, valid from `now`, and its expiry.
     pub fn mint(&self, principal_arn: &str, now: SystemTime) -> (String, SystemTime) {
+        self.mint_until(principal_arn, now, None)
+    }
+
+    /// As [`TokenIssuer::mint`], expiring at `not_after` if that comes before the issuer's
+    /// lifetime is over (a session opened with a token never outlives the token).
+    pub fn mint_until(&self, principal_arn: &str, now: SystemTime, not_after: Option<i64>) -> (String, SystemTime) {
         let issued = epoch(now);
-        let expires = issued.saturating_add(i64::try_from(self.lifetime.as_secs()).unwrap_or(i64::MAX));
+        let mut expires = issued.saturating_add(i64::try_from(self.lifetime.as_secs()).unwrap_or(i64::MAX));
+        if let Some(limit) = not_after {
+            expires = expires.min(limit);
+        }
         let claims = Claims {
             principal_arn: principal_arn.to_owned(),
             account: self.account.clone(),

@@ -55,7 +55,7 @@ enum Command {
     Findings(command::serve::FindingsArgs),
     /// The bundled registry: OCI / Docker Registry V2 and the ECR API, authorized like ECR, with
     /// its audit trail and the web console at `/console`.
-    Serve(command::serve::ServeArgs),
+    Serve(Box<command::serve::ServeArgs>),
     /// A registry password for a user (the twin of `aws ecr get-login-password`).
     GetLoginPassword(command::serve::LoginArgs),
     /// Creates a repository in the local registry store.

@@ -7,13 +7,14 @@
 //! Needs `chromium` and `chromium-driver` (Debian), skopeo, umoci and the AWS CLI; a missing one
 //! fails the test.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests fail loudly
+
 mod support;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use fantoccini::elements::Element;
@@ -31,7 +32,7 @@ const READER_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYREADERKEY";
 const ACCOUNT: &str = "111122223333";
 
 /// One browser at a time: two chromiums on two cores make every wait flaky.
-static BROWSER: Mutex<()> = Mutex::new(());
+static BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// How long the page may take to show something.
 const WAIT: Duration = Duration::from_secs(20);
@@ -91,6 +92,19 @@ impl Browser {
         let png = self.client.screenshot().await.expect("screenshot");
         let path = self.shots.join(format!("{}-{:02}-{name}.png", self.test, self.count));
         std::fs::write(&path, png).expect("write screenshot");
+    }
+
+    /// Scrolls `css` into view, then saves a screenshot.
+    async fn shot_of(&mut self, css: &str, name: &str) {
+        let e = self.el(css).await;
+        self.client
+            .execute(
+                "arguments[0].scrollIntoView({block: 'center'}); return true;",
+                vec![serde_json::to_value(&e).expect("element as JSON")],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("scroll to `{css}`: {e}"));
+        self.shot(name).await;
     }
 
     async fn el(&self, css: &str) -> Element {
@@ -215,7 +229,7 @@ async fn assert_fields_labelled(b: &Browser, page: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_creates_pushes_retags_edits_policy_simulates_and_previews_lifecycle() {
-    let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = BROWSER.lock().await;
     let reg = Registry::warden();
     let base = base(&reg);
     let mut b = Browser::start("admin").await;
@@ -322,7 +336,7 @@ async fn admin_creates_pushes_retags_edits_policy_simulates_and_previews_lifecyc
     let finding = b.wait_contains("#policy-findings li.finding-error", "INVALID_ACTION").await;
     assert!(finding.contains("line 8, column 18"), "the finding points at ecr:PushImage: {finding}");
     assert_eq!(b.el("textarea#policy-editor").await.attr("aria-invalid").await.unwrap().as_deref(), Some("true"));
-    b.shot("policy-invalid").await;
+    b.shot_of("#policy-findings", "policy-invalid").await;
     b.click("#policy-save").await;
     b.wait_text("#policy-error", "a refusal to save", |t| !t.is_empty()).await;
     let none = aws_ecr(&reg.host, &["get-repository-policy", "--repository-name", "web/app"], None).failed();
@@ -336,7 +350,7 @@ async fn admin_creates_pushes_retags_edits_policy_simulates_and_previews_lifecyc
     let stored = ecr(&reg, &["get-repository-policy", "--repository-name", "web/app"]);
     let stored: Value = serde_json::from_str(stored["policyText"].as_str().unwrap()).unwrap();
     assert_eq!(stored, serde_json::from_str::<Value>(&fixed).unwrap());
-    b.shot("policy-saved").await;
+    b.shot_of("#policy-status", "policy-saved").await;
     // The guide's examples are templates.
     let options = b.count("select#policy-template option").await;
     assert!(options >= 8, "the guide's repository policy examples: {options} options");
@@ -353,7 +367,7 @@ async fn admin_creates_pushes_retags_edits_policy_simulates_and_previews_lifecyc
     assert!(b.count("ul#sim-suggestions li").await >= 1, "suggestions for a denied push");
     assert!(b.count("table#sim-statements tbody tr").await >= 1, "the statements considered");
     assert_fields_labelled(&b, "simulator").await;
-    b.shot("simulate-denied").await;
+    b.shot_of("#sim-message", "simulate-denied").await;
     // The pusher, named in the repository policy just saved, may.
     b.fill("#sim-principal", &format!("arn:aws:iam::{ACCOUNT}:user/pusher")).await;
     b.click("#sim-run").await;
@@ -372,7 +386,7 @@ async fn admin_creates_pushes_retags_edits_policy_simulates_and_previews_lifecyc
     assert_eq!(b.count("#lifecycle-preview-table tr.expiring").await, 1, "only prod-1 expires");
     b.el(&format!("#lifecycle-preview-table tr[data-digest='{}']", digests[2])).await;
     assert_fields_labelled(&b, "lifecycle").await;
-    b.shot("lifecycle-preview").await;
+    b.shot_of("#lifecycle-preview-table", "lifecycle-preview").await;
     // A preview changes nothing: every image is still there.
     let images = ecr(&reg, &["describe-images", "--repository-name", "web/app"]);
     assert_eq!(images["imageDetails"].as_array().unwrap().len(), 3);
@@ -512,7 +526,7 @@ fn trail_text(dir: &std::path::Path) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reader_signed_in_with_a_registry_token_is_refused_with_awss_sentence() {
-    let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = BROWSER.lock().await;
     let reg = Registry::warden();
     reg.create_repository("team/api", &[("team", "apps")]);
     let base = base(&reg);
@@ -607,7 +621,7 @@ fn serve_page(page: String) -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cross_site_posts_are_refused_and_sessions_expire() {
-    let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = BROWSER.lock().await;
     let reg = Registry::warden_args(&["--console-session-ttl", "6"]);
     let base = base(&reg);
     let mut b = Browser::start("csrf").await;
@@ -706,4 +720,150 @@ async fn cross_site_posts_are_refused_and_sessions_expire() {
         .expect("http");
     assert_eq!(r.status, 401, "{r}");
     b.close().await;
+}
+
+/// Signs in over HTTP: the session cookie and its CSRF token.
+fn http_sign_in(reg: &Registry, key: &str, secret: &str) -> (String, String) {
+    let body = json!({"accessKeyId": key, "secretAccessKey": secret}).to_string();
+    let r = http(&reg.host, "POST", "/console/api/signin", &[("Content-Type", "application/json")], body.as_bytes())
+        .expect("http");
+    assert_eq!(r.status, 200, "{r}");
+    let cookie = r
+        .header("set-cookie")
+        .and_then(|c| c.split(';').next())
+        .and_then(|c| c.strip_prefix("warden-session="))
+        .expect("a session cookie")
+        .to_owned();
+    let set = r.header("set-cookie").unwrap_or_default().to_owned();
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/console", "Max-Age=900"] {
+        assert!(set.contains(attribute), "the cookie lacks {attribute}: {set}");
+    }
+    (cookie, r.json()["csrfToken"].as_str().expect("csrfToken").to_owned())
+}
+
+#[test]
+fn the_console_api_refuses_hostile_and_malformed_input_with_clear_errors() {
+    let reg = Registry::warden();
+    let (cookie, csrf) = http_sign_in(&reg, ADMIN_KEY, ADMIN_SECRET);
+    let session = format!("warden-session={cookie}");
+    let tool = |name: &str, body: &[u8]| {
+        http(
+            &reg.host,
+            "POST",
+            &format!("/console/api/{name}"),
+            &[("Cookie", &session), ("X-Warden-Csrf", &csrf), ("Content-Type", "application/json")],
+            body,
+        )
+        .expect("http")
+    };
+    let code = |r: &support::HttpResponse| (r.status, r.json()["__type"].as_str().unwrap_or("").to_owned());
+
+    // Sizes are bounded before anything is parsed.
+    let huge = json!({"policyText": "x".repeat(200 * 1024)}).to_string();
+    assert_eq!(code(&tool("validate", huge.as_bytes())), (400, "InvalidParameterException".into()));
+    let r = http(
+        &reg.host,
+        "POST",
+        "/console/api/signin",
+        &[("Content-Type", "application/json")],
+        json!({"accessKeyId": "x".repeat(20 * 1024), "secretAccessKey": "y"}).to_string().as_bytes(),
+    )
+    .expect("http");
+    assert_eq!(code(&r), (400, "ValidationException".into()));
+    // Malformed and ambiguous sign-ins.
+    for body in [
+        &b"not json"[..],
+        br#"{"accessKeyId":"a"}"#,
+        br#"{"accessKeyId":"a","secretAccessKey":"b","registryToken":"c"}"#,
+    ] {
+        let r = http(&reg.host, "POST", "/console/api/signin", &[("Content-Type", "application/json")], body)
+            .expect("http");
+        assert_eq!(code(&r), (400, "ValidationException".into()), "{}", String::from_utf8_lossy(body));
+    }
+    // An unknown key and a wrong secret get the same answer.
+    let unknown = http(
+        &reg.host,
+        "POST",
+        "/console/api/signin",
+        &[],
+        json!({"accessKeyId": "AKIAUNKNOWNKEY000000", "secretAccessKey": ADMIN_SECRET}).to_string().as_bytes(),
+    )
+    .expect("http");
+    let wrong = http(
+        &reg.host,
+        "POST",
+        "/console/api/signin",
+        &[],
+        json!({"accessKeyId": ADMIN_KEY, "secretAccessKey": "wrong"}).to_string().as_bytes(),
+    )
+    .expect("http");
+    assert_eq!((code(&unknown), unknown.json()["message"].clone()), (code(&wrong), wrong.json()["message"].clone()));
+    assert_eq!(code(&wrong), (401, "UnrecognizedClientException".into()));
+
+    // Repository names are validated once, whatever their spelling.
+    for name in ["../etc", "a%2Fb", "A/B", "", "web/../app", "x//y"] {
+        let body = json!({"principal": format!("arn:aws:iam::{ACCOUNT}:user/reader"), "action": "ecr:PutImage", "repositoryName": name});
+        let r = tool("who-can", json!({"action": "ecr:PutImage", "repositoryName": name}).to_string().as_bytes());
+        assert_eq!(code(&r), (400, "InvalidParameterException".into()), "who-can {name:?}: {r}");
+        if !name.is_empty() {
+            let r = tool("simulate", body.to_string().as_bytes());
+            assert_eq!(code(&r), (400, "InvalidParameterException".into()), "simulate {name:?}: {r}");
+        }
+    }
+    // Unknown principals, tools, fields and too many context keys.
+    let r = tool(
+        "simulate",
+        json!({"principal": "arn:aws:iam::111122223333:user/nobody", "action": "ecr:PutImage"}).to_string().as_bytes(),
+    );
+    assert_eq!(code(&r), (400, "InvalidParameterException".into()), "{r}");
+    assert_eq!(code(&tool("nope", b"{}")), (404, "UnknownOperationException".into()));
+    let r = tool("validate", br#"{"policyText": "{}", "extra": 1}"#);
+    assert_eq!(code(&r), (400, "InvalidParameterException".into()), "{r}");
+    let context: Vec<Value> =
+        (0..51).map(|i| json!({"key": format!("aws:PrincipalTag/k{i}"), "values": ["v"]})).collect();
+    let r = tool(
+        "simulate",
+        json!({"principal": format!("arn:aws:iam::{ACCOUNT}:user/reader"), "action": "ecr:PutImage", "context": context})
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(code(&r), (400, "InvalidParameterException".into()), "{r}");
+    // A well-formed simulation answers.
+    let r = tool(
+        "simulate",
+        json!({"principal": format!("arn:aws:iam::{ACCOUNT}:user/reader"), "action": "ecr:BatchGetImage",
+               "context": [{"key": "aws:SourceIp", "values": ["10.0.0.1"]}]})
+        .to_string()
+        .as_bytes(),
+    );
+    assert_eq!((r.status, r.json()["decision"].clone()), (200, json!("allowed")), "{r}");
+
+    // Credentials are not interchangeable: a tampered session, a registry password as a session,
+    // and a session as a registry password are all refused.
+    let mut tampered = cookie.clone().into_bytes();
+    let last = tampered.len() - 2;
+    tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    let password = reg.password("admin");
+    for value in [tampered.as_str(), password.as_str()] {
+        let r = http(&reg.host, "GET", "/console/api/session", &[("Cookie", &format!("warden-session={value}"))], b"")
+            .expect("http");
+        assert_eq!(code(&r), (401, "MissingAuthenticationTokenException".into()), "{r}");
+    }
+    let r = http(&reg.host, "GET", "/v2/", &[("Authorization", &support::basic(&format!("AWS:{cookie}")))], b"")
+        .expect("http");
+    assert_eq!(r.status, 401, "a console session is not a registry password: {r}");
+
+    // Assets: only the three files, with the console's security headers.
+    let page = http(&reg.host, "GET", "/console/", &[], b"").expect("http");
+    assert_eq!(page.status, 200);
+    assert!(page.header("content-security-policy").unwrap_or_default().contains("default-src 'self'"), "{page}");
+    assert_eq!(page.header("x-frame-options"), Some("DENY"));
+    assert!(
+        !page.text().contains("http://") && !page.text().contains("https://"),
+        "the page loads nothing from elsewhere"
+    );
+    for path in ["/console/assets/..%2Fsession.rs", "/console/assets/%2e%2e%2fmod.rs", "/console/assets/CONTRACT.md"] {
+        assert_eq!(http(&reg.host, "GET", path, &[], b"").expect("http").status, 404, "{path}");
+    }
 }

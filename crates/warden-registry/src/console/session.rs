@@ -70,9 +70,10 @@ impl Sessions {
         self.tokens.lifetime()
     }
 
-    /// A new session for `principal_arn`: its token and expiry.
-    fn open(&self, principal_arn: &str, now: SystemTime) -> (String, SystemTime) {
-        self.tokens.mint(principal_arn, now)
+    /// A new session for `principal_arn`, ending at the latest at `not_after` (epoch seconds):
+    /// its token and expiry.
+    fn open(&self, principal_arn: &str, now: SystemTime, not_after: Option<i64>) -> (String, SystemTime) {
+        self.tokens.mint_until(principal_arn, now, not_after)
     }
 
     /// The CSRF token of a session token.
@@ -244,8 +245,9 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// The principal a sign-in names, if its credentials hold.
-fn principal_of(state: &SessionState, form: &SignIn, now: SystemTime) -> Result<String, Rejection> {
+/// The principal a sign-in names, if its credentials hold, and when a session it opens must end
+/// at the latest (a registry token's expiry).
+fn principal_of(state: &SessionState, form: &SignIn, now: SystemTime) -> Result<(String, Option<i64>), Rejection> {
     let store = state.registry.store.current();
     match (&form.access_key_id, &form.secret_access_key, &form.registry_token) {
         (Some(id), Some(secret), None) => {
@@ -253,7 +255,7 @@ fn principal_of(state: &SessionState, form: &SignIn, now: SystemTime) -> Result<
             if !constant_time_eq(credential.secret.as_bytes(), secret.as_bytes()) {
                 return Err(bad_credentials());
             }
-            Ok(credential.user_arn.clone())
+            Ok((credential.user_arn.clone(), None))
         }
         (None, None, Some(token)) => {
             let token = token.trim();
@@ -274,7 +276,7 @@ fn principal_of(state: &SessionState, form: &SignIn, now: SystemTime) -> Result<
                 _ => bad_credentials(),
             })?;
             store.resolve(&claims.principal_arn).ok_or_else(bad_credentials)?;
-            Ok(claims.principal_arn)
+            Ok((claims.principal_arn, Some(claims.expires_at)))
         }
         _ => Err(Rejection::new(
             "ValidationException",
@@ -406,7 +408,7 @@ pub(crate) async fn sign_in(State(state): State<SessionState>, req: Request<Body
         ));
     };
     let now = SystemTime::now();
-    let principal = match principal_of(&state, &form, now) {
+    let (principal, not_after) = match principal_of(&state, &form, now) {
         Ok(p) => p,
         Err(r) => {
             tracing::info!(target: "warden::console", outcome = "refused", code = r.code, "console sign-in");
@@ -421,10 +423,11 @@ pub(crate) async fn sign_in(State(state): State<SessionState>, req: Request<Body
     if let Err(unrecorded) = audit_sign_in(&state, &headers, client, identity, true).await {
         return error(&unrecorded);
     }
-    let (token, expiry) = state.sessions.open(&principal, now);
+    let (token, expiry) = state.sessions.open(&principal, now, not_after);
     tracing::info!(target: "warden::console", outcome = "signed-in", principal, "console sign-in");
     let mut r = json_response(StatusCode::OK, &session_json(&state, &principal, &token, epoch(expiry)));
-    set_cookie(&mut r, &token, state.sessions.ttl().as_secs());
+    let max_age = u64::try_from(epoch(expiry).saturating_sub(epoch(now))).unwrap_or(0);
+    set_cookie(&mut r, &token, max_age);
     r
 }
 
@@ -496,7 +499,7 @@ mod tests {
         let issuer = TokenIssuer::new(&[7u8; 32], "111122223333", "us-east-1");
         let sessions = Sessions::new(&issuer, Duration::from_secs(60));
         let now = SystemTime::now();
-        let (token, _) = sessions.open("arn:aws:iam::111122223333:user/admin", now);
+        let (token, _) = sessions.open("arn:aws:iam::111122223333:user/admin", now, None);
         assert_eq!(sessions.verify(&token, now).unwrap().0, "arn:aws:iam::111122223333:user/admin");
         // Not a registry password, and a registry password is not a session.
         assert!(issuer.verify(&token, now).is_err());
@@ -510,6 +513,11 @@ mod tests {
         assert!(!sessions.tokens.check_tag(token.as_bytes(), &csrf));
         sessions.revoke(&token, epoch(now) + 60);
         assert!(sessions.verify(&token, now).is_err());
+        // A session opened with a token that expires sooner ends with the token.
+        let (short, expiry) = sessions.open("arn:aws:iam::111122223333:user/admin", now, Some(epoch(now) + 10));
+        assert_eq!(epoch(expiry), epoch(now) + 10);
+        assert!(sessions.verify(&short, now + Duration::from_secs(9)).is_ok());
+        assert_eq!(sessions.verify(&short, now + Duration::from_secs(11)).unwrap_err().code, "ExpiredTokenException");
     }
 
     #[test]
