@@ -317,6 +317,8 @@ async fn admin_creates_pushes_retags_edits_policy_simulates_and_previews_lifecyc
     let inspected: Value = serde_json::from_str(&inspected.stdout).unwrap();
     assert_eq!(inspected["Digest"], json!(digests[0]));
     b.shot("retagged").await;
+    // The admin may change everything here: no read-only notice.
+    assert!(!b.el("#access-notice").await.is_displayed().await.unwrap(), "the admin's page says read-only");
 
     // The repository policy: an invalid action is an ERROR finding with its line and column, and
     // nothing is saved; fixed, it saves, and the AWS CLI reads it back.
@@ -437,6 +439,47 @@ async fn admin_creates_pushes_retags_edits_policy_simulates_and_previews_lifecyc
     b.shot("repository-narrow").await;
     b.client.set_window_size(1280, 900).await.unwrap();
 
+    // Delete an image: it asks first, then the row goes, as the registry says.
+    let prod2_row = format!("#image-table tr[data-digest='{}']", digests[2]);
+    b.el(&format!("{prod2_row} button.delete-image")).await.click().await.unwrap();
+    b.el("dialog#confirm[open]").await;
+    b.click("#confirm-ok").await;
+    let deadline = Instant::now() + WAIT;
+    while b.count(&prod2_row).await > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(b.count(&prod2_row).await, 0, "the deleted image is still listed");
+    let images = ecr(&reg, &["describe-images", "--repository-name", "web/app"]);
+    assert_eq!(images["imageDetails"].as_array().unwrap().len(), 2);
+
+    // The list filters as one types.
+    ecr(&reg, &["create-repository", "--repository-name", "other/thing"]);
+    b.goto(&format!("{base}/console/#/repositories")).await;
+    b.el("tr[data-repo='other/thing']").await;
+    b.fill("#repo-filter", "web").await;
+    b.wait_contains("#repo-list-status", "Showing 1 of 2").await;
+    assert_eq!(b.count("tr[data-repo='other/thing']").await, 0, "the filter leaves other/thing out");
+    assert_eq!(b.count("tr[data-repo='web/app']").await, 1);
+    b.shot("repositories-filtered").await;
+
+    // Deleting a repository that holds images needs "force": without it, ECR's refusal; with
+    // it, the repository is gone.
+    b.el("tr[data-repo='web/app'] button.delete-repo").await.click().await.unwrap();
+    b.el("dialog#confirm[open]").await;
+    b.click("#confirm-ok").await;
+    b.wait_contains("#repo-list-error", "contains images").await;
+    b.el("tr[data-repo='web/app'] button.delete-repo").await.click().await.unwrap();
+    b.el("dialog#confirm[open]").await;
+    b.click("#confirm-force").await;
+    b.click("#confirm-ok").await;
+    let deadline = Instant::now() + WAIT;
+    while b.count("tr[data-repo='web/app']").await > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(b.count("tr[data-repo='web/app']").await, 0, "the deleted repository is still listed");
+    let gone = aws_ecr(&reg.host, &["describe-repositories", "--repository-names", "web/app"], None).failed();
+    assert!(gone.stderr.contains("RepositoryNotFoundException"), "{gone}");
+
     // No secret in any page, nor in the server's log or the trail.
     let cookie = b.session_cookie().await;
     let source = b.client.source().await.unwrap();
@@ -458,12 +501,27 @@ async fn admin_creates_pushes_retags_edits_policy_simulates_and_previews_lifecyc
         .iter()
         .map(|e| serde_json::from_str(e["CloudTrailEvent"].as_str().unwrap()).unwrap())
         .collect();
-    // The refused name and the created repository, newest first, both the admin's.
-    let names: Vec<(&Value, &Value)> =
-        events.iter().map(|e| (&e["requestParameters"]["repositoryName"], &e["errorCode"])).collect();
+    // The refused name and the created repositories (web/app through the console, other/thing
+    // through the AWS CLI), all the admin's.
+    let mut names: Vec<String> = events
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {} {}",
+                e["requestParameters"]["repositoryName"],
+                e["errorCode"],
+                e["userAgent"].as_str().unwrap_or("").starts_with("aws-cli")
+            )
+        })
+        .collect();
+    names.sort();
     assert_eq!(
         names,
-        vec![(&json!("Bad Name"), &json!("InvalidParameterException")), (&json!("web/app"), &Value::Null)]
+        vec![
+            r#""Bad Name" "InvalidParameterException" false"#,
+            r#""other/thing" null true"#,
+            r#""web/app" null false"#,
+        ]
     );
     for e in &events {
         assert_eq!(e["userIdentity"]["arn"], json!(format!("arn:aws:iam::{ACCOUNT}:user/admin")));
@@ -553,6 +611,8 @@ async fn a_reader_signed_in_with_a_registry_token_is_refused_with_awss_sentence(
 
     // Saving a policy: refused the same way; reading works.
     b.goto(&format!("{base}/console/#/repository/team%2Fapi/policy")).await;
+    // The page says it is read-only for this user, as the engine decides the user's own calls.
+    b.wait_contains("#access-notice", "Read-only").await;
     b.set_text(
         "textarea#policy-editor",
         r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:user/reader"}, "Action": "ecr:*"}]}"#,

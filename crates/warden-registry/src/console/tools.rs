@@ -5,6 +5,7 @@
 //! | call | checks |
 //! | --- | --- |
 //! | `validate`, `validate-lifecycle` | none: they read only the text sent |
+//! | `access` | none: the caller's own permissions on a repository, decided as the API decides |
 //! | `simulate` | `iam:SimulatePrincipalPolicy` on the simulated principal; `ecr:GetRepositoryPolicy` on the repository |
 //! | `who-can` | `iam:GetAccountAuthorizationDetails` on `*`; `ecr:GetRepositoryPolicy` on the repository |
 //! | `trail` | `cloudtrail:LookupEvents` on `*` |
@@ -69,7 +70,30 @@ pub enum ToolCall {
     },
     /// Look the audit trail up.
     Trail(LookupQuery),
+    /// What the caller itself may do on a repository: the API's checks, evaluated for display.
+    Access {
+        /// The repository.
+        repository: String,
+        /// One check per action of [`ACCESS_ACTIONS`].
+        checks: Vec<Check>,
+    },
 }
+
+/// The actions the repository page reports the caller's own access to: its writes, then its reads.
+pub const ACCESS_ACTIONS: &[&str] = &[
+    "ecr:PutImage",
+    "ecr:BatchDeleteImage",
+    "ecr:DeleteRepository",
+    "ecr:SetRepositoryPolicy",
+    "ecr:DeleteRepositoryPolicy",
+    "ecr:PutLifecyclePolicy",
+    "ecr:DeleteLifecyclePolicy",
+    "ecr:TagResource",
+    "ecr:DescribeImages",
+    "ecr:BatchGetImage",
+    "ecr:GetRepositoryPolicy",
+    "ecr:GetLifecyclePolicy",
+];
 
 /// A simulation, resolved.
 #[derive(Debug, Clone)]
@@ -119,6 +143,12 @@ struct ContextInput {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct WhoCanInput {
     action: String,
+    repository_name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct AccessInput {
     repository_name: String,
 }
 
@@ -315,6 +345,16 @@ impl ToolDescriber {
                 )?;
                 Ok((ToolCall::Trail(query), vec![check]))
             }
+            "access" => {
+                // The caller's own permissions: no permission is needed to ask.
+                let i: AccessInput = parse(body)?;
+                let (repo, row) = self.repository(&i.repository_name).await?;
+                let checks = ACCESS_ACTIONS
+                    .iter()
+                    .map(|&action| self.repository_check(req, caller, action, &repo, row.as_ref()))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok((ToolCall::Access { repository: repo.as_str().to_owned(), checks }, Vec::new()))
+            }
             other => Err(Rejection::new(
                 "UnknownOperationException",
                 StatusCode::NOT_FOUND,
@@ -403,6 +443,7 @@ pub(crate) async fn handle(State(reg): State<Arc<Registry>>, mut req: Request<Bo
     let Some(call) = req.extensions_mut().remove::<ToolCall>() else {
         return super::session::error(&server("a console call reached its handler without its description"));
     };
+    let caller = req.extensions().get::<warden_tower::Authorized>().map(|a| a.caller.clone());
     let answer = match call {
         ToolCall::Validate { text, kind } => Ok(validate_answer(&text, kind)),
         ToolCall::ValidateLifecycle { text } => Ok(lifecycle_answer(&text)),
@@ -416,6 +457,10 @@ pub(crate) async fn handle(State(reg): State<Arc<Registry>>, mut req: Request<Bo
             .map_err(server)
             .and_then(|r| r)
         }
+        ToolCall::Access { repository, checks } => match caller {
+            Some(caller) => Ok(access_answer(&caller, &repository, &checks)),
+            None => Err(server("a console call reached its handler without its caller")),
+        },
         ToolCall::Trail(query) => match reg.trail.as_ref().map(|t| t.config().dir.clone()) {
             None => Err(lookup_rejection(&LookupError::TrailNotFound(std::path::PathBuf::new()))),
             Some(dir) => tokio::task::spawn_blocking(move || lookup(&dir, &query))
@@ -464,6 +509,23 @@ fn lifecycle_answer(text: &str) -> Value {
             "findingDetails": e.aws_message(),
         }]}),
     }
+}
+
+/// Each action's outcome for the caller, decided as the API decides it.
+fn access_answer(caller: &Caller, repository: &str, checks: &[Check]) -> Value {
+    let actions: serde_json::Map<String, Value> = checks
+        .iter()
+        .map(|check| {
+            let decision = warden_tower::evaluate_check(caller, check, check.resource_policy.as_ref());
+            let outcome = match decision.outcome {
+                warden_policy::Outcome::Allowed => "allowed",
+                warden_policy::Outcome::ExplicitDeny => "explicitDeny",
+                warden_policy::Outcome::ImplicitDeny => "implicitDeny",
+            };
+            (check.action.to_string(), json!(outcome))
+        })
+        .collect();
+    json!({ "repositoryName": repository, "actions": actions })
 }
 
 fn simulate_answer(s: &Simulation) -> Value {

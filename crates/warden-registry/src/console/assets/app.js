@@ -701,6 +701,7 @@
     pageTitle(name + ' · ' + tab);
     const repoError = h('p', { id: 'repo-error', class: 'error', role: 'alert' });
     const summary = h('dl', { class: 'summary' });
+    const accessNotice = h('p', { id: 'access-notice', class: 'notice', hidden: true });
     const tabLabels = { images: 'Images', policy: 'Repository policy', lifecycle: 'Lifecycle policy' };
     const tabs = h('nav', { class: 'tabs', 'aria-label': 'Repository sections' },
       h('ul', null, REPO_TABS.map((t) => h('li', null, h('a', {
@@ -717,12 +718,41 @@
         h('p', { class: 'related' },
           h('a', { href: '#/simulate?repository=' + enc, text: 'Simulate access to this repository' }), ' · ',
           h('a', { href: '#/who-can?action=ecr%3APutImage&repository=' + enc, text: 'Who can push here' }))),
-      summary, repoError, tabs, panel,
+      summary, accessNotice, repoError, tabs, panel,
     ]);
     loadSummary(name, summary, gen);
+    loadAccess(name, accessNotice, gen);
     if (tab === 'images') renderImagesTab(panel, name, gen, repoError);
     else if (tab === 'policy') renderPolicyTab(panel, name, gen);
     else renderLifecycleTab(panel, name, gen);
+  }
+
+  // What the signed-in user's own policies allow here, decided by the server as the API decides.
+  // Buttons stay: trying shows the registry's refusal with AWS's reason.
+  const WRITE_ACTIONS = {
+    'ecr:PutImage': 'push or retag', 'ecr:BatchDeleteImage': 'delete images',
+    'ecr:DeleteRepository': 'delete the repository', 'ecr:SetRepositoryPolicy': 'set its policy',
+    'ecr:DeleteRepositoryPolicy': 'delete its policy', 'ecr:PutLifecyclePolicy': 'set its lifecycle policy',
+    'ecr:DeleteLifecyclePolicy': 'delete its lifecycle policy', 'ecr:TagResource': 'tag it',
+  };
+  async function loadAccess(name, notice, gen) {
+    let r;
+    try {
+      r = await api('access', { repositoryName: name });
+    } catch (e) {
+      return; // The notice is a courtesy; the registry still decides every call.
+    }
+    if (!alive(gen) || !r || !r.actions) return;
+    const denied = Object.keys(WRITE_ACTIONS).filter((a) => r.actions[a] && r.actions[a] !== 'allowed');
+    if (!denied.length) return;
+    notice.hidden = false;
+    if (denied.length === Object.keys(WRITE_ACTIONS).length) {
+      notice.textContent = 'Read-only: your policies let you read this repository but change nothing here. ' +
+        'What you try is refused with the reason AWS would give.';
+      notice.classList.add('read-only');
+    } else {
+      notice.textContent = 'Your policies do not let you ' + denied.map((a) => WRITE_ACTIONS[a]).join(', ') + ' here.';
+    }
   }
 
   async function loadSummary(name, summary, gen) {
