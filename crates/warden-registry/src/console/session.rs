@@ -47,12 +47,25 @@ const MAX_SIGNIN_BYTES: usize = 16 * 1024;
 /// Signed-out tokens remembered at most (older ones are forgotten first; each expires anyway).
 const MAX_REVOKED: usize = 10_000;
 
+/// Sign-in attempts a client address may make per minute (a burst of as many); beyond, sign-ins
+/// from it are answered `ThrottlingException` until the bucket refills. Guessing a secret is
+/// hopeless anyway; this keeps a client from trying fast.
+pub const SIGN_INS_PER_MINUTE: u32 = 20;
+
+type SignInLimiter = governor::DefaultKeyedRateLimiter<std::net::IpAddr>;
+
 /// The console's session keys and lifetime, shared by the sign-in handlers and the authenticator.
-#[derive(Debug)]
 pub struct Sessions {
     tokens: TokenIssuer,
     csrf: TokenIssuer,
     revoked: Mutex<HashMap<String, i64>>,
+    sign_ins: SignInLimiter,
+}
+
+impl std::fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sessions").field("ttl", &self.ttl()).finish_non_exhaustive()
+    }
 }
 
 impl Sessions {
@@ -62,7 +75,26 @@ impl Sessions {
             tokens: registry_tokens.derive("console-session", ttl),
             csrf: registry_tokens.derive("console-csrf", ttl),
             revoked: Mutex::new(HashMap::new()),
+            sign_ins: governor::RateLimiter::keyed(governor::Quota::per_minute(
+                std::num::NonZeroU32::new(SIGN_INS_PER_MINUTE).unwrap_or(std::num::NonZeroU32::MIN),
+            )),
         }
+    }
+
+    /// Takes one sign-in attempt from `client`'s bucket; refused once it is empty.
+    fn admit_sign_in(&self, client: Option<std::net::IpAddr>) -> Result<(), Rejection> {
+        // No address (a router without the listener's connect info) shares one bucket.
+        let key = client.unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        if self.sign_ins.len() > 10_000 {
+            self.sign_ins.retain_recent();
+        }
+        self.sign_ins.check_key(&key).map_err(|_| {
+            Rejection::new(
+                "ThrottlingException",
+                StatusCode::TOO_MANY_REQUESTS,
+                "Rate exceeded: too many sign-in attempts from this address; wait a minute and try again.",
+            )
+        })
     }
 
     /// How long a session lasts.
@@ -389,6 +421,10 @@ pub(crate) async fn sign_in(State(state): State<SessionState>, req: Request<Body
         return error(&r);
     }
     let client = req.extensions().get::<warden_tower::ClientAddr>().map(|a| a.0);
+    if let Err(r) = state.sessions.admit_sign_in(client) {
+        tracing::warn!(target: "warden::console", client = ?client, "console sign-ins throttled");
+        return error(&r);
+    }
     let headers = req.headers().clone();
     let body = match http_body_util::Limited::new(req.into_body(), MAX_SIGNIN_BYTES).collect().await {
         Ok(b) => b.to_bytes(),
@@ -518,6 +554,20 @@ mod tests {
         assert_eq!(epoch(expiry), epoch(now) + 10);
         assert!(sessions.verify(&short, now + Duration::from_secs(9)).is_ok());
         assert_eq!(sessions.verify(&short, now + Duration::from_secs(11)).unwrap_err().code, "ExpiredTokenException");
+    }
+
+    #[test]
+    fn sign_ins_are_limited_per_client_address() {
+        let issuer = TokenIssuer::new(&[7u8; 32], "111122223333", "us-east-1");
+        let sessions = Sessions::new(&issuer, Duration::from_secs(60));
+        let a = Some(std::net::IpAddr::from([10, 0, 0, 1]));
+        let b = Some(std::net::IpAddr::from([10, 0, 0, 2]));
+        for _ in 0..SIGN_INS_PER_MINUTE {
+            assert!(sessions.admit_sign_in(a).is_ok());
+        }
+        assert_eq!(sessions.admit_sign_in(a).unwrap_err().code, "ThrottlingException");
+        // Another address has its own bucket.
+        assert!(sessions.admit_sign_in(b).is_ok());
     }
 
     #[test]
