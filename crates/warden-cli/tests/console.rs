@@ -814,6 +814,13 @@ fn http_sign_in(reg: &Registry, key: &str, secret: &str) -> (String, String) {
     (cookie, r.json()["csrfToken"].as_str().expect("csrfToken").to_owned())
 }
 
+/// The `Set-Cookie` of a sign-in as the admin.
+fn http_sign_in_cookie_header(reg: &Registry) -> String {
+    let body = json!({"accessKeyId": ADMIN_KEY, "secretAccessKey": ADMIN_SECRET}).to_string();
+    let r = http(&reg.host, "POST", "/console/api/signin", &[], body.as_bytes()).expect("http");
+    r.header("set-cookie").unwrap_or_default().to_owned()
+}
+
 #[test]
 fn the_console_api_refuses_hostile_and_malformed_input_with_clear_errors() {
     let reg = Registry::warden();
@@ -926,6 +933,19 @@ fn the_console_api_refuses_hostile_and_malformed_input_with_clear_errors() {
     let r = http(&reg.host, "GET", "/v2/", &[("Authorization", &support::basic(&format!("AWS:{cookie}")))], b"")
         .expect("http");
     assert_eq!(r.status, 401, "a console session is not a registry password: {r}");
+
+    // Behind a TLS proxy, the cookie is marked Secure.
+    let tls = Registry::warden_args(&["--console-secure-cookie"]);
+    let r = http(
+        &tls.host,
+        "POST",
+        "/console/api/signin",
+        &[],
+        json!({"accessKeyId": ADMIN_KEY, "secretAccessKey": ADMIN_SECRET}).to_string().as_bytes(),
+    )
+    .expect("http");
+    assert!(r.header("set-cookie").unwrap_or_default().ends_with("; Secure"), "{r}");
+    assert!(!http_sign_in_cookie_header(&reg).contains("Secure"), "Secure only when asked");
 
     // Assets: only the three files, with the console's security headers.
     let page = http(&reg.host, "GET", "/console/", &[], b"").expect("http");

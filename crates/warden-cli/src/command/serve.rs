@@ -170,6 +170,10 @@ pub struct ServeArgs {
     /// Seconds a console session lasts after sign-in.
     #[arg(long, default_value_t = 900, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=43_200))]
     console_session_ttl: u64,
+    /// Mark the console's session cookie `Secure` (sent only over HTTPS): set it when the console
+    /// is reached through a TLS-terminating proxy.
+    #[arg(long)]
+    console_secure_cookie: bool,
     #[command(flatten)]
     common: Common,
 }
@@ -338,6 +342,7 @@ async fn run_serve(args: &ServeArgs) -> Result<(), String> {
     };
     let console = (args.console == "on").then(|| warden_registry::console::ConsoleOptions {
         session_ttl: Duration::from_secs(args.console_session_ttl),
+        secure_cookie: args.console_secure_cookie,
     });
     let options = warden_registry::ServeOptions { trusted_proxies: args.trusted_proxies.clone(), limits, console };
     let served = warden_registry::serve_with(Arc::clone(&registry), listener, options).await.map_err(|e| e.to_string());

@@ -46,11 +46,14 @@ pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(15 * 60);
 pub struct ConsoleOptions {
     /// How long a session lasts after sign-in (`--console-session-ttl`).
     pub session_ttl: Duration,
+    /// Mark the session cookie `Secure`, so the browser sends it only over HTTPS
+    /// (`--console-secure-cookie`, for a console reached through a TLS-terminating proxy).
+    pub secure_cookie: bool,
 }
 
 impl Default for ConsoleOptions {
     fn default() -> ConsoleOptions {
-        ConsoleOptions { session_ttl: DEFAULT_SESSION_TTL }
+        ConsoleOptions { session_ttl: DEFAULT_SESSION_TTL, secure_cookie: false }
     }
 }
 
@@ -68,7 +71,7 @@ pub fn router(registry: Arc<Registry>, options: &ConsoleOptions) -> Router {
             AuthorizeLayer::new(authenticator, tools::ToolDescriber { registry: Arc::clone(&registry) })
                 .with_hook(crate::access::AccessHook),
         );
-    let state = SessionState { registry: Arc::clone(&registry), sessions };
+    let state = SessionState { registry: Arc::clone(&registry), sessions, secure_cookie: options.secure_cookie };
     let sessions = Router::new()
         .route("/console/api/signin", post(session::sign_in))
         .route("/console/api/signout", post(session::sign_out))

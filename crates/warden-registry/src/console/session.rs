@@ -6,7 +6,8 @@
 //!   own ([`TokenIssuer::derive`]), naming the principal and an expiry: any instance holding the
 //!   registry's token key accepts it, nothing is stored per session, and it can be neither forged
 //!   nor used as a registry password. It is `HttpOnly` (no script reads it), `SameSite=Strict`
-//!   (no other site's page sends it), `Path=/console`, and lives [`Sessions::ttl`].
+//!   (no other site's page sends it), `Path=/console`, `Secure` when the console is served over
+//!   HTTPS by a proxy ([`super::ConsoleOptions::secure_cookie`]), and lives [`Sessions::ttl`].
 //! - **CSRF.** Every call that is not a `GET` carries `X-Warden-Csrf`, an HMAC of the session
 //!   token under a third derived key, which the page reads from `GET /console/api/session` (a
 //!   same-origin read no other site can make). A call whose `Origin` is another origin, or that
@@ -257,6 +258,8 @@ struct SignIn {
 pub(crate) struct SessionState {
     pub(crate) registry: Arc<Registry>,
     pub(crate) sessions: Arc<Sessions>,
+    /// Mark the cookie `Secure` (the console is reached over HTTPS, through a TLS proxy).
+    pub(crate) secure_cookie: bool,
 }
 
 /// An error answer in the AWS JSON protocol's shape.
@@ -336,8 +339,9 @@ fn json_response(status: StatusCode, value: &serde_json::Value) -> Response {
     r
 }
 
-fn set_cookie(r: &mut Response, value: &str, max_age: u64) {
-    let cookie = format!("{COOKIE}={value}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={max_age}");
+fn set_cookie(r: &mut Response, value: &str, max_age: u64, secure: bool) {
+    let secure = if secure { "; Secure" } else { "" };
+    let cookie = format!("{COOKIE}={value}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         r.headers_mut().append(header::SET_COOKIE, v);
     }
@@ -463,7 +467,7 @@ pub(crate) async fn sign_in(State(state): State<SessionState>, req: Request<Body
     tracing::info!(target: "warden::console", outcome = "signed-in", principal, "console sign-in");
     let mut r = json_response(StatusCode::OK, &session_json(&state, &principal, &token, epoch(expiry)));
     let max_age = u64::try_from(epoch(expiry).saturating_sub(epoch(now))).unwrap_or(0);
-    set_cookie(&mut r, &token, max_age);
+    set_cookie(&mut r, &token, max_age, state.secure_cookie);
     r
 }
 
@@ -492,7 +496,7 @@ pub(crate) async fn sign_out(State(state): State<SessionState>, req: Request<Bod
         }
     }
     let mut r = StatusCode::NO_CONTENT.into_response();
-    set_cookie(&mut r, "", 0);
+    set_cookie(&mut r, "", 0, state.secure_cookie);
     r
 }
 
