@@ -22,6 +22,10 @@ pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(12 * 3600);
 
 const VERSION: &str = "v1";
 
+/// What a tag's MAC covers before the data, so a tag never equals a token's MAC or a derived key
+/// (`derive` MACs `warden/derive/…`; tokens MAC `v1.…`).
+const TAG_LABEL: &[u8] = b"warden/tag/";
+
 /// What a token says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
@@ -127,13 +131,14 @@ impl TokenIssuer {
     /// A tag of `data` under this issuer's key (base64url HMAC-SHA256): a value only a holder of
     /// the key can make, checked with [`TokenIssuer::check_tag`].
     pub fn tag(&self, data: &[u8]) -> String {
-        URL_SAFE_NO_PAD.encode(self.mac(data))
+        URL_SAFE_NO_PAD.encode(self.mac(&[TAG_LABEL, data].concat()))
     }
 
     /// Whether `tag` is [`TokenIssuer::tag`] of `data`, compared in constant time.
     pub fn check_tag(&self, data: &[u8], tag: &str) -> bool {
         let Ok(tag) = URL_SAFE_NO_PAD.decode(tag) else { return false };
         let Ok(mut check) = Hmac::<Sha256>::new_from_slice(&self.key) else { return false };
+        check.update(TAG_LABEL);
         check.update(data);
         check.verify_slice(&tag).is_ok()
     }

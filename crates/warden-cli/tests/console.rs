@@ -571,6 +571,13 @@ async fn admin_creates_pushes_retags_edits_policy_simulates_and_previews_lifecyc
     }
     let trail = trail_text(&reg.data_dir.join("trail"));
     assert!(trail.contains("SetRepositoryPolicy"), "the trail holds the console's calls");
+    // The simulations and the trail lookup are recorded as IAM and CloudTrail record them.
+    assert!(
+        trail.contains(r#""eventSource":"iam.amazonaws.com","eventName":"SimulatePrincipalPolicy""#)
+            && trail.contains(r#""eventSource":"cloudtrail.amazonaws.com","eventName":"LookupEvents""#)
+            && trail.contains(r#""eventSource":"iam.amazonaws.com","eventName":"GetAccountAuthorizationDetails""#),
+        "the console's tools are not in the trail"
+    );
     assert!(!trail.contains(ADMIN_SECRET) && !trail.contains(&cookie), "a secret is in the trail");
 }
 
@@ -817,7 +824,8 @@ fn http_sign_in(reg: &Registry, key: &str, secret: &str) -> (String, String) {
 /// The `Set-Cookie` of a sign-in as the admin.
 fn http_sign_in_cookie_header(reg: &Registry) -> String {
     let body = json!({"accessKeyId": ADMIN_KEY, "secretAccessKey": ADMIN_SECRET}).to_string();
-    let r = http(&reg.host, "POST", "/console/api/signin", &[], body.as_bytes()).expect("http");
+    let r = http(&reg.host, "POST", "/console/api/signin", &[("Content-Type", "application/json")], body.as_bytes())
+        .expect("http");
     r.header("set-cookie").unwrap_or_default().to_owned()
 }
 
@@ -860,12 +868,22 @@ fn the_console_api_refuses_hostile_and_malformed_input_with_clear_errors() {
             .expect("http");
         assert_eq!(code(&r), (400, "ValidationException".into()), "{}", String::from_utf8_lossy(body));
     }
+    // A sign-in that is not JSON (a plain form could send it) is refused before anything else.
+    let r = http(
+        &reg.host,
+        "POST",
+        "/console/api/signin",
+        &[("Content-Type", "text/plain")],
+        json!({"accessKeyId": ADMIN_KEY, "secretAccessKey": ADMIN_SECRET}).to_string().as_bytes(),
+    )
+    .expect("http");
+    assert_eq!(code(&r), (415, "ValidationException".into()), "{r}");
     // An unknown key and a wrong secret get the same answer.
     let unknown = http(
         &reg.host,
         "POST",
         "/console/api/signin",
-        &[],
+        &[("Content-Type", "application/json")],
         json!({"accessKeyId": "AKIAUNKNOWNKEY000000", "secretAccessKey": ADMIN_SECRET}).to_string().as_bytes(),
     )
     .expect("http");
@@ -873,7 +891,7 @@ fn the_console_api_refuses_hostile_and_malformed_input_with_clear_errors() {
         &reg.host,
         "POST",
         "/console/api/signin",
-        &[],
+        &[("Content-Type", "application/json")],
         json!({"accessKeyId": ADMIN_KEY, "secretAccessKey": "wrong"}).to_string().as_bytes(),
     )
     .expect("http");
@@ -895,7 +913,37 @@ fn the_console_api_refuses_hostile_and_malformed_input_with_clear_errors() {
         "simulate",
         json!({"principal": "arn:aws:iam::111122223333:user/nobody", "action": "ecr:PutImage"}).to_string().as_bytes(),
     );
-    assert_eq!(code(&r), (400, "InvalidParameterException".into()), "{r}");
+    assert_eq!(code(&r), (404, "NoSuchEntity".into()), "{r}");
+    // Only the console's own ECR operations: no registry tokens, no layer uploads.
+    for operation in ["GetAuthorizationToken", "InitiateLayerUpload", "UploadLayerPart", "Nope"] {
+        let target = format!("AmazonEC2ContainerRegistry_V20150921.{operation}");
+        let r = http(
+            &reg.host,
+            "POST",
+            "/console/api/ecr",
+            &[
+                ("Cookie", &session),
+                ("X-Warden-Csrf", &csrf),
+                ("Content-Type", "application/x-amz-json-1.1"),
+                ("X-Amz-Target", &target),
+            ],
+            br#"{"repositoryName":"x"}"#,
+        )
+        .expect("http");
+        assert_eq!(code(&r), (400, "UnknownOperationException".into()), "{operation}: {r}");
+    }
+    // A method a route does not take is refused before authorization.
+    let r = http(&reg.host, "GET", "/console/api/ecr", &[("Cookie", &session)], b"").expect("http");
+    assert_eq!(r.status, 405, "{r}");
+    // A policy longer than any the console saves gets one finding, not a pairwise comparison of
+    // hundreds of statements.
+    let statement = r#"{"Effect":"Allow","Action":"*","Resource":"*"},"#;
+    let long = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{}{{"Effect":"Allow","Action":"*","Resource":"*"}}]}}"#,
+        statement.repeat(400)
+    );
+    let r = tool("validate", json!({"policyText": long, "policyType": "identity"}).to_string().as_bytes());
+    assert_eq!((r.status, r.json()["findings"][0]["issueCode"].clone()), (200, json!("POLICY_SIZE_EXCEEDED")), "{r}");
     assert_eq!(code(&tool("nope", b"{}")), (404, "UnknownOperationException".into()));
     let r = tool("validate", br#"{"policyText": "{}", "extra": 1}"#);
     assert_eq!(code(&r), (400, "InvalidParameterException".into()), "{r}");
@@ -940,7 +988,7 @@ fn the_console_api_refuses_hostile_and_malformed_input_with_clear_errors() {
         &tls.host,
         "POST",
         "/console/api/signin",
-        &[],
+        &[("Content-Type", "application/json")],
         json!({"accessKeyId": ADMIN_KEY, "secretAccessKey": ADMIN_SECRET}).to_string().as_bytes(),
     )
     .expect("http");

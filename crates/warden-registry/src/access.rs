@@ -39,6 +39,9 @@ struct Entry {
     decision: Option<Outcome>,
     /// The ECR operation the request is (`PutImage`), as its description named it.
     call: Option<String>,
+    /// The service the operation belongs to, when not ECR (the console's IAM and CloudTrail
+    /// questions).
+    source: Option<&'static str>,
     parameters: Option<Box<RawValue>>,
     response: Option<Box<RawValue>>,
     resources: Vec<Resource>,
@@ -60,6 +63,12 @@ pub(crate) fn note_call(caller: &Caller, name: &str) {
         e.caller = Some(caller.clone());
         e.call = Some(name.chars().take(128).collect());
     });
+}
+
+/// The request is `name` of another service than ECR (`iam.amazonaws.com`), by `caller`.
+pub(crate) fn note_service_call(caller: &Caller, source: &'static str, name: &str) {
+    note_call(caller, name);
+    with_entry(|e| e.source = Some(source));
 }
 
 /// The call's parameters (built only when the trail is on).
@@ -171,7 +180,7 @@ pub async fn observe(State(reg): State<Arc<Registry>>, req: Request, next: Next)
             event_version: event::EVENT_VERSION,
             user_identity: UserIdentity::of(caller),
             event_time: event::event_time(event_time),
-            event_source: event::EVENT_SOURCE,
+            event_source: entry.source.unwrap_or(event::EVENT_SOURCE),
             event_name: name,
             aws_region: reg.config.region.clone(),
             source_ip_address: client.map(|c| c.to_string()).unwrap_or_default(),

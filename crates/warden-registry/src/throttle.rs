@@ -305,6 +305,12 @@ impl<'a> Transaction<'a> {
         Transaction::new(class, action, repo.map(RepoName::as_str))
     }
 
+    /// A call of the console's own tools (`iam:SimulatePrincipalPolicy`, `cloudtrail:LookupEvents`,
+    /// …): the `other` class, a bucket per tool.
+    pub fn of_console(action: &'static str) -> Result<Transaction<'a>, RegistryError> {
+        Transaction::new(Class::Other, action, None)
+    }
+
     /// Fails closed: a class keyed by repository without one is an error, not a shared bucket.
     fn new(class: Class, action: &'static str, repository: Option<&'a str>) -> Result<Transaction<'a>, RegistryError> {
         let scope = match class {

@@ -13,8 +13,9 @@
 //!   same-origin read no other site can make). A call whose `Origin` is another origin, or that
 //!   the browser marks `Sec-Fetch-Site: cross-site`, is refused whatever it carries — sign-in
 //!   included, so no other site can sign a browser in under its own keys.
-//! - **Sign-out** revokes the token on this instance until it would have expired and clears the
-//!   cookie; other instances accept it until its expiry (at most the session lifetime).
+//! - **Sign-out** ends, on this instance, every session of the user opened no later than the one
+//!   signing out, and clears the cookie; other instances accept those sessions until they expire
+//!   (at most the session lifetime).
 //! - **Secrets** arrive only in the sign-in body: they are compared in constant time, never
 //!   logged, never echoed, and the answer for an unknown key and a wrong secret is the same.
 
@@ -45,8 +46,6 @@ pub const COOKIE: &str = "warden-session";
 pub const CSRF_HEADER: &str = "x-warden-csrf";
 /// The longest sign-in body read.
 const MAX_SIGNIN_BYTES: usize = 16 * 1024;
-/// Signed-out tokens remembered at most (older ones are forgotten first; each expires anyway).
-const MAX_REVOKED: usize = 10_000;
 
 /// Sign-in attempts a client address may make per minute (a burst of as many); beyond, sign-ins
 /// from it are answered `ThrottlingException` until the bucket refills. Guessing a secret is
@@ -59,7 +58,9 @@ type SignInLimiter = governor::DefaultKeyedRateLimiter<std::net::IpAddr>;
 pub struct Sessions {
     tokens: TokenIssuer,
     csrf: TokenIssuer,
-    revoked: Mutex<HashMap<String, i64>>,
+    /// Per principal: sessions issued before this time (epoch seconds) were signed out. At most
+    /// one entry per principal that signed out within a session lifetime.
+    signed_out: Mutex<HashMap<String, i64>>,
     sign_ins: SignInLimiter,
 }
 
@@ -75,7 +76,7 @@ impl Sessions {
         Sessions {
             tokens: registry_tokens.derive("console-session", ttl),
             csrf: registry_tokens.derive("console-csrf", ttl),
-            revoked: Mutex::new(HashMap::new()),
+            signed_out: Mutex::new(HashMap::new()),
             sign_ins: governor::RateLimiter::keyed(governor::Quota::per_minute(
                 std::num::NonZeroU32::new(SIGN_INS_PER_MINUTE).unwrap_or(std::num::NonZeroU32::MIN),
             )),
@@ -84,8 +85,19 @@ impl Sessions {
 
     /// Takes one sign-in attempt from `client`'s bucket; refused once it is empty.
     fn admit_sign_in(&self, client: Option<std::net::IpAddr>) -> Result<(), Rejection> {
-        // No address (a router without the listener's connect info) shares one bucket.
-        let key = client.unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        // No address (a router without the listener's connect info) shares one bucket; an IPv6
+        // client is its /64, which one host can rotate through.
+        let key = match client {
+            Some(std::net::IpAddr::V6(v6)) => {
+                let mut octets = v6.octets();
+                for o in octets.iter_mut().skip(8) {
+                    *o = 0;
+                }
+                std::net::IpAddr::V6(octets.into())
+            }
+            Some(v4) => v4,
+            None => std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        };
         if self.sign_ins.len() > 10_000 {
             self.sign_ins.retain_recent();
         }
@@ -114,28 +126,29 @@ impl Sessions {
         self.csrf.tag(token.as_bytes())
     }
 
-    /// The principal of a live session token.
-    fn verify(&self, token: &str, now: SystemTime) -> Result<(String, i64), Rejection> {
+    /// What a live session token says.
+    fn verify(&self, token: &str, now: SystemTime) -> Result<warden_auth::Claims, Rejection> {
         let claims = self.tokens.verify(token, now).map_err(|e| match e {
             TokenError::Expired => expired(),
             _ => invalid(),
         })?;
-        if self.revoked.lock().map_or(true, |r| r.contains_key(token)) {
+        // A lock poisoned by a panic elsewhere refuses rather than forgets a sign-out.
+        let signed_out = self.signed_out.lock().map_err(|_| invalid())?;
+        if signed_out.get(&claims.principal_arn).is_some_and(|&before| claims.issued_at < before) {
             return Err(invalid());
         }
-        Ok((claims.principal_arn, claims.expires_at))
+        Ok(claims)
     }
 
-    fn revoke(&self, token: &str, expires_at: i64) {
-        if let Ok(mut r) = self.revoked.lock() {
-            let now = epoch(SystemTime::now());
-            r.retain(|_, &mut e| e > now);
-            if r.len() >= MAX_REVOKED {
-                if let Some(oldest) = r.iter().min_by_key(|(_, &e)| e).map(|(k, _)| k.clone()) {
-                    r.remove(&oldest);
-                }
-            }
-            r.insert(token.to_owned(), expires_at);
+    /// Ends, on this instance, every session of the principal of `claims` issued no later than
+    /// the session signing out.
+    fn sign_out(&self, claims: &warden_auth::Claims) {
+        if let Ok(mut signed_out) = self.signed_out.lock() {
+            // An entry older than a session's lifetime can no longer refuse a live session.
+            let horizon = epoch(SystemTime::now()) - i64::try_from(self.ttl().as_secs()).unwrap_or(i64::MAX);
+            signed_out.retain(|_, &mut before| before > horizon);
+            let before = signed_out.entry(claims.principal_arn.clone()).or_insert(0);
+            *before = (*before).max(claims.issued_at.saturating_add(1));
         }
     }
 }
@@ -168,17 +181,20 @@ fn epoch(t: SystemTime) -> i64 {
     t.duration_since(UNIX_EPOCH).map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)).unwrap_or(0)
 }
 
-/// The session token of a request's `Cookie` headers.
+/// The session token of a request's `Cookie` headers. Two session cookies are none: another
+/// site on the same host (cookies ignore ports) could have planted one with a longer path, which
+/// the browser would send first.
 fn session_cookie(headers: &HeaderMap) -> Option<&str> {
-    headers
+    let mut found = headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| value.trim())
-        .filter(|v| !v.is_empty())
+        .filter(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.trim());
+    let first = found.next()?;
+    (found.next().is_none() && !first.is_empty()).then_some(first)
 }
 
 /// Refuses a request another site made: an `Origin` that is not the `Host` it was sent to, or
@@ -213,10 +229,19 @@ pub struct SessionAuthenticator {
 impl SessionAuthenticator {
     /// The caller of `req`.
     pub fn verify<B>(&self, req: &Request<B>) -> Result<Caller, Rejection> {
+        let (_, claims) = self.verified(req)?;
+        // The principal as the identity store has it now: a user removed since sign-in is out.
+        let store = self.store.current();
+        store.resolve(&claims.principal_arn).map(warden_auth::caller_of).ok_or_else(invalid)
+    }
+
+    /// The session token of `req` and what it says, once the origin, the session and (for
+    /// anything but a `GET`) the CSRF token hold.
+    fn verified<'r, B>(&self, req: &'r Request<B>) -> Result<(&'r str, warden_auth::Claims), Rejection> {
         let headers = req.headers();
         same_origin(headers)?;
         let token = session_cookie(headers).ok_or_else(invalid)?;
-        let (principal, _) = self.sessions.verify(token, SystemTime::now())?;
+        let claims = self.sessions.verify(token, SystemTime::now())?;
         if req.method() != Method::GET {
             let csrf = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
             if !self.sessions.csrf.check_tag(token.as_bytes(), csrf) {
@@ -227,9 +252,7 @@ impl SessionAuthenticator {
                 ));
             }
         }
-        // The principal as the identity store has it now: a user removed since sign-in is out.
-        let store = self.store.current();
-        store.resolve(&principal).map(warden_auth::caller_of).ok_or_else(invalid)
+        Ok((token, claims))
     }
 }
 
@@ -260,6 +283,12 @@ pub(crate) struct SessionState {
     pub(crate) sessions: Arc<Sessions>,
     /// Mark the cookie `Secure` (the console is reached over HTTPS, through a TLS proxy).
     pub(crate) secure_cookie: bool,
+}
+
+impl SessionState {
+    fn authenticator(&self) -> SessionAuthenticator {
+        SessionAuthenticator { sessions: Arc::clone(&self.sessions), store: Arc::clone(&self.registry.store) }
+    }
 }
 
 /// An error answer in the AWS JSON protocol's shape.
@@ -424,6 +453,21 @@ pub(crate) async fn sign_in(State(state): State<SessionState>, req: Request<Body
     if let Err(r) = same_origin(req.headers()) {
         return error(&r);
     }
+    // A plain HTML form cannot send this type, and a cross-origin script must ask first (CORS),
+    // so even a browser that sends neither `Origin` nor `Sec-Fetch-Site` cannot be signed in by
+    // another site.
+    let json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")));
+    if !json {
+        return error(&Rejection::new(
+            "ValidationException",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "The sign-in request must be JSON (Content-Type: application/json).",
+        ));
+    }
     let client = req.extensions().get::<warden_tower::ClientAddr>().map(|a| a.0);
     if let Err(r) = state.sessions.admit_sign_in(client) {
         tracing::warn!(target: "warden::console", client = ?client, "console sign-ins throttled");
@@ -473,28 +517,21 @@ pub(crate) async fn sign_in(State(state): State<SessionState>, req: Request<Body
 
 /// `GET /console/api/session`: who is signed in, and the CSRF token of the session.
 pub(crate) async fn session(State(state): State<SessionState>, req: Request<Body>) -> Response {
-    let auth = SessionAuthenticator { sessions: Arc::clone(&state.sessions), store: Arc::clone(&state.registry.store) };
-    let caller = match auth.verify(&req) {
-        Ok(c) => c,
+    let (token, claims) = match state.authenticator().verified(&req) {
+        Ok(ok) => ok,
         Err(r) => return error(&r),
     };
-    let Some(token) = session_cookie(req.headers()) else { return error(&invalid()) };
-    let expires_at = state.sessions.verify(token, SystemTime::now()).map(|(_, e)| e).unwrap_or(0);
-    json_response(StatusCode::OK, &session_json(&state, caller.principal.arn(), token, expires_at))
+    json_response(StatusCode::OK, &session_json(&state, &claims.principal_arn, token, claims.expires_at))
 }
 
 /// `POST /console/api/signout`: revokes the session here and clears the cookie.
 pub(crate) async fn sign_out(State(state): State<SessionState>, req: Request<Body>) -> Response {
-    let auth = SessionAuthenticator { sessions: Arc::clone(&state.sessions), store: Arc::clone(&state.registry.store) };
-    if let Err(r) = auth.verify(&req) {
-        return error(&r);
-    }
-    if let Some(token) = session_cookie(req.headers()) {
-        if let Ok((principal, expires_at)) = state.sessions.verify(token, SystemTime::now()) {
-            state.sessions.revoke(token, expires_at);
-            tracing::info!(target: "warden::console", principal, "console sign-out");
-        }
-    }
+    let claims = match state.authenticator().verified(&req) {
+        Ok((_, claims)) => claims,
+        Err(r) => return error(&r),
+    };
+    state.sessions.sign_out(&claims);
+    tracing::info!(target: "warden::console", principal = claims.principal_arn, "console sign-out");
     let mut r = StatusCode::NO_CONTENT.into_response();
     set_cookie(&mut r, "", 0, state.secure_cookie);
     r
@@ -519,6 +556,9 @@ mod tests {
         assert_eq!(session_cookie(&h), Some("tok.en"));
         let h = headers(&[("cookie", "a=1"), ("cookie", "warden-session=x")]);
         assert_eq!(session_cookie(&h), Some("x"));
+        // Two session cookies (one planted by another site on the host) are none.
+        let h = headers(&[("cookie", "warden-session=planted; warden-session=mine")]);
+        assert_eq!(session_cookie(&h), None);
         assert_eq!(session_cookie(&headers(&[("cookie", "warden-session=")])), None);
         assert_eq!(session_cookie(&headers(&[("cookie", "xwarden-session=y")])), None);
     }
@@ -540,7 +580,7 @@ mod tests {
         let sessions = Sessions::new(&issuer, Duration::from_secs(60));
         let now = SystemTime::now();
         let (token, _) = sessions.open("arn:aws:iam::111122223333:user/admin", now, None);
-        assert_eq!(sessions.verify(&token, now).unwrap().0, "arn:aws:iam::111122223333:user/admin");
+        assert_eq!(sessions.verify(&token, now).unwrap().principal_arn, "arn:aws:iam::111122223333:user/admin");
         // Not a registry password, and a registry password is not a session.
         assert!(issuer.verify(&token, now).is_err());
         let (password, _) = issuer.mint("arn:aws:iam::111122223333:user/admin", now);
@@ -551,10 +591,17 @@ mod tests {
         assert!(sessions.csrf.check_tag(token.as_bytes(), &csrf));
         assert!(!sessions.csrf.check_tag(password.as_bytes(), &csrf));
         assert!(!sessions.tokens.check_tag(token.as_bytes(), &csrf));
-        sessions.revoke(&token, epoch(now) + 60);
+        let claims = sessions.verify(&token, now).unwrap();
+        sessions.sign_out(&claims);
         assert!(sessions.verify(&token, now).is_err());
+        // Another principal's session is untouched; a session issued after the sign-out lives.
+        let (other, _) = sessions.open("arn:aws:iam::111122223333:user/reader", now, None);
+        assert!(sessions.verify(&other, now).is_ok());
+        let later = now + Duration::from_secs(2);
+        let (again, _) = sessions.open("arn:aws:iam::111122223333:user/admin", later, None);
+        assert!(sessions.verify(&again, later).is_ok());
         // A session opened with a token that expires sooner ends with the token.
-        let (short, expiry) = sessions.open("arn:aws:iam::111122223333:user/admin", now, Some(epoch(now) + 10));
+        let (short, expiry) = sessions.open("arn:aws:iam::111122223333:user/pusher", now, Some(epoch(now) + 10));
         assert_eq!(epoch(expiry), epoch(now) + 10);
         assert!(sessions.verify(&short, now + Duration::from_secs(9)).is_ok());
         assert_eq!(sessions.verify(&short, now + Duration::from_secs(11)).unwrap_err().code, "ExpiredTokenException");
@@ -570,8 +617,13 @@ mod tests {
             assert!(sessions.admit_sign_in(a).is_ok());
         }
         assert_eq!(sessions.admit_sign_in(a).unwrap_err().code, "ThrottlingException");
-        // Another address has its own bucket.
+        // Another address has its own bucket; an IPv6 /64 shares one.
         assert!(sessions.admit_sign_in(b).is_ok());
+        let v6 = |last: u16| Some(std::net::IpAddr::from([0x2001, 0xdb8, 0, 1, 0, 0, 0, last]));
+        for i in 0..SIGN_INS_PER_MINUTE {
+            assert!(sessions.admit_sign_in(v6(u16::try_from(i).unwrap())).is_ok());
+        }
+        assert!(sessions.admit_sign_in(v6(999)).is_err());
     }
 
     #[test]

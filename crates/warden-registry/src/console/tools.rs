@@ -16,7 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use http::{header, HeaderValue, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde::Deserialize;
@@ -35,6 +35,8 @@ use crate::trail::lookup::{lookup, LookupAttribute, LookupError, LookupQuery};
 
 /// The longest tool request read (a policy is at most 10,240 characters; room for JSON escapes).
 const MAX_BODY: usize = 128 * 1024;
+/// The longest policy validated (ECR's repository policy quota, and IAM's largest inline one).
+const MAX_VALIDATED_CHARS: usize = warden_policy::limits::MAX_REPOSITORY_POLICY_CHARS;
 /// Context entries a simulation takes at most.
 const MAX_CONTEXT_ENTRIES: usize = 50;
 /// Values per context entry at most.
@@ -95,15 +97,34 @@ pub const ACCESS_ACTIONS: &[&str] = &[
     "ecr:GetLifecyclePolicy",
 ];
 
-/// A simulation, resolved.
+impl ToolCall {
+    /// The action the call is, for the throttle and the logs.
+    fn action(&self) -> &'static str {
+        match self {
+            ToolCall::Validate { .. } => "access-analyzer:ValidatePolicy",
+            ToolCall::ValidateLifecycle { .. } => "console:ValidateLifecyclePolicy",
+            ToolCall::Simulate(_) => "iam:SimulatePrincipalPolicy",
+            ToolCall::WhoCan { .. } => "iam:GetAccountAuthorizationDetails",
+            ToolCall::Trail(_) => "cloudtrail:LookupEvents",
+            ToolCall::Access { .. } => "console:RepositoryAccess",
+        }
+    }
+}
+
+/// A simulation, as described.
 #[derive(Debug, Clone)]
 pub struct Simulation {
-    resolved: Resolved,
+    /// The principal as given: resolved only once the caller may simulate it, so a caller
+    /// without `iam:SimulatePrincipalPolicy` cannot learn which principals exist.
+    principal: String,
     action: String,
     resource: String,
     resource_account: String,
     resource_policy: Option<PolicySet>,
-    context: Context,
+    /// The repository's tags.
+    tags: Vec<(String, String)>,
+    /// The context keys given.
+    context: Vec<ContextInput>,
 }
 
 /// The tool request bodies.
@@ -132,7 +153,7 @@ struct SimulateInput {
     context: Vec<ContextInput>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ContextInput {
     key: String,
@@ -263,17 +284,21 @@ impl ToolDescriber {
                 let i: SimulateInput = parse(body)?;
                 bounded(&i.principal, "principal")?;
                 bounded(&i.action, "action")?;
-                let store = reg.store.current();
-                let resolved = store.resolve(i.principal.trim()).ok_or_else(|| {
-                    invalid(format!("No user or role `{}` in the identity store", i.principal.trim()))
-                })?;
-                let principal_arn = resolved.identity.arn.clone();
-                let principal_account = resolved.identity.account.clone();
+                if i.context.len() > MAX_CONTEXT_ENTRIES {
+                    return Err(invalid(format!("At most {MAX_CONTEXT_ENTRIES} context keys")));
+                }
+                crate::access::note_service_call(caller, "iam.amazonaws.com", "SimulatePrincipalPolicy");
+                // AWS checks the permission on the ARN given, whether or not it exists.
+                let principal = i.principal.trim().to_owned();
+                let principal_account = warden_policy::arn::Arn::parse(&principal)
+                    .map(|a| a.account.to_owned())
+                    .filter(|a| !a.is_empty())
+                    .unwrap_or_else(|| reg.config.account_id.clone());
                 let mut checks = vec![self.global_check(
                     req,
                     caller,
                     "iam:SimulatePrincipalPolicy",
-                    principal_arn,
+                    principal.clone(),
                     principal_account,
                 )?];
                 let (resource, resource_policy, tags) = match i.repository_name.as_deref().filter(|n| !n.is_empty()) {
@@ -292,18 +317,26 @@ impl ToolDescriber {
                     }
                     None => ("*".to_owned(), None, Vec::new()),
                 };
-                let context = simulation_context(&resolved, &tags, &i.context)?;
+                crate::access::note_parameters(|| {
+                    crate::trail::event::raw(&json!({
+                        "policySourceArn": principal,
+                        "actionNames": [i.action.trim()],
+                        "resourceArns": [resource],
+                    }))
+                });
                 let simulation = Simulation {
-                    resolved,
+                    principal,
                     action: i.action.trim().to_owned(),
                     resource,
                     resource_account: reg.config.account_id.clone(),
                     resource_policy,
-                    context,
+                    tags,
+                    context: i.context,
                 };
                 Ok((ToolCall::Simulate(Box::new(simulation)), checks))
             }
             "who-can" => {
+                crate::access::note_service_call(caller, "iam.amazonaws.com", "GetAccountAuthorizationDetails");
                 let i: WhoCanInput = parse(body)?;
                 bounded(&i.action, "action")?;
                 let (repo, row) = self.repository(&i.repository_name).await?;
@@ -322,6 +355,7 @@ impl ToolDescriber {
                 Ok((ToolCall::WhoCan { action: i.action.trim().to_owned(), resource, policy }, checks))
             }
             "trail" => {
+                crate::access::note_service_call(caller, "cloudtrail.amazonaws.com", "LookupEvents");
                 let i: TrailInput = parse(body)?;
                 let attributes = i
                     .lookup_attributes
@@ -385,10 +419,10 @@ fn simulation_context(
         }
     }
     for entry in given {
+        bounded(&entry.key, "a context key")?;
         if entry.values.is_empty() || entry.values.len() > MAX_CONTEXT_VALUES {
             return Err(invalid(format!("Context key `{}` needs 1 to {MAX_CONTEXT_VALUES} values", entry.key)));
         }
-        bounded(&entry.key, "a context key")?;
         let ty = global_key_type(&entry.key);
         let ty =
             if entry.values.len() > 1 || entry.key.eq_ignore_ascii_case("aws:TagKeys") { list_type(ty) } else { ty };
@@ -399,24 +433,35 @@ fn simulation_context(
     Ok(ctx)
 }
 
+fn no_trail() -> Rejection {
+    Rejection::new(
+        "TrailNotFoundException",
+        StatusCode::BAD_REQUEST,
+        "This registry keeps no audit trail (it runs with --trail off).",
+    )
+}
+
 fn lookup_rejection(e: &LookupError) -> Rejection {
     match e {
         LookupError::Io { .. } | LookupError::Corrupt { .. } => server(e),
-        LookupError::TrailNotFound(_) => Rejection::new(
-            "TrailNotFoundException",
-            StatusCode::BAD_REQUEST,
-            "This registry keeps no audit trail (it runs with --trail off).",
-        ),
+        LookupError::TrailNotFound(_) => no_trail(),
         _ => {
+            // `Display` is `<exception>: <message>`; the answer carries the two apart.
             let text = e.to_string();
-            let message = text.split_once(": ").map_or(text.as_str(), |(_, m)| m).to_owned();
+            let message = text.strip_prefix(e.aws_exception()).and_then(|m| m.strip_prefix(": ")).unwrap_or(&text);
             Rejection::new(e.aws_exception(), StatusCode::BAD_REQUEST, message)
         }
     }
 }
 
+/// Runs CPU-bound work (validation, analysis) off the async workers.
+async fn blocking(f: impl FnOnce() -> Result<Value, Rejection> + Send + 'static) -> Result<Value, Rejection> {
+    tokio::task::spawn_blocking(f).await.map_err(server).and_then(|r| r)
+}
+
 impl DescribeRequest<Body> for ToolDescriber {
     async fn describe(&self, req: Request<Body>, caller: &Caller) -> Result<(Request<Body>, Vec<Check>), Rejection> {
+        super::only_post(&req)?;
         let tool = req.uri().path().rsplit('/').next().unwrap_or("").to_owned();
         let (parts, body) = req.into_parts();
         let body = http_body_util::Limited::new(body, MAX_BODY)
@@ -444,10 +489,19 @@ pub(crate) async fn handle(State(reg): State<Arc<Registry>>, mut req: Request<Bo
         return super::session::error(&server("a console call reached its handler without its description"));
     };
     let caller = req.extensions().get::<warden_tower::Authorized>().map(|a| a.caller.clone());
+    // The tools spend the caller's account's credits as the API's calls do (`other` class).
+    let admitted = crate::throttle::Transaction::of_console(call.action())
+        .and_then(|t| crate::throttle::admit(&reg.throttle, caller.as_ref(), &t));
+    if let Err(e) = admitted {
+        return crate::ecr::EcrError::from(e).into_response();
+    }
     let answer = match call {
-        ToolCall::Validate { text, kind } => Ok(validate_answer(&text, kind)),
-        ToolCall::ValidateLifecycle { text } => Ok(lifecycle_answer(&text)),
-        ToolCall::Simulate(s) => Ok(simulate_answer(&s)),
+        ToolCall::Validate { text, kind } => blocking(move || Ok(validate_answer(&text, kind))).await,
+        ToolCall::ValidateLifecycle { text } => blocking(move || Ok(lifecycle_answer(&text))).await,
+        ToolCall::Simulate(s) => {
+            let store = reg.store.current();
+            blocking(move || simulate_answer(&store, &s)).await
+        }
         ToolCall::WhoCan { action, resource, policy } => {
             let store = reg.store.current();
             tokio::task::spawn_blocking(move || {
@@ -462,7 +516,7 @@ pub(crate) async fn handle(State(reg): State<Arc<Registry>>, mut req: Request<Bo
             None => Err(server("a console call reached its handler without its caller")),
         },
         ToolCall::Trail(query) => match reg.trail.as_ref().map(|t| t.config().dir.clone()) {
-            None => Err(lookup_rejection(&LookupError::TrailNotFound(std::path::PathBuf::new()))),
+            None => Err(no_trail()),
             Some(dir) => tokio::task::spawn_blocking(move || lookup(&dir, &query))
                 .await
                 .map_err(server)
@@ -482,6 +536,16 @@ fn position(p: warden_policy::Position) -> Value {
 }
 
 fn validate_answer(text: &str, kind: &str) -> Value {
+    // Validation compares statements pairwise: bound the text first. No policy the console saves
+    // may be longer (a repository policy: 10,240 characters; an IAM policy: 10,240 at most).
+    let chars = text.chars().count();
+    if chars > MAX_VALIDATED_CHARS {
+        return json!({ "findings": [{
+            "findingType": "ERROR",
+            "issueCode": "POLICY_SIZE_EXCEEDED",
+            "findingDetails": format!("The policy is {chars} characters long; it may have at most {MAX_VALIDATED_CHARS}."),
+        }]});
+    }
     let findings = warden_policy::validate::kind_from_name(kind).map(|k| validate(text, k)).unwrap_or_default();
     let findings: Vec<Value> = findings
         .iter()
@@ -528,15 +592,23 @@ fn access_answer(caller: &Caller, repository: &str, checks: &[Check]) -> Value {
     json!({ "repositoryName": repository, "actions": actions })
 }
 
-fn simulate_answer(s: &Simulation) -> Value {
+fn simulate_answer(store: &warden_identity::Store, s: &Simulation) -> Result<Value, Rejection> {
+    let resolved = store.resolve(&s.principal).ok_or_else(|| {
+        Rejection::new(
+            "NoSuchEntity",
+            StatusCode::NOT_FOUND,
+            format!("The principal {} cannot be found in the identity store.", s.principal),
+        )
+    })?;
+    let context = simulation_context(&resolved, &s.tags, &s.context)?;
     let request = warden_policy::Request {
-        principal: &s.resolved.principal,
+        principal: &resolved.principal,
         action: &s.action,
         resource: &s.resource,
         resource_account: &s.resource_account,
-        context: &s.context,
+        context: &context,
     };
-    let id = &s.resolved.identity;
+    let id = &resolved.identity;
     let policies = Policies {
         identity: &id.policies,
         boundary: id.boundary.as_ref(),
@@ -561,8 +633,8 @@ fn simulate_answer(s: &Simulation) -> Value {
             })
         })
         .collect();
-    json!({
-        "principal": s.resolved.principal.arn(),
+    Ok(json!({
+        "principal": resolved.principal.arn(),
         "action": s.action,
         "resource": s.resource,
         "decision": e.decision,
@@ -571,7 +643,7 @@ fn simulate_answer(s: &Simulation) -> Value {
         "statements": statements,
         "missingContextKeys": e.missing_context_keys,
         "suggestions": e.suggestions,
-    })
+    }))
 }
 
 /// The user guide's examples, as templates for the policy editors.

@@ -256,9 +256,10 @@ impl UserIdentity {
     }
 }
 
-/// Whether an ECR operation only reads (CloudTrail's `readOnly`).
+/// Whether an operation only reads (CloudTrail's `readOnly`): ECR's reads, and the console's
+/// `SimulatePrincipalPolicy` and `LookupEvents`.
 pub fn is_read_only(operation: &str) -> bool {
-    ["Get", "Describe", "List", "BatchGet", "BatchCheck"].iter().any(|p| operation.starts_with(p))
+    ["Get", "Describe", "List", "BatchGet", "BatchCheck", "Lookup", "Simulate"].iter().any(|p| operation.starts_with(p))
 }
 
 /// `value` as the JSON text a record embeds (`None`, written `null`, if it cannot be written).
