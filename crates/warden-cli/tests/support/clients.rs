@@ -60,8 +60,11 @@ impl Skopeo {
         dest_creds: Option<&str>,
         extra: &[&str],
     ) -> (Run, String) {
-        let digestfile = self.home.join("digest");
-        let _ = std::fs::remove_file(&digestfile);
+        // A file of its own per copy: tests copy through one Skopeo from several threads at once
+        // (a shared file was read back empty when another copy removed it first).
+        static COPIES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = COPIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let digestfile = self.home.join(&format!("digest-{n}"));
         let mut args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         args.push(format!("--digestfile={}", digestfile.display()));
         if src.starts_with("docker://") {
@@ -81,6 +84,7 @@ impl Skopeo {
         let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
         let r = self.run("copy", &arg_refs);
         let digest = std::fs::read_to_string(&digestfile).unwrap_or_default().trim().to_string();
+        let _ = std::fs::remove_file(&digestfile);
         (r, digest)
     }
 
