@@ -51,8 +51,8 @@ pub enum ToolCall {
     Validate {
         /// The text.
         text: String,
-        /// `repository` or `identity`.
-        kind: &'static str,
+        /// A repository or an identity policy.
+        kind: warden_policy::PolicyKind,
     },
     /// Validate a lifecycle policy.
     ValidateLifecycle {
@@ -270,8 +270,8 @@ impl ToolDescriber {
             "validate" => {
                 let i: ValidateInput = parse(body)?;
                 let kind = match i.policy_type.as_deref() {
-                    None | Some("repository") => "repository",
-                    Some("identity") => "identity",
+                    None | Some("repository") => warden_policy::PolicyKind::Repository,
+                    Some("identity") => warden_policy::PolicyKind::Identity,
                     Some(other) => return Err(invalid(format!("policyType `{other}` is not repository or identity"))),
                 };
                 Ok((ToolCall::Validate { text: i.policy_text, kind }, Vec::new()))
@@ -535,7 +535,7 @@ fn position(p: warden_policy::Position) -> Value {
     json!({"line": p.line, "column": p.column})
 }
 
-fn validate_answer(text: &str, kind: &str) -> Value {
+fn validate_answer(text: &str, kind: warden_policy::PolicyKind) -> Value {
     // Validation compares statements pairwise: bound the text first. No policy the console saves
     // may be longer (a repository policy: 10,240 characters; an IAM policy: 10,240 at most).
     let chars = text.chars().count();
@@ -546,7 +546,7 @@ fn validate_answer(text: &str, kind: &str) -> Value {
             "findingDetails": format!("The policy is {chars} characters long; it may have at most {MAX_VALIDATED_CHARS}."),
         }]});
     }
-    let findings = warden_policy::validate::kind_from_name(kind).map(|k| validate(text, k)).unwrap_or_default();
+    let findings = validate(text, kind);
     let findings: Vec<Value> = findings
         .iter()
         .map(|f| {

@@ -1189,24 +1189,40 @@
       status,
     ]);
 
+    wireStoredPolicy({
+      name, gen, editor, error, status, save, del,
+      noun: 'policy', deleteLabel: 'Delete policy',
+      get: 'GetRepositoryPolicy', textField: 'policyText', notFound: 'RepositoryPolicyNotFoundException',
+      put: 'SetRepositoryPolicy', putField: 'policyText', remove: 'DeleteRepositoryPolicy',
+      confirmTitle: 'Delete repository policy',
+      confirmText: 'Delete the repository policy of ' + name + '? Access granted only by this policy stops.',
+      saved: 'Policy saved.', deleted: 'Policy deleted. The repository has no policy now.',
+      missing: 'This repository has no policy yet. Write one, or start from an example.',
+    });
+  }
+
+  // A policy stored with a repository (its repository policy, its lifecycle policy): loaded into
+  // the editor, saved once its findings hold no error, deleted after a confirmation.
+  function wireStoredPolicy(o) {
+    const { name, gen, editor, error, status, save, del } = o;
     save.addEventListener('click', async () => {
       clearError(error);
       status.textContent = '';
       const text = editor.textarea.value;
       if (!text.trim()) {
-        error.textContent = 'The editor is empty. To remove the policy, use “Delete policy”.';
+        error.textContent = 'The editor is empty. To remove the ' + o.noun + ', use “' + o.deleteLabel + '”.';
         editor.textarea.focus();
         return;
       }
       if (await editor.errorsRemain()) {
         if (!alive(gen)) return;
-        error.textContent = 'The policy has errors (see the findings). Fix them before saving.';
+        error.textContent = 'The ' + o.noun + ' has errors (see the findings). Fix them before saving.';
         return;
       }
       save.disabled = true;
       try {
-        await ecr('SetRepositoryPolicy', { repositoryName: name, policyText: text });
-        if (alive(gen)) status.textContent = 'Policy saved.';
+        await ecr(o.put, { repositoryName: name, [o.putField]: text });
+        if (alive(gen)) status.textContent = o.saved;
       } catch (e) {
         if (alive(gen)) showError(error, e);
       } finally {
@@ -1217,36 +1233,32 @@
     del.addEventListener('click', async () => {
       clearError(error);
       status.textContent = '';
-      const ok = await confirmAction({
-        title: 'Delete repository policy',
-        text: 'Delete the repository policy of ' + name + '? Access granted only by this policy stops.',
-        okLabel: 'Delete policy',
-      });
+      const ok = await confirmAction({ title: o.confirmTitle, text: o.confirmText, okLabel: o.deleteLabel });
       if (!ok || !alive(gen)) return;
       try {
-        await ecr('DeleteRepositoryPolicy', { repositoryName: name });
+        await ecr(o.remove, { repositoryName: name });
       } catch (e) {
         if (alive(gen)) showError(error, e);
         return;
       }
       if (!alive(gen)) return;
       editor.setText('');
-      status.textContent = 'Policy deleted. The repository has no policy now.';
+      status.textContent = o.deleted;
       del.focus();
     });
 
     (async () => {
-      status.textContent = 'Loading the policy…';
+      status.textContent = 'Loading the ' + o.noun + '…';
       try {
-        const r = await ecr('GetRepositoryPolicy', { repositoryName: name });
+        const r = await ecr(o.get, { repositoryName: name });
         if (!alive(gen)) return;
-        editor.loaded(prettyPolicy(r.policyText));
+        editor.loaded(prettyPolicy(r[o.textField]));
         status.textContent = '';
       } catch (e) {
         if (!alive(gen)) return;
-        if (e.type === 'RepositoryPolicyNotFoundException') {
+        if (e.type === o.notFound) {
           editor.loaded('');
-          status.textContent = 'This repository has no policy yet. Write one, or start from an example.';
+          status.textContent = o.missing;
           return;
         }
         status.textContent = '';
@@ -1285,50 +1297,15 @@
       previewSection,
     ]);
 
-    save.addEventListener('click', async () => {
-      clearError(error);
-      status.textContent = '';
-      const text = editor.textarea.value;
-      if (!text.trim()) {
-        error.textContent = 'The editor is empty. To remove the lifecycle policy, use “Delete lifecycle policy”.';
-        editor.textarea.focus();
-        return;
-      }
-      if (await editor.errorsRemain()) {
-        if (!alive(gen)) return;
-        error.textContent = 'The lifecycle policy has errors (see the findings). Fix them before saving.';
-        return;
-      }
-      save.disabled = true;
-      try {
-        await ecr('PutLifecyclePolicy', { repositoryName: name, lifecyclePolicyText: text });
-        if (alive(gen)) status.textContent = 'Lifecycle policy saved.';
-      } catch (e) {
-        if (alive(gen)) showError(error, e);
-      } finally {
-        save.disabled = false;
-      }
-    });
-
-    del.addEventListener('click', async () => {
-      clearError(error);
-      status.textContent = '';
-      const ok = await confirmAction({
-        title: 'Delete lifecycle policy',
-        text: 'Delete the lifecycle policy of ' + name + '? No image will expire by its rules any more.',
-        okLabel: 'Delete lifecycle policy',
-      });
-      if (!ok || !alive(gen)) return;
-      try {
-        await ecr('DeleteLifecyclePolicy', { repositoryName: name });
-      } catch (e) {
-        if (alive(gen)) showError(error, e);
-        return;
-      }
-      if (!alive(gen)) return;
-      editor.setText('');
-      status.textContent = 'Lifecycle policy deleted.';
-      del.focus();
+    wireStoredPolicy({
+      name, gen, editor, error, status, save, del,
+      noun: 'lifecycle policy', deleteLabel: 'Delete lifecycle policy',
+      get: 'GetLifecyclePolicy', textField: 'lifecyclePolicyText', notFound: 'LifecyclePolicyNotFoundException',
+      put: 'PutLifecyclePolicy', putField: 'lifecyclePolicyText', remove: 'DeleteLifecyclePolicy',
+      confirmTitle: 'Delete lifecycle policy',
+      confirmText: 'Delete the lifecycle policy of ' + name + '? No image will expire by its rules any more.',
+      saved: 'Lifecycle policy saved.', deleted: 'Lifecycle policy deleted.',
+      missing: 'This repository has no lifecycle policy yet. Write one, or start from an example.',
     });
 
     preview.addEventListener('click', async () => {
@@ -1409,25 +1386,6 @@
       status.textContent = 'Preview complete: ' + n + ' of ' + rows.length
         + (rows.length === 1 ? ' image' : ' images') + ' would expire.';
     }
-
-    (async () => {
-      status.textContent = 'Loading the lifecycle policy…';
-      try {
-        const r = await ecr('GetLifecyclePolicy', { repositoryName: name });
-        if (!alive(gen)) return;
-        editor.loaded(prettyPolicy(r.lifecyclePolicyText));
-        status.textContent = '';
-      } catch (e) {
-        if (!alive(gen)) return;
-        if (e.type === 'LifecyclePolicyNotFoundException') {
-          editor.loaded('');
-          status.textContent = 'This repository has no lifecycle policy yet. Write one, or start from an example.';
-          return;
-        }
-        status.textContent = '';
-        showError(error, e);
-      }
-    })();
   }
 
   // ---------------------------------------------------------------- simulator
